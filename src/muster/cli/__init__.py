@@ -15,14 +15,28 @@ from muster.cli.app_state import app
 from muster.errors import MusterError
 
 # Each module registers its commands on `app` when imported.
-from muster.cli import synth_cmd  # noqa: E402,F401
+from muster.cli import ingest_cmd, workspace_cmd  # noqa: F401
+
+try:  # TEMPORARY until synth lands
+    from muster.cli import synth_cmd  # noqa: F401
+except ImportError:
+    pass
 
 __all__ = ["app", "main"]
 
 
-def main() -> None:
+INTERRUPTED = 130
+
+
+def _interrupted() -> None:
+    app_state.err_console.print("Interrupted; nothing half-done was kept.")
+    sys.exit(INTERRUPTED)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; exits 0 on success, 2 on a muster error, 1 on anything unexpected."""
     try:
-        app(standalone_mode=False)
+        result = app(args=argv, standalone_mode=False, prog_name="muster")
     except MusterError as exc:
         if app_state.state.debug:
             raise
@@ -30,23 +44,16 @@ def main() -> None:
         if exc.hint:
             app_state.err_console.print(f"[yellow]Hint:[/] {exc.hint}", highlight=False)
         sys.exit(2)
-    except typer.Abort:
-        app_state.err_console.print("Aborted.")
-        sys.exit(130)
     except KeyboardInterrupt:
-        app_state.err_console.print("Interrupted; nothing half-done was kept.")
-        sys.exit(130)
-    except SystemExit:
-        raise
+        _interrupted()
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+    except typer.Abort:
+        _interrupted()
+    except Exception as exc:
+        # Usage errors (Typer's vendored click exceptions) know how to show themselves.
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Exit):
             sys.exit(exc.exit_code)
         if app_state.state.debug:
             raise
@@ -56,3 +63,7 @@ def main() -> None:
             highlight=False,
         )
         sys.exit(1)
+    if result == INTERRUPTED:  # Typer turns Ctrl-C into this exit code
+        _interrupted()
+    if isinstance(result, int) and result:
+        sys.exit(result)

@@ -44,3 +44,16 @@ def _options(
 ) -> None:
     state.workspace = workspace
     state.debug = debug
+
+# Command groups shared by several stages.
+sources_app = typer.Typer(help="Declare the agency extracts this register reads.",
+                          no_args_is_help=True)
+quarantine_app = typer.Typer(help="Rows that could not be accepted, with their reasons.",
+                             no_args_is_help=True)
+export_app = typer.Typer(help="Write register data to CSV files (the public data contract).",
+                         no_args_is_help=True)
+db_app = typer.Typer(help="The register's database.", no_args_is_help=True)
+app.add_typer(sources_app, name="sources")
+app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(export_app, name="export")
+app.add_typer(db_app, name="db")

@@ -20,7 +20,7 @@ _INN_WEIGHTS_12 = (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
 
 
 def _digit_sql(expr: str, position: int) -> str:
-    return f"CAST(substr({expr}, {position}, 1) AS INTEGER)"
+    return f"TRY_CAST(substr({expr}, {position}, 1) AS INTEGER)"
 
 
 def _weighted_sum_sql(expr: str, weights: tuple[int, ...]) -> str:
@@ -60,7 +60,7 @@ def _mod101_valid(value: str) -> bool:
 def _mod101_sql(expr: str) -> str:
     return (
         f"(({_weighted_sum_sql(expr, _SNILS_WEIGHTS)}) % 101 % 100"
-        f" = CAST(substr({expr}, 10, 2) AS INTEGER))"
+        f" = TRY_CAST(substr({expr}, 10, 2) AS INTEGER))"
     )
 
 

@@ -25,6 +25,24 @@ _NOT_LETTER = re.compile(r"[^a-z]")
 _DOUBLED = re.compile(r"(.)\1+")
 _VOWELS = set("аеёиоуыэюяaeiouy")
 _AFTER_SOFT = set("ъьй")
+# A word part: letters with their combining marks ("i̇" from lower-casing "İ" is one part).
+_WORD_PART = re.compile(r"[^\W\d_](?:[^\W\d_]|[\u0300-\u036f])*")
+_APOSTROPHES = "'’ʼ`"
+# Latin letters NFKD does not decompose; without this they would vanish from the key.
+_UNDECOMPOSED = str.maketrans({"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł": "l",
+                               "đ": "d", "ð": "d", "þ": "th", "ı": "i", "ħ": "h"})
+
+
+def _capitalise_part(m: re.Match[str]) -> str:
+    word, i, s = m.group(0), m.start(), m.string
+    if i > 0 and s[i - 1] in _APOSTROPHES:
+        # Capitalise after an apostrophe only behind a one-letter prefix (O'Brien,
+        # D'Artagnan); elsewhere it is a romanised soft or hard sign (Il'in, Ol'ga, E`duard).
+        one_letter = (s[i - 1] != "`" and i >= 2 and s[i - 2].isalpha()
+                      and (i == 2 or not s[i - 3].isalpha()))
+        if not one_letter:
+            return word
+    return word.capitalize()
 
 
 @dataclass(frozen=True)
@@ -72,8 +90,10 @@ class NameRules:
             text = text.replace(letter, same)
         if not text:
             return None
-        # Capitalise each part of the name (also after hyphens and apostrophes).
-        return re.sub(r"[^\W\d_]+", lambda m: m.group(0).capitalize(), text.lower())
+        if text != text.upper() and text != text.lower():
+            return text  # written with care ("Гусейн оглы"): keep the writer's case
+        # ALL CAPS or all lower: capitalise each part (also after hyphens, apostrophes).
+        return _WORD_PART.sub(_capitalise_part, text.lower())
 
     def key(self, raw: str | None) -> str | None:
         """Comparison key: equal for spellings of one name in any script or scheme."""
@@ -85,7 +105,7 @@ class NameRules:
             text = self.schemes[self.transliteration].romanise(text)
         text = unicodedata.normalize("NFKD", text)
         text = "".join(c for c in text if not unicodedata.combining(c))
-        text = _NOT_LETTER.sub("", text.lower())
+        text = _NOT_LETTER.sub("", text.lower().translate(_UNDECOMPOSED))
         for old, new in self.fold_consonants:
             text = text.replace(old, new)
         text = _DOUBLED.sub(r"\1", text)

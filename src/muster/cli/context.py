@@ -1,0 +1,42 @@
+"""Shared plumbing for commands: the workspace, the store, progress display."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from muster.cli.app_state import console, state
+from muster.store import Store, open_store
+from muster.workspace import Workspace, open_workspace
+
+
+def workspace() -> Workspace:
+    return open_workspace(state.workspace)
+
+
+@contextmanager
+def store_for(ws: Workspace) -> Iterator[Store]:
+    store = open_store(ws.database_url)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@contextmanager
+def steps(title: str) -> Iterator[Progress]:
+    """A progress display for work made of named steps (hidden when not a terminal)."""
+    progress = Progress(
+        SpinnerColumn(), TextColumn("[bold]{task.description}"), TimeElapsedColumn(),
+        console=console, transient=True, disable=not console.is_terminal,
+    )
+    with progress:
+        progress.add_task(title, total=None)
+        yield progress
+
+
+def set_step(progress: Progress, text: str) -> None:
+    for task in progress.tasks:
+        progress.update(task.id, description=text)

@@ -1,0 +1,143 @@
+"""`muster sources`, `muster ingest`, `muster quarantine`, `muster export quarantine`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from muster.cli.app_state import app, console, export_app, quarantine_app, sources_app
+from muster.cli.context import set_step, steps, store_for, workspace
+from muster.errors import ConfigError
+from muster.ingest import IngestReport, add_sources, declaration_for, ingest_file
+from muster.ingest.report import export_quarantine, quarantine_table
+
+
+@sources_app.command("add")
+def sources_add(
+    file: Annotated[Path, typer.Argument(help="A TOML file of [sources.NAME] declarations.")],
+) -> None:
+    """Validate source declarations and merge them into muster.toml.
+
+    Every problem in the file is reported at once; nothing is merged unless all are valid.
+
+    Example: muster sources add extracts/sources.toml
+    """
+    ws = workspace()
+    added, replaced = add_sources(ws.config, file)
+    ws.save()
+    for name in added:
+        console.print(f"Added source [bold]{name}[/].")
+    for name in replaced:
+        console.print(f"Replaced the declaration of source [bold]{name}[/].")
+
+
+@sources_app.command("list")
+def sources_list() -> None:
+    """The declared sources.
+
+    Example: muster sources list
+    """
+    ws = workspace()
+    table = Table("source", "agency", "format", "encoding", "record_id", "fields")
+    for name, body in sorted(ws.sources.items()):
+        table.add_row(name, body.get("agency", ""), body.get("format", ""),
+                      body.get("encoding", "utf-8"), body.get("record_id", ""),
+                      ", ".join(body.get("fields", {})))
+    console.print(table)
+
+
+def _print_report(report: IngestReport) -> None:
+    if report.already_ingested:
+        console.print(f"[bold]{report.source}[/] ← {report.file.name}: this file was already "
+                      f"ingested as batch {report.batch_id}; nothing added.")
+        return
+    console.print(
+        f"[bold]{report.source}[/] ← {report.file.name} (batch {report.batch_id}, "
+        f"{report.seconds:.1f} s): read {report.rows_read:,} = accepted {report.accepted:,} "
+        f"+ repeated {report.repeated:,} + quarantined {report.quarantined:,}; "
+        f"accepted = new {report.new:,} + updated {report.updated:,} + unchanged "
+        f"{report.unchanged:,}; flagged {report.flagged:,}.",
+        highlight=False, soft_wrap=True,
+    )
+    if report.new == 0 and report.updated == 0:
+        console.print("  Nothing new: the register already held every accepted row.")
+
+
+@app.command()
+def ingest(
+    source: Annotated[str | None, typer.Argument(help="The declared source's name.")] = None,
+    file: Annotated[Path | None, typer.Argument(help="The extract file.")] = None,
+    all_sources: Annotated[
+        bool, typer.Option("--all", help="Ingest every declared source from its `file`.")
+    ] = False,
+) -> None:
+    """Ingest an extract: normalise, validate, keep raw evidence, quarantine bad rows.
+
+    The whole file is one transaction: interrupted, it leaves nothing behind, and a
+    rerun completes. The same file twice adds nothing. Exit status 0 also when rows are
+    quarantined (that is normal operation).
+
+    Example: muster ingest voters extracts/voters.csv
+    """
+    ws = workspace()
+    profile = ws.profile()
+    if all_sources:
+        jobs = [(name, None) for name in sorted(ws.sources)]
+    elif source is None:
+        raise ConfigError("Name a source to ingest, or pass --all.",
+                          hint="Example: muster ingest voters extracts/voters.csv")
+    else:
+        jobs = [(source, file)]
+    with store_for(ws) as store:
+        for name, path in jobs:
+            decl = declaration_for(ws.sources, name, ws.root)
+            path = path or decl.file
+            if path is None:
+                raise ConfigError(f"No file given for source {name!r} and its declaration "
+                                  "names none.", hint=f"muster ingest {name} FILE")
+            with steps(f"{name}: starting") as progress:
+                report = ingest_file(
+                    store, profile, decl, path, ws.archive_dir,
+                    progress=lambda msg, p=progress, n=name: set_step(p, f"{n}: {msg}"),
+                )
+            _print_report(report)
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    source: Annotated[str | None, typer.Argument(help="Only this source.")] = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many rows.")] = 50,
+) -> None:
+    """Quarantined rows with file, line, record_id and reason.
+
+    Example: muster quarantine list voters
+    """
+    ws = workspace()
+    with store_for(ws) as store:
+        rows = quarantine_table(store, source)
+    table = Table("source", "file", "line", "record_id", "reason")
+    for row in rows.slice(0, limit).to_pylist():
+        table.add_row(row["source"], Path(row["file"]).name, str(row["line"]),
+                      row["record_id"] or "", row["reason"])
+    console.print(table)
+    if rows.num_rows > limit:
+        console.print(f"… {rows.num_rows - limit:,} more; muster export quarantine --out FILE.csv")
+    elif rows.num_rows == 0:
+        console.print("Nothing in quarantine.")
+
+
+@export_app.command("quarantine")
+def export_quarantine_cmd(
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+) -> None:
+    """Write the quarantine as CSV: source,file,line,record_id,reason.
+
+    Example: muster export quarantine --out quarantine.csv
+    """
+    ws = workspace()
+    with store_for(ws) as store:
+        n = export_quarantine(store, out)
+    console.print(f"Wrote {n:,} quarantined rows to {out}.")

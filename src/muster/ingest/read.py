@@ -1,0 +1,247 @@
+"""Read an extract into rows that know their physical line and their raw text.
+
+Every format comes out in one shape: an Arrow table with `_line` (the physical
+line of a text file, the header being line 1; the row number from 1 in Parquet),
+`_raw` (the row as the source wrote it) and the source's columns, plus the rows
+that cannot be decoded as rows at all (quarantined by the caller).
+
+Record boundaries, line numbers and field counts of CSV are found with numpy over
+the file's bytes (a newline outside quotes ends a record), so nothing here loops
+over rows in Python; pyarrow then parses the well-formed records.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from muster.errors import SourceError
+from muster.ingest.declaration import SourceDeclaration
+
+UTF8_BOM = b"\xef\xbb\xbf"
+REPLACEMENT = "\ufffd".encode()
+
+
+@dataclass
+class BadRow:
+    line: int
+    reason: str
+    raw: str
+
+
+@dataclass
+class ReadResult:
+    rows: pa.Table  # _line, _raw, then source columns
+    bad_rows: list[BadRow] = field(default_factory=list)
+    typed_columns: dict[str, pa.DataType] = field(default_factory=dict)  # Parquet only
+
+
+@dataclass
+class _Records:
+    """Records of a text buffer: byte spans, physical lines and raw text."""
+
+    starts: np.ndarray
+    ends: np.ndarray  # exclusive, without the line terminator
+    lines: np.ndarray
+    raw: pa.Array  # one string per record, terminator stripped
+
+
+def read_extract(path: Path, decl: SourceDeclaration) -> ReadResult:
+    if not path.exists():
+        raise SourceError(f"File {path} does not exist.", hint="Check the path and try again.")
+    if decl.format == "parquet":
+        return _read_parquet(path)
+    text = _decode(path, decl.encoding)
+    if decl.format == "jsonl":
+        return _read_jsonl(text)
+    return _read_csv(text, decl.delimiter)
+
+
+def _decode(path: Path, encoding: str) -> bytes:
+    """The file as UTF-8 bytes; a UTF-8 byte-order mark is dropped whatever the codec."""
+    data = path.read_bytes()
+    if data.startswith(UTF8_BOM):
+        data = data[len(UTF8_BOM):]
+    # Undecodable bytes become U+FFFD; rows holding one are quarantined, never guessed.
+    text = data.decode(encoding, errors="replace")
+    return text.encode("utf-8")
+
+
+def _split_records(buf: bytes, quoted: bool) -> _Records:
+    arr = np.frombuffer(buf, dtype=np.uint8)
+    newline = arr == 10
+    if quoted:
+        # Parity of quote characters seen so far: a newline inside quotes is data.
+        inside = np.bitwise_xor.accumulate((arr == 34).view(np.uint8))
+        boundaries = np.flatnonzero(newline & (inside == 0))
+    else:
+        boundaries = np.flatnonzero(newline)
+    starts = np.concatenate([[0], boundaries + 1]).astype(np.int64)
+    if starts[-1] >= len(arr):  # the file ends with a newline: no record after it
+        starts = starts[:-1]
+    all_newlines = np.flatnonzero(newline)
+    lines = np.searchsorted(all_newlines, starts) + 1
+    raw = pa.LargeStringArray.from_buffers(
+        len(starts), pa.py_buffer(np.append(starts, len(arr)).astype(np.int64)), pa.py_buffer(buf)
+    )
+    raw = pc.utf8_rtrim(raw, characters="\r\n")
+    ends = starts + pc.binary_length(raw).to_numpy(zero_copy_only=False)
+    return _Records(starts, ends.astype(np.int64), lines.astype(np.int64), raw)
+
+
+def _undecodable(buf: bytes, records: _Records) -> np.ndarray:
+    """Mask of records that hold a byte the declared encoding could not decode."""
+    mask = np.zeros(len(records.starts), dtype=bool)
+    if REPLACEMENT not in buf:
+        return mask
+    arr = np.frombuffer(buf, dtype=np.uint8)
+    hits = np.flatnonzero((arr[:-2] == 0xEF) & (arr[1:-1] == 0xBF) & (arr[2:] == 0xBD))
+    mask[np.searchsorted(records.starts, hits, side="right") - 1] = True
+    return mask
+
+
+def _read_csv(buf: bytes, delimiter: str) -> ReadResult:
+    records = _split_records(buf, quoted=True)
+    if len(records.starts) == 0:
+        raise SourceError("The file is empty: a CSV extract needs at least a header line.")
+    header_text = buf[records.starts[0]:records.ends[0]]
+    header = _parse_header(header_text, delimiter)
+    arr = np.frombuffer(buf, dtype=np.uint8)
+    inside = np.bitwise_xor.accumulate((arr == 34).view(np.uint8))
+    delims = np.flatnonzero((arr == ord(delimiter)) & (inside == 0))
+    fields = np.searchsorted(delims, records.ends) - np.searchsorted(delims, records.starts) + 1
+    blank = records.ends == records.starts
+    undecodable = _undecodable(buf, records)
+    wrong_width = (fields != len(header)) & ~blank
+    body = np.arange(len(records.starts)) > 0
+    bad = body & (wrong_width | undecodable)
+    good = body & ~bad & ~blank
+    bad_rows = _bad_rows(records, bad, undecodable, fields, len(header))
+    parsed = _parse_good_records(buf, records, header_text, good, delimiter, header)
+    keep = np.flatnonzero(good)
+    rows = parsed.add_column(0, "_line", pa.array(records.lines[keep], pa.int64()))
+    rows = rows.add_column(1, "_raw", records.raw.take(pa.array(keep)))
+    return ReadResult(rows, bad_rows)
+
+
+def _parse_header(header_text: bytes, delimiter: str) -> list[str]:
+    table = pacsv.read_csv(
+        io.BytesIO(header_text + b"\n"),
+        read_options=pacsv.ReadOptions(autogenerate_column_names=True),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter),
+        convert_options=pacsv.ConvertOptions(column_types={}, strings_can_be_null=False),
+    )
+    names = [str(v) for v in table.to_pylist()[0].values()] if table.num_rows else []
+    names = [n.strip() for n in names]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise SourceError(
+            f"The header repeats column name(s) {', '.join(duplicates)}.",
+            hint="Each column needs a unique name; fix the header line of the extract.",
+        )
+    return names
+
+
+def _bad_rows(
+    records: _Records, bad: np.ndarray, undecodable: np.ndarray, fields: np.ndarray, width: int
+) -> list[BadRow]:
+    out = []
+    for i in np.flatnonzero(bad):  # only the malformed rows, a handful
+        if undecodable[i]:
+            reason = "cannot be decoded: bytes not valid in the declared encoding"
+        else:
+            reason = f"cannot be decoded as a row: {fields[i]} fields where the header has {width}"
+        out.append(BadRow(int(records.lines[i]), reason, records.raw[int(i)].as_py()))
+    return out
+
+
+def _parse_good_records(
+    buf: bytes, records: _Records, header_text: bytes, good: np.ndarray, delimiter: str,
+    header: list[str],
+) -> pa.Table:
+    dropped = np.flatnonzero(~good[1:]) + 1  # malformed and blank records, a handful
+    if len(dropped) == 0:
+        body = buf[records.starts[1]:] if len(records.starts) > 1 else b""
+    else:
+        pieces, cursor = [], records.starts[1] if len(records.starts) > 1 else len(buf)
+        for i in dropped:
+            pieces.append(buf[cursor:records.starts[i]])
+            cursor = records.starts[i + 1] if i + 1 < len(records.starts) else len(buf)
+        pieces.append(buf[cursor:])
+        body = b"".join(pieces)
+    expected = int(good.sum())
+    if expected == 0:
+        return pa.table({name: pa.array([], pa.string()) for name in header})
+    table = pacsv.read_csv(
+        io.BytesIO(body),
+        read_options=pacsv.ReadOptions(column_names=header, block_size=1 << 24),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types={name: pa.string() for name in header},
+            strings_can_be_null=False, quoted_strings_can_be_null=False,
+        ),
+    )
+    if table.num_rows != expected:
+        raise SourceError(
+            f"The CSV parser found {table.num_rows} rows where {expected} were delimited; "
+            "the file probably has a quote character inside an unquoted value.",
+            hint="Quote such values (RFC 4180) or declare another delimiter; nothing was stored.",
+        )
+    return table
+
+
+def _read_jsonl(buf: bytes) -> ReadResult:
+    import duckdb
+
+    records = _split_records(buf, quoted=False)
+    blank = records.ends == records.starts
+    undecodable = _undecodable(buf, records)
+    lines = pa.table({"_line": pa.array(records.lines, pa.int64()), "_raw": records.raw})
+    keep = ~blank
+    lines = lines.filter(pa.array(keep))
+    und = undecodable[keep]
+    con = duckdb.connect()
+    con.register("lines", lines.append_column("_undecodable", pa.array(und)))
+    checked = con.sql(
+        """
+        SELECT _line, _raw,
+          CASE WHEN _undecodable THEN 'cannot be decoded: bytes not valid in the declared encoding'
+               WHEN NOT json_valid(_raw) THEN 'cannot be decoded as a row: not valid JSON'
+               WHEN json_type(_raw::JSON) <> 'OBJECT'
+                 THEN 'cannot be decoded as a row: a JSON line must be an object'
+          END AS _problem
+        FROM lines ORDER BY _line
+        """
+    ).to_arrow_table()
+    con.close()
+    problem = checked.column("_problem")
+    is_bad = pc.is_valid(problem)
+    bad = checked.filter(is_bad)
+    bad_rows = [
+        BadRow(line, reason, raw)
+        for line, reason, raw in zip(
+            bad.column("_line").to_pylist(), bad.column("_problem").to_pylist(),
+            bad.column("_raw").to_pylist(), strict=True,
+        )
+    ]
+    good = checked.filter(pc.invert(is_bad)).drop_columns(["_problem"])
+    return ReadResult(good, bad_rows)
+
+
+def _read_parquet(path: Path) -> ReadResult:
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise SourceError(f"{path} cannot be read as Parquet: {exc}") from None
+    lines = pa.array(np.arange(1, table.num_rows + 1), pa.int64())
+    typed = {name: table.schema.field(name).type for name in table.column_names}
+    # The raw evidence of a Parquet row is its values as JSON (rendered by the caller).
+    rows = table.add_column(0, "_line", lines).add_column(1, "_raw", pa.nulls(table.num_rows, pa.string()))
+    return ReadResult(rows, [], typed)

@@ -1,0 +1,129 @@
+"""Bulk movement between Arrow and the database through ADBC, in one transaction.
+
+ADBC moves Arrow tables in and out without a Python loop over rows (SQLite's
+driver binds column buffers; PostgreSQL's uses binary COPY). This module is the
+only place that knows the two drivers' differences: parameter markers, the
+Arrow types each expects, and how to reserve an id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy as sa
+
+from muster.store.database import Store
+from muster.store.schema import metadata
+
+# The format SQLAlchemy reads back on SQLite (Arrow's %S carries the microseconds).
+_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S"
+
+
+class BulkConnection:
+    """An ADBC connection with autocommit off: nothing is visible until commit()."""
+
+    def __init__(self, store: Store, conn: Any) -> None:
+        self.store = store
+        self.dialect = store.dialect
+        self._conn = conn
+
+    def _sql(self, sql: str) -> str:
+        if self.dialect == "sqlite":
+            return sql
+        parts = sql.split("?")
+        return "".join(p + (f"${i}" if i < len(parts) else "") for i, p in enumerate(parts, 1))
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        with self._conn.cursor() as cur:
+            cur.execute(self._sql(sql), parameters=tuple(params) if params else None)
+
+    def fetch_arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
+        with self._conn.cursor() as cur:
+            cur.execute(self._sql(sql), parameters=tuple(params) if params else None)
+            return cur.fetch_arrow_table()
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        table = self.fetch_arrow(sql, params)
+        return table.column(0)[0].as_py() if table.num_rows else None
+
+    def next_id(self, table: str) -> int:
+        if self.dialect == "postgresql":
+            return int(self.scalar(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id'))"))
+        # SQLite serialises writers, so max+1 inside the write transaction is safe.
+        return int(self.scalar(f"SELECT coalesce(max(id), 0) + 1 FROM {table}"))
+
+    def append(self, table: str, data: pa.Table) -> None:
+        """Append rows to a muster table, cast to the types that table's columns take."""
+        if data.num_rows == 0:
+            return
+        with self._conn.cursor() as cur:
+            cur.adbc_ingest(table, self.conform(table, data), mode="append")
+
+    def create_temp(self, name: str, data: pa.Table) -> None:
+        with self._conn.cursor() as cur:
+            cur.adbc_ingest(name, data, mode="replace", temporary=True)
+
+    def conform(self, table: str, data: pa.Table) -> pa.Table:
+        columns = metadata.tables[table].columns
+        arrays, fields = [], []
+        for column in columns:
+            if column.name not in data.column_names:
+                continue
+            arrow_type = self._arrow_type(column.type)
+            values = data.column(column.name)
+            if self.dialect == "sqlite" and pa.types.is_timestamp(arrow_type):
+                values = pc.strftime(values.cast(pa.timestamp("us")),
+                                             format=_SQLITE_DATETIME)
+                arrow_type = pa.string()
+            arrays.append(values.cast(arrow_type))
+            fields.append(pa.field(column.name, arrow_type))
+        return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+    @staticmethod
+    def _arrow_type(sql_type: sa.types.TypeEngine[Any]) -> pa.DataType:
+        if isinstance(sql_type, sa.BigInteger):
+            return pa.int64()
+        if isinstance(sql_type, sa.Integer):
+            return pa.int32()
+        if isinstance(sql_type, sa.DateTime):
+            return pa.timestamp("us", tz="UTC")
+        if isinstance(sql_type, sa.Date):
+            return pa.date32()
+        return pa.string()
+
+    def commit(self) -> None:
+        self._conn.commit()
+
+    def rollback(self) -> None:
+        self._conn.rollback()
+
+
+def _connect(store: Store) -> Any:
+    if store.dialect == "sqlite":
+        import adbc_driver_sqlite.dbapi as driver
+
+        conn = driver.connect(store.adbc_uri())
+        with conn.cursor() as cur:  # wait for a concurrent writer instead of failing
+            cur.execute("PRAGMA busy_timeout=30000")
+        return conn
+    import adbc_driver_postgresql.dbapi as pg_driver
+
+    return pg_driver.connect(store.adbc_uri())
+
+
+@contextmanager
+def bulk_transaction(store: Store) -> Iterator[BulkConnection]:
+    """One transaction: committed by the caller, rolled back on any error or interrupt."""
+    conn = _connect(store)
+    bulk = BulkConnection(store, conn)
+    try:
+        yield bulk
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        conn.close()

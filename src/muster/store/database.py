@@ -1,0 +1,108 @@
+"""Engines, migrations and the dialect seam between SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import URL, Engine, make_url
+
+from muster.errors import StoreError
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option(
+        "script_location", str(resources.files("muster.store") / "migrations")
+    )
+    return config
+
+
+@dataclass
+class Store:
+    url: URL
+    engine: Engine
+
+    @property
+    def dialect(self) -> str:
+        return "sqlite" if self.url.get_backend_name() == "sqlite" else "postgresql"
+
+    def head_revision(self) -> str | None:
+        return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+    def current_revision(self) -> str | None:
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def upgrade(self) -> tuple[str | None, str | None]:
+        """Apply pending migrations; returns (revision before, revision after)."""
+        before = self.current_revision()
+        if before != self.head_revision():
+            config = _alembic_config()
+            with self.engine.begin() as conn:
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
+        return before, self.current_revision()
+
+    def adbc_uri(self) -> str:
+        """The same database, addressed for an ADBC driver."""
+        if self.dialect == "sqlite":
+            return str(self.url.database)
+        return self.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers work while an ingest writes; NORMAL sync is safe with WAL.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def open_store(url: str, *, upgrade: bool = True) -> Store:
+    """Connect to the register's database and bring its schema up to date."""
+    try:
+        parsed = make_url(url)
+    except sa.exc.ArgumentError:
+        raise StoreError(
+            f"{url!r} is not a database URL.",
+            hint="Use sqlite:///path/to/muster.db or postgresql+psycopg://user@host/db.",
+        ) from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise StoreError(
+            f"Database {parsed.get_backend_name()!r} is not supported.",
+            hint="muster runs on SQLite (default) or PostgreSQL.",
+        )
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    # SQLite: no pooling. A pooled pysqlite connection can keep a read snapshot open
+    # across uses, hiding what the ADBC bulk connection has since committed.
+    pool = {"poolclass": sa.pool.NullPool} if parsed.get_backend_name() == "sqlite" else {}
+    engine = sa.create_engine(parsed, **pool)
+    if parsed.get_backend_name() == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    store = Store(parsed, engine)
+    try:
+        if upgrade:
+            store.upgrade()
+        else:
+            store.current_revision()
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        raise StoreError(
+            f"Cannot open the database at {parsed.render_as_string(hide_password=True)}: "
+            f"{exc.orig}",
+            hint="Check MUSTER_DATABASE_URL (or the workspace's sqlite file) and that the "
+            "server is running.",
+        ) from None
+    return store

@@ -1,0 +1,128 @@
+"""The register's tables, as SQLAlchemy Core metadata (migrations create them)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# Canonical fields of the data contract, with the SQL type each is stored as.
+TEXT_FIELDS = (
+    "family_name", "given_name", "middle_name", "birth_place", "sex", "national_id",
+    "passport_no", "tax_id", "region", "address", "phone", "email", "fitness_category",
+    "employer", "occupation", "military_rank", "military_specialty",
+)
+DATE_FIELDS = ("birth_date", "record_date", "fitness_date", "death_date", "student_until",
+               "service_end")
+INTEGER_FIELDS = ("dependents",)
+# full_name is not stored: it is split into the three name fields at ingest.
+CANONICAL_FIELDS = (
+    "family_name", "given_name", "middle_name", "full_name", "birth_date", "birth_place",
+    "sex", "national_id", "passport_no", "tax_id", "region", "address", "phone", "email",
+    "record_date", "fitness_category", "fitness_date", "death_date", "dependents",
+    "student_until", "employer", "occupation", "military_rank", "military_specialty",
+    "service_end",
+)
+# Transliteration-insensitive comparison keys, computed at ingest for linkage.
+NAME_KEYS = ("family_key", "given_key", "middle_key")
+STORED_FIELDS = TEXT_FIELDS + DATE_FIELDS + INTEGER_FIELDS
+
+
+def _canonical_columns() -> list[Column[object]]:
+    columns: list[Column[object]] = []
+    for name in TEXT_FIELDS:
+        columns.append(Column(name, Text))
+    for name in DATE_FIELDS:
+        columns.append(Column(name, Date))
+    for name in INTEGER_FIELDS:
+        columns.append(Column(name, Integer))
+    for name in NAME_KEYS:
+        columns.append(Column(name, Text))
+    return columns
+
+
+sources = Table(
+    "sources", metadata,
+    Column("name", String(100), primary_key=True),
+    Column("agency", Text),
+    Column("declaration", Text, nullable=False),  # JSON of the declaration as added
+    Column("added_at", DateTime(timezone=True), nullable=False),
+)
+
+batches = Table(
+    "batches", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(100), nullable=False),
+    Column("file_name", Text, nullable=False),
+    Column("file_sha256", String(64), nullable=False),
+    Column("file_size", BigInteger, nullable=False),
+    Column("archived_as", Text),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=False),
+    Column("rows_read", Integer, nullable=False),
+    Column("accepted", Integer, nullable=False),
+    Column("repeated", Integer, nullable=False),
+    Column("quarantined", Integer, nullable=False),
+    Column("flagged", Integer, nullable=False),
+    Column("new", Integer, nullable=False),
+    Column("updated", Integer, nullable=False),
+    Column("unchanged", Integer, nullable=False),
+    UniqueConstraint("source", "file_sha256", name="uq_batches_source_file"),
+)
+
+source_records = Table(
+    "source_records", metadata,
+    Column("source", String(100), primary_key=True),
+    Column("record_id", Text, primary_key=True),
+    Column("batch_id", Integer, nullable=False),  # the batch that wrote this version
+    Column("first_batch_id", Integer, nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("row_hash", String(32), nullable=False),
+    Column("raw", Text, nullable=False),  # the row as the source wrote it
+    Column("flags", Integer, nullable=False),  # number of field problems
+    *_canonical_columns(),
+)
+
+record_versions = Table(
+    "record_versions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(100), nullable=False, index=True),
+    Column("record_id", Text, nullable=False),
+    Column("batch_id", Integer, nullable=False),
+    Column("superseded_by_batch_id", Integer, nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("row_hash", String(32), nullable=False),
+    Column("raw", Text, nullable=False),
+)
+
+record_flags = Table(
+    "record_flags", metadata,
+    Column("source", String(100), nullable=False, index=True),
+    Column("record_id", Text, nullable=False),
+    Column("field", String(40), nullable=False),
+    Column("problem", String(40), nullable=False),
+    Column("raw_value", Text),
+)
+
+quarantine = Table(
+    "quarantine", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(100), nullable=False, index=True),
+    Column("batch_id", Integer, nullable=False),
+    Column("file", Text, nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("record_id", Text),
+    Column("reason", Text, nullable=False),
+    Column("raw", Text),
+)

@@ -1,0 +1,54 @@
+"""Small builders for test extracts and declarations."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+import tomli_w
+
+from muster.store import Store
+
+
+def declare(path: Path, **sources: dict[str, Any]) -> Path:
+    path.write_text(tomli_w.dumps({"sources": sources}), encoding="utf-8")
+    return path
+
+
+def records(store: Store, source: str) -> dict[str, dict[str, Any]]:
+    """The source's records keyed by record_id."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT * FROM source_records WHERE source = :s"), {"s": source}
+        ).mappings().all()
+    return {r["record_id"]: dict(r) for r in rows}
+
+
+def flags(store: Store, source: str) -> set[tuple[str, str, str, str | None]]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT record_id, field, problem, raw_value FROM record_flags "
+                    "WHERE source = :s"), {"s": source}
+        ).all()
+    return {tuple(r) for r in rows}  # type: ignore[misc]
+
+
+def quarantined(store: Store, source: str) -> list[tuple[int, str | None, str]]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT line, record_id, reason FROM quarantine WHERE source = :s "
+                    "ORDER BY line"), {"s": source}
+        ).all()
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def count(store: Store, table: str) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))

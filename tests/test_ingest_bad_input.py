@@ -1,0 +1,133 @@
+"""Bad input never costs a good row, never disappears, and counts always reconcile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from helpers import declare, flags, quarantined, read_csv, records
+
+DECL = {
+    "format": "csv", "delimiter": ";", "record_id": "ID", "date_format": "%d.%m.%Y",
+    "fields": {"family_name": "FAM", "birth_date": "DR", "sex": "POL", "national_id": "SNILS",
+               "tax_id": "INN", "region": "REG", "fitness_category": "FIT",
+               "dependents": "DEP"},
+    "values": {"sex": {"М": "M", "Ж": "F"}},
+}
+HEADER = "ID;FAM;DR;POL;SNILS;INN;REG;FIT;DEP"
+
+
+def _setup(register, tmp_path: Path, body: str, encoding: str = "utf-8") -> tuple[Path, str]:
+    extract = tmp_path / "x.csv"
+    extract.write_bytes((HEADER + "\n" + body).encode(encoding, errors="strict"))
+    register.ok("sources", "add", declare(tmp_path / "s.toml", src=DECL))
+    return extract, register.ok("ingest", "src", extract)
+
+
+def test_quarantine_reasons_lines_and_reconciled_counts(register, tmp_path):
+    body = (
+        "1;Иванов;01.02.1990;М;;;;A;0\n"           # line 2: fine
+        "2;Петров;01.02.1990;М;;;;A;0\n"           # line 3: fine
+        "2;Петров;01.02.1990;М;;;;A;0\n"           # line 4: identical repeat
+        "2;Сидоров;03.04.1991;М;;;;A;0\n"          # line 5: same id, different content
+        ";Безымянный;01.02.1990;М;;;;A;0\n"        # line 6: no record_id
+        "3;too;few\n"                               # line 7: not a row
+        "4;Орлов;\"multi\nline\";М;;;;A;0\n"       # lines 8-9: one row over two lines
+        "5;Львов;01.02.1990;М;;;;A;0;extra\n"      # line 10: too many fields
+    )
+    _, out = _setup(register, tmp_path, body)
+    store = register.store()
+    assert set(records(store, "src")) == {"1", "2", "4"}
+    assert records(store, "src")["2"]["family_name"] == "Петров"  # the first one stands
+    q = quarantined(store, "src")
+    assert [(line, rid) for line, rid, _ in q] == [(5, "2"), (6, ""), (7, None), (10, None)]
+    reasons = [reason for _, _, reason in q]
+    assert "repeats line 3 with different content" in reasons[0]
+    assert reasons[1] == "missing record_id"
+    assert "3 fields where the header has 9" in reasons[2]
+    assert "10 fields where the header has 9" in reasons[3]
+    assert "read 8 = accepted 3 + repeated 1 + quarantined 4" in out
+
+
+def test_field_problems_flag_the_record_and_keep_the_raw_value(register, tmp_path):
+    body = (
+        "1;Иванов;31.02.1990;Х;112-233-445 96;12345;Нарния;Z;много\n"
+        "2;Петров;01.02.2090;М;1122334459;500100732259;TVE;a;-1\n"
+    )
+    _setup(register, tmp_path, body)
+    store = register.store()
+    recs = records(store, "src")
+    assert set(recs) == {"1", "2"}, "a field problem must never cost the row"
+    one = recs["1"]
+    assert (one["birth_date"], one["sex"], one["national_id"], one["tax_id"],
+            one["fitness_category"], one["dependents"]) == (None, None, None, None, None, None)
+    assert one["region"] == "Нарния"  # unknown region kept as text and flagged
+    assert flags(store, "src") >= {
+        ("1", "birth_date", "bad_date", "31.02.1990"),
+        ("1", "sex", "unmapped_code", "Х"),
+        ("1", "national_id", "bad_check_digits", "112-233-445 96"),
+        ("1", "tax_id", "bad_format", "12345"),
+        ("1", "region", "unknown_region", "Нарния"),
+        ("1", "fitness_category", "unmapped_code", "Z"),
+        ("1", "dependents", "not_a_count", "много"),
+        ("2", "birth_date", "implausible_date", "01.02.2090"),
+        ("2", "national_id", "bad_format", "1122334459"),
+        ("2", "dependents", "not_a_count", "-1"),
+    }
+    two = recs["2"]
+    assert two["fitness_category"] == "A"  # lower-case code accepted as the code
+    assert two["tax_id"] == "500100732259" and two["region"] == "TVE"
+    assert one["flags"] == 7
+
+
+def test_undecodable_bytes_quarantine_only_their_row(register, tmp_path):
+    good = (HEADER + "\n1;Иванов;01.02.1990;М;;;;A;0\n").encode()
+    bad = b"2;\xff\xfe\xfa;01.02.1990;\xd0;;;;A;0\n"
+    extract = tmp_path / "x.csv"
+    extract.write_bytes(good + bad + "3;Орлов;;;;;;;\n".encode())
+    register.ok("sources", "add", declare(tmp_path / "s.toml", src=DECL))
+    out = register.ok("ingest", "src", extract)
+    store = register.store()
+    assert set(records(store, "src")) == {"1", "3"}
+    [(line, _, reason)] = quarantined(store, "src")
+    assert line == 3 and "not valid in the declared encoding" in reason
+    assert "quarantined 1" in out
+
+
+def test_invalid_json_lines_are_quarantined_with_their_line(register, tmp_path):
+    extract = tmp_path / "x.jsonl"
+    extract.write_text('{"id": "a", "f": "X"}\n{"id": "b", "f": \n\n[1, 2]\n{"id": "c"}\n')
+    register.ok("sources", "add", declare(tmp_path / "s.toml", j={
+        "format": "jsonl", "record_id": "id", "fields": {"family_name": "f"}}))
+    register.ok("ingest", "j", extract)
+    store = register.store()
+    assert set(records(store, "j")) == {"a", "c"}
+    assert [(line, reason) for line, _, reason in quarantined(store, "j")] == [
+        (2, "cannot be decoded as a row: not valid JSON"),
+        (4, "cannot be decoded as a row: a JSON line must be an object"),
+    ]
+
+
+def test_export_quarantine_has_the_contract_columns(register, tmp_path):
+    extract, _ = _setup(register, tmp_path, "1;A;;;;;;;\n1;B;;;;;;;\n;C;;;;;;;\n")
+    out = tmp_path / "deep" / "q.csv"
+    register.ok("export", "quarantine", "--out", out)
+    rows = read_csv(out)
+    assert list(rows[0]) == ["source", "file", "line", "record_id", "reason"]
+    assert [(r["source"], r["line"], r["record_id"]) for r in rows] == [
+        ("src", "3", "1"), ("src", "4", "")]
+    assert rows[0]["file"].endswith("x.csv")
+    listing = register.ok("quarantine", "list", "src")
+    assert "missing record_id" in listing
+
+
+def test_unreadable_file_or_wrong_declaration_exits_non_zero(register, tmp_path):
+    register.ok("sources", "add", declare(tmp_path / "s.toml", src=DECL))
+    missing = register.run("ingest", "src", tmp_path / "nope.csv")
+    assert missing.exit_code != 0 and "does not exist" in missing.err
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("ID;SURNAME\n1;X\n")
+    result = register.run("ingest", "src", wrong)
+    assert result.exit_code != 0
+    assert "FAM" in result.err and "SURNAME" in result.err  # names missing and present columns
+    undeclared = register.run("ingest", "nosuch", wrong)
+    assert undeclared.exit_code != 0 and "muster sources add" in undeclared.err
