@@ -9,8 +9,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-console = Console()
-err_console = Console(stderr=True)
+# Output to a pipe or a file is not wrapped at 80 columns: logs and scripts want whole lines.
+_PIPE_WIDTH = 160
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+for _c in (console, err_console):
+    if not _c.is_terminal:
+        _c.width = _PIPE_WIDTH
 
 
 @dataclass

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import Progress
 from rich.table import Table
 
 from muster.cli.app_state import app, console, export_app, quarantine_app, sources_app
@@ -84,6 +85,7 @@ def ingest(
     """
     ws = workspace()
     profile = ws.profile()
+    jobs: list[tuple[str, Path | None]]
     if all_sources:
         jobs = [(name, None) for name in sorted(ws.sources)]
     elif source is None:
@@ -99,10 +101,11 @@ def ingest(
                 raise ConfigError(f"No file given for source {name!r} and its declaration "
                                   "names none.", hint=f"muster ingest {name} FILE")
             with steps(f"{name}: starting") as progress:
-                report = ingest_file(
-                    store, profile, decl, path, ws.archive_dir,
-                    progress=lambda msg, p=progress, n=name: set_step(p, f"{n}: {msg}"),
-                )
+
+                def show(message: str, progress: Progress = progress, name: str = name) -> None:
+                    set_step(progress, f"{name}: {message}")
+
+                report = ingest_file(store, profile, decl, path, ws.archive_dir, progress=show)
             _print_report(report)
 
 

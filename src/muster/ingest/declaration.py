@@ -101,7 +101,9 @@ def parse_declaration(name: str, data: Any, base: Path | None = None) -> tuple[
         )
     delimiter = str(data.get("delimiter", ","))
     if len(delimiter) != 1 or delimiter in "\"\n\r":
-        problems.append(f"{where} delimiter = {delimiter!r}: use one character such as , ; | or \\t")
+        problems.append(
+            f"{where} delimiter = {delimiter!r}: use one character such as , ; | or \\t"
+        )
     record_id = data.get("record_id")
     if not isinstance(record_id, str) or not record_id.strip():
         problems.append(f"{where} has no record_id: name the column holding the row's unique key")

@@ -201,7 +201,7 @@ def _extract_values(con: duckdb.DuckDBPyConnection, decl: SourceDeclaration,
     con.execute(f"CREATE TABLE valued AS SELECT {', '.join(selects)} "
                 f"FROM classified WHERE status = 'accepted'")
     split = _split_full_name_sql(decl, "v_full_name") if "full_name" in decl.fields else {}
-    slots = []
+    slots: list[str] = []
     for slot, field in zip(NAME_SLOTS, NAME_FIELDS, strict=True):
         own = f"nullif(trim(v_{field}), '')" if field in decl.fields else "NULL"
         slots.append(f"coalesce({own}, {split.get(slot, 'NULL')}) AS _n{len(slots) + 1}")
@@ -283,7 +283,9 @@ def _canonical_sql(decl: SourceDeclaration, profile: Profile,
              else "[]::STRUCT(field VARCHAR, problem VARCHAR, raw_value VARCHAR)[]")
     typed_null = {f: "DATE" if f in DATE_FIELDS else "INTEGER" if f in INTEGER_FIELDS
                   else "VARCHAR" for f in STORED_FIELDS + NAME_KEYS}
-    outputs = [f"{columns.get(f, 'NULL')}::{typed_null[f]} AS {f}" for f in STORED_FIELDS + NAME_KEYS]
+    outputs = [
+        f"{columns.get(f, 'NULL')}::{typed_null[f]} AS {f}" for f in STORED_FIELDS + NAME_KEYS
+    ]
     return f"""
         SELECT v.record_id, v._line AS line, v._raw AS raw, v._hash AS row_hash,
           {', '.join(outputs)},

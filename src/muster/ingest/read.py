@@ -243,5 +243,6 @@ def _read_parquet(path: Path) -> ReadResult:
     lines = pa.array(np.arange(1, table.num_rows + 1), pa.int64())
     typed = {name: table.schema.field(name).type for name in table.column_names}
     # The raw evidence of a Parquet row is its values as JSON (rendered by the caller).
-    rows = table.add_column(0, "_line", lines).add_column(1, "_raw", pa.nulls(table.num_rows, pa.string()))
+    rows = table.add_column(0, "_line", lines)
+    rows = rows.add_column(1, "_raw", pa.nulls(table.num_rows, pa.string()))
     return ReadResult(rows, [], typed)

@@ -33,16 +33,16 @@ def source_statuses(store: Store) -> list[SourceStatus]:
             sa.select(batches.c.source, sa.func.count(), sa.func.max(batches.c.finished_at))
             .group_by(batches.c.source)
         ).all()
-        records = dict(conn.execute(  # type: ignore[arg-type]
+        records: dict[str, int] = {s: n for s, n in conn.execute(
             sa.select(source_records.c.source, sa.func.count()).group_by(source_records.c.source)
-        ).all())
-        flagged = dict(conn.execute(  # type: ignore[arg-type]
+        )}
+        flagged: dict[str, int] = {s: n for s, n in conn.execute(
             sa.select(source_records.c.source, sa.func.count())
             .where(source_records.c.flags > 0).group_by(source_records.c.source)
-        ).all())
-        quarantined = dict(conn.execute(  # type: ignore[arg-type]
+        )}
+        quarantined: dict[str, int] = {s: n for s, n in conn.execute(
             sa.select(quarantine.c.source, sa.func.count()).group_by(quarantine.c.source)
-        ).all())
+        )}
         problems = conn.execute(
             sa.select(record_flags.c.source, record_flags.c.field, record_flags.c.problem,
                       sa.func.count())
@@ -82,4 +82,4 @@ def export_quarantine(store: Store, out: Path) -> int:
     table = quarantine_table(store).select(list(QUARANTINE_COLUMNS))
     out.parent.mkdir(parents=True, exist_ok=True)
     pacsv.write_csv(table, out, write_options=pacsv.WriteOptions(quoting_style="needed"))
-    return table.num_rows
+    return int(table.num_rows)

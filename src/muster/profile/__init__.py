@@ -94,10 +94,16 @@ def _build(folder: Path, data: dict[str, Any], schemes_data: dict[str, Any]) -> 
         if "digits" not in spec and "pattern" not in spec:
             problems.append(f"identifiers.{field} needs `digits` or `pattern`")
             continue
-        identifiers[field] = spec_from_toml(field, spec)
+        try:
+            identifiers[field] = spec_from_toml(field, spec)
+        except ConfigError as exc:  # e.g. an unknown check algorithm: report it with the rest
+            problems.append(f"{exc.message} {exc.hint or ''}".strip())
     region_list = data.get("regions", {}).get("list", [])
     if not region_list:
         problems.append("regions.list is empty: a profile needs at least one region")
+    for i, r in enumerate(region_list, start=1):
+        if not isinstance(r, dict) or not r.get("code") or not r.get("name"):
+            problems.append(f"regions.list entry {i} needs a `code` and a `name`")
     if problems:
         raise ConfigError(f"Profile in {folder} is not valid:", problems=problems)
 

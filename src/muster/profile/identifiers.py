@@ -7,12 +7,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from muster.errors import ConfigError
 from muster.profile.checks import ALGORITHMS, CheckAlgorithm
 
 IDENTIFIER_FIELDS = ("national_id", "tax_id", "passport_no")
-# Formatting agencies add and the contract says to ignore.
-_SEPARATORS = re.compile(r"[\s\-./]")
-SEPARATORS_SQL = r"[\s\-./]"
+# Formatting agencies add and the contract says to ignore: every Unicode space (also
+# the no-break spaces of spreadsheet exports), every dash, dots and slashes. One
+# explicit list serves Python and DuckDB, whose regex `\s` means different sets.
+SEPARATOR_CHARS = (
+    "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+    + "./\u2010\u2011\u2012\u2013\u2014\u2015\u2212-"
+)
+_SEPARATORS = re.compile("[" + re.escape(SEPARATOR_CHARS) + "]")
+SEPARATORS_SQL = "[" + "".join(f"\\x{{{ord(c):04x}}}" for c in SEPARATOR_CHARS) + "]"  # RE2
+_ASCII_LOWER = "abcdefghijklmnopqrstuvwxyz"
+_ASCII_UPPER = str.maketrans(_ASCII_LOWER, _ASCII_LOWER.upper())
 
 
 @dataclass(frozen=True)
@@ -27,7 +36,8 @@ class IdentifierSpec:
     def clean(raw: str | None) -> str | None:
         if raw is None:
             return None
-        cleaned = _SEPARATORS.sub("", raw).upper()
+        # ASCII letters only: str.upper() turns "ß" into "SS", DuckDB's upper() does not.
+        cleaned = _SEPARATORS.sub("", raw).translate(_ASCII_UPPER)
         return cleaned or None
 
     def problem(self, raw: str | None) -> str | None:
@@ -45,7 +55,9 @@ class IdentifierSpec:
         return self.clean(raw) is not None and self.problem(raw) is None
 
     def clean_sql(self, expr: str) -> str:
-        return f"nullif(upper(regexp_replace({expr}, '{SEPARATORS_SQL}', '', 'g')), '')"
+        stripped = f"regexp_replace({expr}, '{SEPARATORS_SQL}', '', 'g')"
+        upper = f"translate({stripped}, '{_ASCII_LOWER}', '{_ASCII_LOWER.upper()}')"
+        return f"nullif({upper}, '')"
 
     def format_ok_sql(self, cleaned: str) -> str:
         return f"regexp_full_match({cleaned}, '{self.pattern}')"
@@ -68,12 +80,13 @@ class IdentifierSpec:
     def _generate_from_display(self, rng: np.random.Generator, n: int) -> np.ndarray:
         # Patterns like "T[0-9]{8}" or "[A-Z]{2}[0-9]{7}": fill '#' with digits, 'A' with
         # letters, keep other characters of the display template.
+        letters = np.array(list("ABCDEFGHJKLMNPRSTUVWXYZ"))
         columns = []
         for ch in self.display:
             if ch == "#":
                 columns.append(rng.integers(0, 10, size=n).astype("U1"))
             elif ch == "A":
-                columns.append(np.array(list("ABCDEFGHJKLMNPRSTUVWXYZ"))[rng.integers(0, 23, size=n)])
+                columns.append(letters[rng.integers(0, len(letters), size=n)])
             else:
                 columns.append(np.full(n, ch))
         out = columns[0]
@@ -90,16 +103,12 @@ def _digits_to_strings(digits: np.ndarray) -> np.ndarray:
 def spec_from_toml(field: str, data: dict[str, object]) -> IdentifierSpec:
     check_name = str(data.get("check", "none"))
     if check_name not in ALGORITHMS:
-        from muster.errors import ConfigError
-
         raise ConfigError(
             f"Identifier {field!r} names an unknown check algorithm {check_name!r}.",
             hint=f"Use one of: {', '.join(sorted(ALGORITHMS))}.",
         )
-    if "digits" in data:
-        pattern = f"[0-9]{{{int(data['digits'])}}}"  # type: ignore[call-overload]
-    else:
-        pattern = str(data["pattern"])
+    digits = data.get("digits")
+    pattern = f"[0-9]{{{int(str(digits))}}}" if digits is not None else str(data["pattern"])
     return IdentifierSpec(
         field=field,
         label=str(data.get("label", field)),

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 _HYPHENS = re.compile(r"\s*[-‐‑‒–—―]\s*")
 _SPACES = re.compile(r"\s+")
 _NOT_LETTER = re.compile(r"[^a-z]")
-_DOUBLED = re.compile(r"(.)\1+")
 _VOWELS = set("аеёиоуыэюяaeiouy")
 _AFTER_SOFT = set("ъьй")
 # A word part: letters with their combining marks ("i̇" from lower-casing "İ" is one part).
@@ -106,12 +105,9 @@ class NameRules:
         text = unicodedata.normalize("NFKD", text)
         text = "".join(c for c in text if not unicodedata.combining(c))
         text = _NOT_LETTER.sub("", text.lower().translate(_UNDECOMPOSED))
-        for old, new in self.fold_consonants:
-            text = text.replace(old, new)
-        text = _DOUBLED.sub(r"\1", text)
-        for old, new in self.fold_vowels:
-            text = text.replace(old, new)
-        text = _DOUBLED.sub(r"\1", text)
+        for old, new in (*self.fold_consonants, *self.fold_vowels):
+            while old in text:  # to a fixed point: "iii" folds like "ii"
+                text = text.replace(old, new)
         return text or None
 
     def romanise(self, text: str, scheme: str) -> str:
