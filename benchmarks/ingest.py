@@ -1,0 +1,120 @@
+"""Ingest benchmark: synthesise N persons, ingest every source into SQLite and PostgreSQL.
+
+Prints rows/s, wall time and peak memory (max RSS of the ingest process) per source
+and in total. Each ingest runs as its own `muster ingest` process, so its peak
+memory is its own, and the figures are what an operator would see.
+
+    python benchmarks/ingest.py --persons 1000000
+    python benchmarks/ingest.py --persons 100000 --postgres-url postgresql+psycopg://...
+
+Without --postgres-url a private PostgreSQL server is started with scripts/postgres.sh.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_ROWS_PER_SECOND = 100_000
+TARGET_PEAK_MIB = 4096
+
+
+def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS MiB, stdout) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    out = proc.stdout.read().decode() if proc.stdout else ""
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"failed: {' '.join(args)}\n{out}\n{err}")
+    return wall, usage.ru_maxrss / 1024, out
+
+
+@contextmanager
+def private_postgres(workdir: Path):
+    data = workdir / "pg"
+    port = os.environ.get("MUSTER_BENCH_PG_PORT", "55433")
+    script = ROOT / "scripts" / "postgres.sh"
+    subprocess.run(["bash", str(script), "ensure"], check=True)
+    subprocess.run(["bash", str(script), "start", str(data), port], check=True)
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(["bash", str(script), "stop", str(data)], check=False)
+
+
+def bench_backend(label: str, extracts: Path, workdir: Path, database_url: str | None) -> list[
+    tuple[str, int, float, float]
+]:
+    muster = [sys.executable, "-m", "muster"]
+    env = dict(os.environ)
+    env.pop("MUSTER_DATABASE_URL", None)
+    if database_url:
+        env["MUSTER_DATABASE_URL"] = database_url
+    ws = workdir / f"ws-{label}"
+    subprocess.run([*muster, "init", str(ws)], env=env, check=True, capture_output=True)
+    subprocess.run([*muster, "-w", str(ws), "sources", "add", str(extracts / "sources.toml")],
+                   env=env, check=True, capture_output=True)
+    sources = tomllib.loads((extracts / "sources.toml").read_text())["sources"]
+    results = []
+    for name, decl in sources.items():
+        wall, peak, out = run_measured(
+            [*muster, "-w", str(ws), "ingest", name, str(extracts / decl["file"])], env)
+        rows = int(out.split("read ")[1].split(" ")[0].replace(",", ""))
+        results.append((name, rows, wall, peak))
+        print(f"  {label:10} {name:10} {rows:>10,} rows {wall:7.1f} s "
+              f"{rows / wall:>10,.0f} rows/s  peak {peak:7.0f} MiB", flush=True)
+    return results
+
+
+def report(label: str, results: list[tuple[str, int, float, float]]) -> None:
+    rows = sum(r[1] for r in results)
+    wall = sum(r[2] for r in results)
+    peak = max(r[3] for r in results)
+    ok = rows / wall >= TARGET_ROWS_PER_SECOND and peak <= TARGET_PEAK_MIB
+    print(f"TOTAL {label:10} {rows:>10,} rows {wall:7.1f} s {rows / wall:>10,.0f} rows/s "
+          f"peak {peak:,.0f} MiB  target ≥{TARGET_ROWS_PER_SECOND:,} rows/s, "
+          f"≤{TARGET_PEAK_MIB:,} MiB: {'met' if ok else 'NOT met'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--persons", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--postgres-url", default=os.environ.get("MUSTER_BENCH_POSTGRES_URL"))
+    parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--workdir", type=Path, default=None)
+    args = parser.parse_args()
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="muster-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    os.chmod(workdir, 0o755)
+    extracts = workdir / "extracts"
+    print(f"muster ingest benchmark: {args.persons:,} persons, seed {args.seed}, in {workdir}")
+    wall, peak, _ = run_measured(
+        [sys.executable, "-m", "muster", "synth", str(extracts), "--persons", str(args.persons),
+         "--seed", str(args.seed)], dict(os.environ))
+    print(f"  synth      {args.persons:,} persons {wall:7.1f} s  peak {peak:7.0f} MiB")
+    summary = [("sqlite", bench_backend("sqlite", extracts, workdir, None))]
+    if not args.skip_postgres:
+        if args.postgres_url:
+            summary.append(("postgresql",
+                            bench_backend("postgresql", extracts, workdir, args.postgres_url)))
+        else:
+            with private_postgres(workdir) as url:
+                summary.append(("postgresql", bench_backend("postgresql", extracts, workdir, url)))
+    for label, results in summary:
+        report(label, results)
+
+
+if __name__ == "__main__":
+    main()
