@@ -108,7 +108,7 @@ def test_invalid_json_lines_are_quarantined_with_their_line(register, tmp_path):
 
 
 def test_export_quarantine_has_the_contract_columns(register, tmp_path):
-    extract, _ = _setup(register, tmp_path, "1;A;;;;;;;\n1;B;;;;;;;\n;C;;;;;;;\n")
+    _extract, _ = _setup(register, tmp_path, "1;A;;;;;;;\n1;B;;;;;;;\n;C;;;;;;;\n")
     out = tmp_path / "deep" / "q.csv"
     register.ok("export", "quarantine", "--out", out)
     rows = read_csv(out)

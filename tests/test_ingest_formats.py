@@ -100,7 +100,7 @@ def test_parquet_integer_and_float_record_ids_become_decimal_digits(register, tm
 def test_record_id_is_kept_exactly_as_text(register, tmp_path):
     _ingest(register, tmp_path, "ids", {
         "format": "csv", "record_id": "ID", "fields": {"family_name": "FAM"},
-    }, "ids.csv", "ID,FAM\n000123,A\n123,B\n1e3,C\n".encode())
+    }, "ids.csv", b"ID,FAM\n000123,A\n123,B\n1e3,C\n")
     assert set(records(register.store(), "ids")) == {"000123", "123", "1e3"}
 
 
@@ -123,7 +123,7 @@ def test_name_order_given_first(register, tmp_path):
     _ingest(register, tmp_path, "school", {
         "format": "csv", "record_id": "ID", "name_order": "given middle family",
         "fields": {"full_name": "NAME"},
-    }, "s.csv", "ID,NAME\n1,Ivan Petrovich Sidorov Jr\n".encode())
+    }, "s.csv", b"ID,NAME\n1,Ivan Petrovich Sidorov Jr\n")
     rec = records(register.store(), "school")["1"]
     assert (rec["given_name"], rec["middle_name"], rec["family_name"]) == (
         "Ivan", "Petrovich", "Sidorov Jr")

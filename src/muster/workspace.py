@@ -85,5 +85,7 @@ def open_workspace(root: Path | None = None) -> Workspace:
     try:
         config = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}", hint="Fix the file by hand.") from None
+        raise ConfigError(
+            f"{path} is not valid TOML: {exc}", hint="Fix the file by hand."
+        ) from None
     return Workspace(root, config)

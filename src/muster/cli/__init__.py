@@ -10,12 +10,10 @@ import sys
 
 import typer
 
-from muster.cli import app_state
+# Each module registers its commands on `app` when imported.
+from muster.cli import app_state, ingest_cmd, workspace_cmd  # noqa: F401
 from muster.cli.app_state import app
 from muster.errors import MusterError
-
-# Each module registers its commands on `app` when imported.
-from muster.cli import ingest_cmd, workspace_cmd  # noqa: F401
 
 try:  # TEMPORARY until synth lands
     from muster.cli import synth_cmd  # noqa: F401
