@@ -11,14 +11,9 @@ import sys
 import typer
 
 # Each module registers its commands on `app` when imported.
-from muster.cli import app_state, ingest_cmd, workspace_cmd  # noqa: F401
+from muster.cli import app_state, ingest_cmd, synth_cmd, workspace_cmd  # noqa: F401
 from muster.cli.app_state import app
 from muster.errors import MusterError
-
-try:  # TEMPORARY until synth lands
-    from muster.cli import synth_cmd  # noqa: F401
-except ImportError:
-    pass
 
 __all__ = ["app", "main"]
 
