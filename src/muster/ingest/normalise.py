@@ -132,26 +132,25 @@ def _classify(con: duckdb.DuckDBPyConnection, decl: SourceDeclaration, read: Rea
         CREATE TABLE hashed AS
         SELECT *, {rid} AS _rid, md5({content}) AS _hash, {raw} AS _raw_text FROM rows
     """)
+    # Only record_ids that occur more than once need ranking: a small table to join.
+    con.execute("""
+        CREATE TABLE repeated_ids AS
+        SELECT _rid, arg_min(_hash, _line) AS _first_hash, min(_line) AS _first_line
+        FROM hashed WHERE _rid IS NOT NULL GROUP BY _rid HAVING count(*) > 1
+    """)
     con.execute("""
         CREATE TABLE classified AS
-        WITH ranked AS (
-          SELECT *,
-            row_number() OVER (PARTITION BY _rid ORDER BY _line) AS _rank,
-            first_value(_hash) OVER (PARTITION BY _rid ORDER BY _line) AS _first_hash,
-            first_value(_line) OVER (PARTITION BY _rid ORDER BY _line) AS _first_line
-          FROM hashed
-        )
-        SELECT * EXCLUDE (_raw, _raw_text), _raw_text AS _raw, _rid AS record_id,
-          CASE WHEN _rid IS NULL OR trim(_rid) = '' THEN 'quarantined'
-               WHEN _rank = 1 THEN 'accepted'
-               WHEN _hash = _first_hash THEN 'repeat'
+        SELECT h.* EXCLUDE (_raw, _raw_text), h._raw_text AS _raw, h._rid AS record_id,
+          CASE WHEN h._rid IS NULL OR trim(h._rid) = '' THEN 'quarantined'
+               WHEN r._rid IS NULL OR h._line = r._first_line THEN 'accepted'
+               WHEN h._hash = r._first_hash THEN 'repeat'
                ELSE 'quarantined' END AS status,
-          CASE WHEN _rid IS NULL OR trim(_rid) = '' THEN 'missing record_id'
-               WHEN _rank > 1 AND _hash <> _first_hash THEN
-                 'record_id ' || _rid || ' repeats line ' || _first_line ||
+          CASE WHEN h._rid IS NULL OR trim(h._rid) = '' THEN 'missing record_id'
+               WHEN h._line <> r._first_line AND h._hash <> r._first_hash THEN
+                 'record_id ' || h._rid || ' repeats line ' || r._first_line ||
                  ' with different content'
           END AS reason
-        FROM ranked
+        FROM hashed h LEFT JOIN repeated_ids r USING (_rid)
     """)
 
 

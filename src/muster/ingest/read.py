@@ -74,15 +74,19 @@ def _decode(path: Path, encoding: str) -> bytes:
     return text.encode("utf-8")
 
 
-def _split_records(buf: bytes, quoted: bool) -> _Records:
+def _outside_quotes(buf: bytes) -> np.ndarray | None:
+    """Mask of bytes outside double quotes (None when the file has no quote at all)."""
+    if b'"' not in buf:
+        return None
+    arr = np.frombuffer(buf, dtype=np.uint8)
+    # Parity of quote characters seen so far: a newline or delimiter inside quotes is data.
+    return np.bitwise_xor.accumulate((arr == 34).view(np.uint8)) == 0
+
+
+def _split_records(buf: bytes, outside: np.ndarray | None) -> _Records:
     arr = np.frombuffer(buf, dtype=np.uint8)
     newline = arr == 10
-    if quoted:
-        # Parity of quote characters seen so far: a newline inside quotes is data.
-        inside = np.bitwise_xor.accumulate((arr == 34).view(np.uint8))
-        boundaries = np.flatnonzero(newline & (inside == 0))
-    else:
-        boundaries = np.flatnonzero(newline)
+    boundaries = np.flatnonzero(newline if outside is None else newline & outside)
     starts = np.concatenate([[0], boundaries + 1]).astype(np.int64)
     if starts[-1] >= len(arr):  # the file ends with a newline: no record after it
         starts = starts[:-1]
@@ -108,14 +112,14 @@ def _undecodable(buf: bytes, records: _Records) -> np.ndarray:
 
 
 def _read_csv(buf: bytes, delimiter: str) -> ReadResult:
-    records = _split_records(buf, quoted=True)
+    outside = _outside_quotes(buf)
+    records = _split_records(buf, outside)
     if len(records.starts) == 0:
         raise SourceError("The file is empty: a CSV extract needs at least a header line.")
     header_text = buf[records.starts[0]:records.ends[0]]
     header = _parse_header(header_text, delimiter)
-    arr = np.frombuffer(buf, dtype=np.uint8)
-    inside = np.bitwise_xor.accumulate((arr == 34).view(np.uint8))
-    delims = np.flatnonzero((arr == ord(delimiter)) & (inside == 0))
+    is_delimiter = np.frombuffer(buf, dtype=np.uint8) == ord(delimiter)
+    delims = np.flatnonzero(is_delimiter if outside is None else is_delimiter & outside)
     fields = np.searchsorted(delims, records.ends) - np.searchsorted(delims, records.starts) + 1
     blank = records.ends == records.starts
     undecodable = _undecodable(buf, records)
@@ -127,7 +131,9 @@ def _read_csv(buf: bytes, delimiter: str) -> ReadResult:
     parsed = _parse_good_records(buf, records, header_text, good, delimiter, header)
     keep = np.flatnonzero(good)
     rows = parsed.add_column(0, "_line", pa.array(records.lines[keep], pa.int64()))
-    rows = rows.add_column(1, "_raw", records.raw.take(pa.array(keep)))
+    contiguous = len(keep) and keep[-1] - keep[0] + 1 == len(keep)
+    raw = records.raw.slice(keep[0], len(keep)) if contiguous else records.raw.take(keep)
+    rows = rows.add_column(1, "_raw", raw)
     return ReadResult(rows, bad_rows)
 
 
@@ -200,7 +206,7 @@ def _parse_good_records(
 def _read_jsonl(buf: bytes) -> ReadResult:
     import duckdb
 
-    records = _split_records(buf, quoted=False)
+    records = _split_records(buf, outside=None)
     blank = records.ends == records.starts
     undecodable = _undecodable(buf, records)
     lines = pa.table({"_line": pa.array(records.lines, pa.int64()), "_raw": records.raw})

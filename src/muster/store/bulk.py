@@ -107,8 +107,11 @@ def _connect(store: Store) -> Any:
         import adbc_driver_sqlite.dbapi as driver
 
         conn = driver.connect(store.adbc_uri())
-        with conn.cursor() as cur:  # wait for a concurrent writer instead of failing
-            cur.execute("PRAGMA busy_timeout=30000")
+        with conn.cursor() as cur:
+            cur.execute("PRAGMA busy_timeout=30000")  # wait for a concurrent writer
+            # A large page cache keeps primary-key inserts of a million rows in memory.
+            cur.execute("PRAGMA cache_size=-524288")
+            cur.execute("PRAGMA temp_store=MEMORY")
         return conn
     import adbc_driver_postgresql.dbapi as pg_driver
 
