@@ -34,4 +34,13 @@ step "7. Quarantine: rows that could not be accepted, and why"
 "${MUSTER[@]}" -w "$DEMO/register" quarantine list --limit 12
 "${MUSTER[@]}" -w "$DEMO/register" export quarantine --out "$DEMO/quarantine.csv"
 
+step "8. Resolve: one person per human, explained"
+"${MUSTER[@]}" -w "$DEMO/register" resolve
+"${MUSTER[@]}" -w "$DEMO/register" review list --limit 5
+"${MUSTER[@]}" -w "$DEMO/register" export links --out "$DEMO/links.csv"
+"${MUSTER[@]}" -w "$DEMO/register" export persons --out "$DEMO/persons.csv"
+# A person with several source records: the golden record, its sources and why they were linked.
+PERSON=$(awk -F, 'NR > 1 { n[$3]++ } END { for (p in n) if (n[p] >= 5) { print p; exit } }' "$DEMO/links.csv" | tr -d '"')
+"${MUSTER[@]}" -w "$DEMO/register" person show "$PERSON"
+
 printf '\nThe register is in %s (SQLite: %s).\n' "$DEMO/register" "$DEMO/register/muster.db"

@@ -11,7 +11,13 @@ import sys
 import typer
 
 # Each module registers its commands on `app` when imported.
-from muster.cli import app_state, ingest_cmd, synth_cmd, workspace_cmd  # noqa: F401
+from muster.cli import (  # noqa: F401
+    app_state,
+    ingest_cmd,
+    resolve_cmd,
+    synth_cmd,
+    workspace_cmd,
+)
 from muster.cli.app_state import app
 from muster.errors import MusterError
 

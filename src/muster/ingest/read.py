@@ -80,7 +80,8 @@ def _outside_quotes(buf: bytes) -> np.ndarray | None:
         return None
     arr = np.frombuffer(buf, dtype=np.uint8)
     # Parity of quote characters seen so far: a newline or delimiter inside quotes is data.
-    return np.bitwise_xor.accumulate((arr == 34).view(np.uint8)) == 0
+    outside: np.ndarray = np.bitwise_xor.accumulate((arr == 34).view(np.uint8)) == 0
+    return outside
 
 
 def _split_records(buf: bytes, outside: np.ndarray | None) -> _Records:

@@ -21,6 +21,7 @@ from muster.store.schema import metadata
 
 # The format SQLAlchemy reads back on SQLite (Arrow's %S carries the microseconds).
 _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S"
+_SQLITE_BATCH_ROWS = "adbc.sqlite.query.batch_rows"
 
 
 class BulkConnection:
@@ -43,6 +44,11 @@ class BulkConnection:
 
     def fetch_arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
         with self._conn.cursor() as cur:
+            if self.dialect == "sqlite":
+                # The SQLite driver infers each column's type from its first batch (a
+                # column NULL throughout it becomes int64 and fails on a later string):
+                # one batch lets it see every value.
+                cur.adbc_statement.set_options(**{_SQLITE_BATCH_ROWS: str(2**30)})
             cur.execute(self._sql(sql), parameters=tuple(params) if params else None)
             return cur.fetch_arrow_table()
 
@@ -93,6 +99,8 @@ class BulkConnection:
             return pa.timestamp("us", tz="UTC")
         if isinstance(sql_type, sa.Date):
             return pa.date32()
+        if isinstance(sql_type, sa.Float):
+            return pa.float64()
         return pa.string()
 
     def commit(self) -> None:

@@ -7,6 +7,8 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
+    Index,
     Integer,
     MetaData,
     String,
@@ -125,4 +127,103 @@ quarantine = Table(
     Column("record_id", Text),
     Column("reason", Text, nullable=False),
     Column("raw", Text),
+)
+
+
+# --- Resolution: persons, how records were linked, the review list, history ---------
+
+resolve_runs = Table(
+    "resolve_runs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("engine", String(20), nullable=False),
+    Column("mode", String(20), nullable=False),  # full | incremental
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=False),
+    Column("last_batch", Integer, nullable=False),  # newest batch it saw
+    Column("records", Integer, nullable=False),
+    Column("persons", Integer, nullable=False),
+    Column("links", Integer, nullable=False),
+    Column("review", Integer, nullable=False),
+    Column("collisions", Integer, nullable=False),
+    Column("model", Text, nullable=False),  # the trained Splink model (JSON), for explain
+)
+
+persons = Table(
+    "persons", metadata,
+    Column("person_id", String(20), primary_key=True),
+    Column("status", String(10), nullable=False),  # active | retired
+    Column("created_run", Integer, nullable=False),
+    Column("retired_run", Integer),
+    Column("successor", String(20)),  # for a retired person: the person they merged into
+)
+
+person_records = Table(
+    "person_records", metadata,
+    Column("source", String(100), primary_key=True),
+    Column("record_id", Text, primary_key=True),
+    Column("person_id", String(20), nullable=False, index=True),
+    Column("run_id", Integer, nullable=False),
+)
+
+link_edges = Table(
+    "link_edges", metadata,
+    Column("run_id", Integer, nullable=False),
+    Column("source_l", String(100), nullable=False),
+    Column("record_id_l", Text, nullable=False),
+    Column("source_r", String(100), nullable=False),
+    Column("record_id_r", Text, nullable=False),
+    Column("rule", Text, nullable=False),  # identifier name(s), comma-separated, or "match"
+    Column("match_weight", Float),
+    Column("outcome", String(10), nullable=False),  # linked | refused | review
+    Column("reason", Text),
+    Column("contributions", Text),  # JSON: comparison -> [level, weight]
+    Index("ix_link_edges_l", "source_l", "record_id_l"),
+    Index("ix_link_edges_r", "source_r", "record_id_r"),
+)
+
+review_pairs = Table(
+    "review_pairs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, nullable=False),
+    Column("kind", String(30), nullable=False),  # uncertain | ambiguous | identifier_collision
+    Column("source_l", String(100), nullable=False),
+    Column("record_id_l", Text, nullable=False),
+    Column("source_r", String(100), nullable=False),
+    Column("record_id_r", Text, nullable=False),
+    Column("match_weight", Float),
+    Column("detail", Text, nullable=False),
+    Column("status", String(10), nullable=False),  # open | decided
+)
+
+person_events = Table(
+    "person_events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("kind", String(20), nullable=False),  # created | merged | split
+    Column("person_id", String(20), nullable=False, index=True),
+    Column("old_ids", Text, nullable=False),  # JSON list
+    Column("new_ids", Text, nullable=False),  # JSON list
+    Column("detail", Text, nullable=False),
+)
+
+golden_values = Table(
+    "golden_values", metadata,
+    Column("person_id", String(20), nullable=False, index=True),
+    Column("field", String(40), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("source", String(100), nullable=False),
+    Column("record_id", Text, nullable=False),
+    Column("record_date", Date),
+    Column("support", Integer, nullable=False),  # records of the person agreeing on it
+    Column("chosen", Integer, nullable=False),  # 1: the golden value; 0: a kept alternative
+    Column("conflict", Integer, nullable=False),  # 1: the field has disagreeing values
+)
+
+golden_records = Table(
+    "golden_records", metadata,
+    Column("person_id", String(20), primary_key=True),
+    Column("records", Integer, nullable=False),
+    Column("conflicts", Integer, nullable=False),
+    *_canonical_columns(),
 )

@@ -1,0 +1,211 @@
+"""`muster resolve`, `muster review list`, `muster person ...`, `muster export links|persons`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from muster.cli.app_state import app, console, export_app, person_app, review_app
+from muster.cli.context import set_step, steps, store_for, workspace
+from muster.errors import MusterError
+from muster.resolve import ENGINES, resolve
+from muster.resolve.queries import (
+    PersonView,
+    explain_pair,
+    export_links,
+    export_persons,
+    find_persons,
+    person_view,
+    review_list,
+)
+
+
+@app.command("resolve")
+def resolve_cmd(
+    engine: Annotated[str, typer.Option(help=f"Linkage engine: {' | '.join(ENGINES)}.")] = "duckdb",
+) -> None:
+    """Link every accepted source record into persons (existing person ids are kept).
+
+    Example: muster resolve
+    """
+    ws = workspace()
+    with store_for(ws) as store, steps("resolving") as progress:
+        report = resolve(store, ws.profile(), engine=engine,
+                         progress=lambda text: set_step(progress, text))
+    console.print(
+        f"Resolved {report.records:,} records into [bold]{report.persons:,}[/] persons "
+        f"({report.seconds:.1f} s, {report.engine}): {report.links:,} links; "
+        f"{report.created:,} new persons, {report.merged:,} merges, {report.split:,} splits; "
+        f"review list {report.review:,} pairs ({report.collisions:,} identifier collisions)."
+    )
+    if report.review:
+        console.print("See them with: muster review list")
+
+
+@review_app.command("list")
+def review_list_cmd(
+    kind: Annotated[str | None, typer.Option(
+        help="uncertain | ambiguous | identifier_collision")] = None,
+    limit: Annotated[int, typer.Option(help="How many to show.")] = 30,
+) -> None:
+    """Open review pairs, strongest first: the register did not link these on its own.
+
+    Example: muster review list --kind identifier_collision
+    """
+    ws = workspace()
+    with store_for(ws) as store:
+        rows, total = review_list(store, kind, limit)
+    table = Table("id", "kind", "record", "record", "weight", "why")
+    for r in rows:
+        weight = "" if r["match_weight"] is None else f"{r['match_weight']:.1f}"
+        table.add_row(str(r["id"]), r["kind"], f"{r['source_l']}:{r['record_id_l']}",
+                      f"{r['source_r']}:{r['record_id_r']}", weight, r["detail"])
+    console.print(table)
+    if total > len(rows):
+        console.print(f"… {total - len(rows):,} more (--limit).")
+
+
+def _show_person(view: PersonView) -> None:
+    status = view.status if not view.successor else f"{view.status} → {view.successor}"
+    console.print(f"[bold]{view.person_id}[/] ({status}), {len(view.records)} source records")
+    golden = Table("field", "value", "source", "other values (conflicts in red)")
+    by_field: dict[str, list[dict[str, Any]]] = {}
+    for v in view.values:
+        by_field.setdefault(v["field"], []).append(v)
+    for name, values in by_field.items():
+        chosen = next(v for v in values if v["chosen"])
+        others = ", ".join(f"{v['value']} ({v['source']}:{v['record_id']})"
+                           for v in values if not v["chosen"])
+        if chosen["conflict"] and others:
+            others = f"[red]{others}[/]"
+        golden.add_row(name, str(chosen["value"]), f"{chosen['source']}:{chosen['record_id']}",
+                       others)
+    console.print(golden)
+    records = Table("record", "line", "family", "given", "middle", "birth", "ids")
+    for r in view.records:
+        ids = " ".join(str(r[f]) for f in ("national_id", "tax_id", "passport_no") if r.get(f))
+        records.add_row(f"{r['source']}:{r['record_id']}", str(r["line"]), r["family_name"] or "",
+                        r["given_name"] or "", r["middle_name"] or "", str(r["birth_date"] or ""),
+                        ids)
+    console.print(records)
+    links = Table("link", "rule", "weight", "outcome", "why")
+    for e in view.links:
+        why = e["reason"] or _contributions_text(e["contributions"], view.labels)
+        weight = "" if e["match_weight"] is None else f"{e['match_weight']:.1f}"
+        links.add_row(f"{e['source_l']}:{e['record_id_l']} ↔ {e['source_r']}:{e['record_id_r']}",
+                      e["rule"], weight, e["outcome"], why)
+    console.print(links)
+    for h in view.history:
+        console.print(f"{h['at']:%Y-%m-%d %H:%M} run {h['run_id']}: {h['kind']} "
+                      f"{', '.join(json.loads(h['old_ids']))} → "
+                      f"{', '.join(json.loads(h['new_ids']))} ({h['detail']})")
+
+
+def _contributions_text(contributions: str | None, labels: dict[str, dict[int, str]]) -> str:
+    if not contributions:
+        return ""
+    parts = []
+    for name, (gamma, weight) in json.loads(contributions).items():
+        label = labels.get(name, {}).get(int(gamma), str(gamma))
+        parts.append(f"{name} {label} {weight:+.1f}")
+    return "; ".join(parts)
+
+
+@person_app.command("show")
+def person_show(person_id: Annotated[str, typer.Argument(help="A person id, e.g. P000000042.")]
+                ) -> None:
+    """A person's golden record with sources and conflicts, records, links and history.
+
+    Example: muster person show P000000042
+    """
+    ws = workspace()
+    with store_for(ws) as store:
+        _show_person(person_view(store, person_id))
+
+
+def _record_ref(text: str) -> tuple[str, str]:
+    source, sep, record_id = text.partition(":")
+    if not sep or not source or not record_id:
+        raise MusterError(f"{text!r} does not name a record.",
+                          hint="Write SOURCE:RECORD_ID, e.g. voters:000123.")
+    return source, record_id
+
+
+@person_app.command("explain")
+def person_explain(
+    record_a: Annotated[str, typer.Argument(help="SOURCE:RECORD_ID")],
+    record_b: Annotated[str, typer.Argument(help="SOURCE:RECORD_ID")],
+) -> None:
+    """Why two records are, or are not, the same person.
+
+    Example: muster person explain voters:000123 passports:4567
+    """
+    ws = workspace()
+    with store_for(ws) as store:
+        x = explain_pair(store, ws.profile(), _record_ref(record_a), _record_ref(record_b))
+    same = x.person_left is not None and x.person_left == x.person_right
+    console.print(f"{record_a} → {x.person_left}; {record_b} → {x.person_right}: "
+                  f"[bold]{'the same person' if same else 'different persons'}[/].")
+    if x.identifiers:
+        console.print(f"They share {', '.join(x.identifiers)}.")
+    if x.conflict:
+        console.print(f"[red]They cannot be one person: {x.conflict}.[/]")
+    table = Table("comparison", "level", "weight")
+    for name, (label, weight) in x.contributions.items():
+        table.add_row(name, label, f"{weight:+.2f}")
+    console.print(table)
+    console.print(f"Match weight {x.match_weight:.2f} (Splink; the link weight is set in the "
+                  "profile's \\[resolution]).")
+    if x.stored:
+        console.print(f"Last resolution: {x.stored['outcome']} by {x.stored['rule']}"
+                      + (f" — {x.stored['reason']}" if x.stored["reason"] else "") + ".")
+
+
+@person_app.command("find")
+def person_find(
+    name: Annotated[str | None, typer.Option(help="Any of the names, any script.")] = None,
+    birth_date: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    identifier: Annotated[str | None, typer.Option("--id", help="national, tax or passport "
+                                                    "number; formatting is ignored")] = None,
+) -> None:
+    """Find persons by name, birth date or identifier.
+
+    Example: muster person find --name "Иванов Иван" --birth-date 1990-05-12
+    """
+    ws = workspace()
+    with store_for(ws) as store:
+        rows = find_persons(store, name, birth_date, identifier, ws.profile())
+    table = Table("person", "family", "given", "middle", "birth", "region", "records")
+    for r in rows:
+        table.add_row(r["person_id"], r["family_name"] or "", r["given_name"] or "",
+                      r["middle_name"] or "", str(r["birth_date"] or ""), r["region"] or "",
+                      str(r["records"]))
+    console.print(table if rows else "Nobody found.")
+
+
+@export_app.command("links")
+def export_links_cmd(out: Annotated[Path, typer.Option(help="CSV file to write.")]) -> None:
+    """source,record_id,person_id for every accepted source record.
+
+    Example: muster export links --out links.csv
+    """
+    ws = workspace()
+    with store_for(ws) as store:
+        n = export_links(store, out)
+    console.print(f"Wrote {n:,} links to {out}.")
+
+
+@export_app.command("persons")
+def export_persons_cmd(out: Annotated[Path, typer.Option(help="CSV file to write.")]) -> None:
+    """One row per person with every golden field under its canonical name.
+
+    Example: muster export persons --out persons.csv
+    """
+    ws = workspace()
+    with store_for(ws) as store:
+        n = export_persons(store, out)
+    console.print(f"Wrote {n:,} persons to {out}.")

@@ -1,0 +1,42 @@
+"""The deterministic pass: records sharing a valid identifier, guarded.
+
+Only identifiers that passed their check at ingest are present here (a failing one
+was left empty), so a shared value is strong evidence. It is still not proof: a
+record can carry someone else's number. A pair whose records cannot be one person
+(rules.conflict_sql) is an identifier collision for review, never a link.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from muster.resolve.config import ResolutionConfig
+from muster.resolve.rules import conflict_sql
+
+# A value shared by more records than this is a placeholder or a systematic error
+# (e.g. all zeros passing its check), not a person: it links nothing.
+MAX_IDENTIFIER_GROUP = 20
+
+
+def identifier_pairs(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> None:
+    """Create ``id_pairs(rid_l, rid_r, rule, conflict)``: conflict NULL means a link."""
+    selects = []
+    for field in config.link_identifiers:
+        selects.append(f"""
+            SELECT l.rid AS rid_l, r.rid AS rid_r, '{field}' AS rule
+            FROM records l JOIN records r ON l.{field} = r.{field} AND l.rid < r.rid
+            WHERE l.{field} IN (SELECT {field} FROM records WHERE {field} IS NOT NULL
+                                GROUP BY {field} HAVING count(*) <= {MAX_IDENTIFIER_GROUP})
+        """)
+    if not selects:
+        con.execute("CREATE OR REPLACE TABLE id_pairs (rid_l BIGINT, rid_r BIGINT, "
+                    "rule VARCHAR, conflict VARCHAR)")
+        return
+    con.execute(f"""
+        CREATE OR REPLACE TABLE id_pairs AS
+        SELECT p.rid_l, p.rid_r, string_agg(p.rule, ',' ORDER BY p.rule) AS rule,
+               any_value({conflict_sql(config)}) AS conflict
+        FROM ({' UNION ALL '.join(selects)}) p
+        JOIN records l ON l.rid = p.rid_l JOIN records r ON r.rid = p.rid_r
+        GROUP BY p.rid_l, p.rid_r
+    """)

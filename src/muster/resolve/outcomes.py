@@ -1,0 +1,69 @@
+"""What happened to every scored or identifier pair, and the review list, as tables.
+
+Creates DuckDB tables ``edge_out`` (the link evidence that explanations show) and
+``review_out`` (pairs an officer must look at), keyed by source and record id.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from muster.resolve.config import ResolutionConfig
+
+
+def build_outcomes(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> None:
+    link = config.link_weight
+    con.execute(f"""
+        CREATE OR REPLACE TABLE edge_outcomes AS
+        WITH pairs AS (
+          SELECT coalesce(p.rid_l, s.rid_l) AS rid_l, coalesce(p.rid_r, s.rid_r) AS rid_r,
+                 coalesce(p.rule, 'match') AS rule, s.match_weight, s.contributions,
+                 coalesce('identifier collision: ' || p.conflict, s.conflict) AS conflict,
+                 p.rid_l IS NOT NULL AS by_identifier
+          FROM id_pairs p FULL JOIN scored s USING (rid_l, rid_r)
+        )
+        SELECT p.rid_l, p.rid_r, p.rule, p.match_weight, p.contributions,
+          CASE WHEN p.conflict IS NOT NULL THEN 'refused'
+               WHEN cl.cluster = cr.cluster AND (p.by_identifier OR p.match_weight >= {link})
+                 THEN 'linked'
+               WHEN cl.cluster = cr.cluster THEN 'supports'
+               WHEN rf.reason IS NOT NULL THEN 'refused'
+               ELSE 'review' END AS outcome,
+          CASE WHEN p.conflict IS NOT NULL THEN p.conflict
+               WHEN cl.cluster = cr.cluster AND (p.by_identifier OR p.match_weight >= {link})
+                 THEN NULL
+               WHEN cl.cluster = cr.cluster THEN 'below the link weight; same person through '
+                 || 'other links'
+               WHEN rf.reason IS NOT NULL THEN rf.reason
+               ELSE 'match weight between the review weight ({config.review_weight}) and '
+                 || 'the link weight ({link})' END AS reason
+        FROM pairs p
+        JOIN clusters cl ON cl.rid = p.rid_l JOIN clusters cr ON cr.rid = p.rid_r
+        LEFT JOIN refused rf ON rf.rid_l = p.rid_l AND rf.rid_r = p.rid_r
+    """)
+    con.execute("""
+        CREATE OR REPLACE TABLE edge_out AS
+        SELECT l.source AS source_l, l.record_id AS record_id_l,
+               r.source AS source_r, r.record_id AS record_id_r,
+               e.rule, e.match_weight, e.outcome, e.reason, e.contributions
+        FROM edge_outcomes e JOIN records l ON l.rid = e.rid_l JOIN records r ON r.rid = e.rid_r
+    """)
+    con.execute("""
+        CREATE OR REPLACE TABLE review_out AS
+        SELECT kind, l.source AS source_l, l.record_id AS record_id_l,
+               r.source AS source_r, r.record_id AS record_id_r, match_weight, detail
+        FROM (
+          SELECT 'identifier_collision' AS kind, rid_l, rid_r, match_weight,
+                 'share ' || rule || ' but ' || substr(reason, length('identifier collision: ') + 1)
+                   AS detail
+          FROM edge_outcomes WHERE rule <> 'match' AND starts_with(reason, 'identifier collision')
+          UNION ALL
+          SELECT 'uncertain', rid_l, rid_r, match_weight, reason
+          FROM edge_outcomes WHERE outcome = 'review'
+          UNION ALL
+          SELECT DISTINCT 'ambiguous', least(rid, other), greatest(rid, other),
+                 CASE WHEN weight < 1e6 THEN weight END,  -- identifier links have no weight
+                 'the record matches two people who cannot be one person almost equally well'
+          FROM ambiguous
+        ) x JOIN records l ON l.rid = x.rid_l JOIN records r ON r.rid = x.rid_r
+    """)

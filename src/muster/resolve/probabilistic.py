@@ -1,0 +1,75 @@
+"""The probabilistic pass: Splink scores candidate pairs the identifiers did not settle.
+
+The result is DuckDB table ``scored(rid_l, rid_r, match_weight, contributions,
+conflict)`` holding every pair at or above the review weight; ``contributions`` is
+Splink's waterfall for the pair (comparison -> [level, weight]) as JSON, kept as the
+explanation of the link.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import duckdb
+from splink import DuckDBAPI, Linker
+
+from muster.resolve import model
+from muster.resolve.config import ResolutionConfig
+from muster.resolve.rules import conflict_sql
+
+
+def score_duckdb(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
+                 trained: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train (unless a trained model is given) and score; returns the model as a dict."""
+    columns = ", ".join(model.MODEL_COLUMNS)
+    con.execute(f"CREATE OR REPLACE TABLE model_input AS SELECT {columns} FROM records")
+    api = DuckDBAPI(connection=con)
+    table = api.register("model_input")
+    linker = Linker(table, trained or model.settings(config), log_level=None)
+    if trained is None:
+        model.train(linker, config)
+    predictions = linker.inference.predict(
+        threshold_match_weight=config.review_weight, warning_mode="never")
+    collect_scores(con, predictions.physical_name, config)
+    saved: dict[str, Any] = linker.misc.save_model_to_json()
+    return saved
+
+
+def collect_scores(con: duckdb.DuckDBPyConnection, predictions: str,
+                   config: ResolutionConfig) -> None:
+    """Keep each pair's weight, its per-comparison contributions and any conflict."""
+    parts = []
+    cols = {c[0] for c in con.execute(f"DESCRIBE {predictions}").fetchall()}
+    for name in model.COMPARISONS:
+        weight = f"p.mw_{name}"
+        if f"mw_tf_adj_{name}" in cols:
+            weight = f"({weight} + coalesce(p.mw_tf_adj_{name}, 0))"
+        parts.append(f"'{name}', json_array(p.gamma_{name}, round({weight}, 2))")
+    con.execute(f"""
+        CREATE OR REPLACE TABLE scored AS
+        SELECT p.rid_l, p.rid_r, p.match_weight,
+               CAST(json_object({', '.join(parts)}) AS VARCHAR) AS contributions,
+               {conflict_sql(config)} AS conflict
+        FROM {predictions} p
+        JOIN records l ON l.rid = p.rid_l JOIN records r ON r.rid = p.rid_r
+    """)
+
+
+def level_labels(trained: dict[str, Any]) -> dict[str, dict[int, str]]:
+    """comparison -> gamma value -> the level's description, from a saved model."""
+    labels: dict[str, dict[int, str]] = {}
+    for comparison in trained.get("comparisons", []):
+        name = comparison.get("output_column_name", "")
+        levels = comparison.get("comparison_levels", [])
+        # Splink numbers levels from the last (ElseLevel = 0) up; the null level is -1.
+        non_null = [lv for lv in levels if not lv.get("is_null_level")]
+        mapping = {len(non_null) - 1 - i: lv.get("label_for_charts", "") for i, lv in
+                   enumerate(non_null)}
+        mapping[-1] = "missing on one side"
+        labels[name] = mapping
+    return labels
+
+
+def model_json(trained: dict[str, Any]) -> str:
+    return json.dumps(trained, ensure_ascii=False)

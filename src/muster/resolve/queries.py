@@ -1,0 +1,282 @@
+"""Reading a resolved register: persons, links, review list, exports, explanations."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import sqlalchemy as sa
+
+from muster.errors import MusterError, NotFound
+from muster.profile import Profile
+from muster.resolve.config import resolution_config
+from muster.resolve.golden import GOLDEN_FIELDS
+from muster.resolve.probabilistic import level_labels
+from muster.resolve.records import RECORD_COLUMNS
+from muster.resolve.rules import conflict_sql
+from muster.store import Store
+from muster.store.bulk import bulk_transaction
+from muster.store.schema import (
+    golden_records,
+    golden_values,
+    link_edges,
+    person_events,
+    person_records,
+    persons,
+    resolve_runs,
+    review_pairs,
+)
+
+
+def _require_resolved(conn: sa.Connection) -> dict[str, Any]:
+    run = conn.execute(sa.select(resolve_runs).order_by(resolve_runs.c.id.desc())).first()
+    if run is None:
+        raise MusterError("The register has not been resolved yet.",
+                          hint="Run `muster resolve` after ingesting extracts.")
+    return dict(run._mapping)
+
+
+def export_links(store: Store, out: Path) -> int:
+    """``source,record_id,person_id`` for every accepted record (contract)."""
+    with store.engine.connect() as conn:
+        _require_resolved(conn)
+    with bulk_transaction(store) as db:
+        table = db.fetch_arrow(
+            "SELECT s.source, s.record_id, p.person_id FROM source_records s "
+            "LEFT JOIN person_records p ON p.source = s.source AND p.record_id = s.record_id "
+            "ORDER BY s.source, s.record_id")
+    missing = table.num_rows - table.column("person_id").drop_null().length()
+    if missing:
+        raise MusterError(f"{missing} records were ingested after the last resolution.",
+                          hint="Run `muster resolve` first, then export again.")
+    pacsv.write_csv(table, out)
+    return int(table.num_rows)
+
+
+def export_persons(store: Store, out: Path) -> int:
+    """One row per person: ``person_id`` and every golden field under its canonical name."""
+    columns = ", ".join(("person_id", *GOLDEN_FIELDS))
+    with store.engine.connect() as conn:
+        _require_resolved(conn)
+    with bulk_transaction(store) as db:
+        table = db.fetch_arrow(f"SELECT {columns} FROM golden_records ORDER BY person_id")
+    pacsv.write_csv(table, out)
+    return int(table.num_rows)
+
+
+def review_list(store: Store, kind: str | None = None,
+                limit: int = 50) -> tuple[list[dict[str, Any]], int]:
+    with store.engine.connect() as conn:
+        query = sa.select(review_pairs).where(review_pairs.c.status == "open")
+        if kind:
+            query = query.where(review_pairs.c.kind == kind)
+        total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar()
+        rows = conn.execute(query.order_by(review_pairs.c.match_weight.desc().nulls_last(),
+                                           review_pairs.c.id).limit(limit)).mappings().all()
+    return [dict(r) for r in rows], int(total or 0)
+
+
+@dataclass
+class PersonView:
+    person_id: str
+    status: str
+    successor: str | None
+    golden: dict[str, Any]
+    values: list[dict[str, Any]]  # field, value, source, record_id, chosen, conflict
+    records: list[dict[str, Any]]
+    links: list[dict[str, Any]]
+    history: list[dict[str, Any]]
+    labels: dict[str, dict[int, str]] = field(default_factory=dict)
+
+
+def person_view(store: Store, person_id: str) -> PersonView:
+    with store.engine.connect() as conn:
+        run = _require_resolved(conn)
+        person = conn.execute(sa.select(persons).where(persons.c.person_id == person_id)).first()
+        if person is None:
+            raise NotFound(f"No person {person_id}.",
+                           hint="Find one with `muster person find --name ...`.")
+        golden = conn.execute(sa.select(golden_records).where(
+            golden_records.c.person_id == person_id)).mappings().first()
+        values = conn.execute(sa.select(golden_values).where(
+            golden_values.c.person_id == person_id).order_by(
+            golden_values.c.field, golden_values.c.chosen.desc())).mappings().all()
+        members = conn.execute(sa.select(person_records.c.source, person_records.c.record_id)
+                               .where(person_records.c.person_id == person_id)).all()
+        keys = [(m.source, m.record_id) for m in members]
+        records = _records(conn, keys)
+        links = _links(conn, keys)
+        history = conn.execute(sa.select(person_events).where(
+            person_events.c.person_id == person_id).order_by(person_events.c.id)).mappings().all()
+    return PersonView(
+        person_id=person_id, status=person.status, successor=person.successor,
+        golden=dict(golden or {}), values=[dict(v) for v in values], records=records,
+        links=links, history=[dict(h) for h in history],
+        labels=level_labels(json.loads(run["model"])),
+    )
+
+
+def _records(conn: sa.Connection, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    if not keys:
+        return []
+    table = sa.table("source_records", *[sa.column(c) for c in
+                                         ("source", "record_id", "line", "raw", *GOLDEN_FIELDS,
+                                          "record_date")])
+    rows = conn.execute(sa.select(table).where(
+        sa.tuple_(table.c.source, table.c.record_id).in_(keys))).mappings().all()
+    return sorted((dict(r) for r in rows), key=lambda r: (r["source"], r["record_id"]))
+
+
+def _links(conn: sa.Connection, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    if not keys:
+        return []
+    e = link_edges.c
+    rows = conn.execute(sa.select(link_edges).where(
+        sa.or_(sa.tuple_(e.source_l, e.record_id_l).in_(keys),
+               sa.tuple_(e.source_r, e.record_id_r).in_(keys)),
+        e.outcome.in_(("linked", "refused", "review")),
+    ).order_by(e.match_weight.desc().nulls_first())).mappings().all()
+    return [dict(r) for r in rows]
+
+
+def find_persons(store: Store, name: str | None, birth_date: str | None,
+                 identifier: str | None, profile: Profile, limit: int = 20) -> list[dict[str, Any]]:
+    g = golden_records.c
+    query = sa.select(golden_records)
+    if name:
+        for word in name.split():
+            key = profile.names.key(word)
+            query = query.where(sa.or_(g.family_key == key, g.given_key == key,
+                                       g.middle_key == key))
+    if birth_date:
+        query = query.where(g.birth_date == sa.func.date(birth_date)
+                            if store.dialect == "sqlite" else g.birth_date == birth_date)
+    if identifier:
+        digits = "".join(ch for ch in identifier if ch.isalnum())
+        query = query.where(sa.or_(g.national_id == digits, g.tax_id == digits,
+                                   g.passport_no == digits))
+    if not (name or birth_date or identifier):
+        raise MusterError("Say what to look for.",
+                          hint="Give --name, --birth-date or --id (any combination).")
+    with store.engine.connect() as conn:
+        _require_resolved(conn)
+        rows = conn.execute(query.order_by(g.person_id).limit(limit)).mappings().all()
+    return [dict(r) for r in rows]
+
+
+@dataclass
+class PairExplanation:
+    left: dict[str, Any]
+    right: dict[str, Any]
+    person_left: str | None
+    person_right: str | None
+    conflict: str | None
+    identifiers: list[str]
+    match_weight: float | None
+    contributions: dict[str, tuple[str, float]]
+    stored: dict[str, Any] | None
+
+
+def explain_pair(store: Store, profile: Profile, left: tuple[str, str],
+                 right: tuple[str, str]) -> PairExplanation:
+    """Why two records are (or are not) one person: rules, then Splink's waterfall."""
+    from muster.resolve.model import MODEL_COLUMNS  # noqa: F401  (keeps import cost local)
+
+    config = resolution_config(profile)
+    with store.engine.connect() as conn:
+        run = _require_resolved(conn)
+        pids = dict(((r.source, r.record_id), r.person_id) for r in conn.execute(
+            sa.select(person_records).where(sa.tuple_(
+                person_records.c.source, person_records.c.record_id).in_([left, right]))))
+        e = link_edges.c
+        stored = conn.execute(sa.select(link_edges).where(sa.or_(
+            sa.and_(e.source_l == left[0], e.record_id_l == left[1],
+                    e.source_r == right[0], e.record_id_r == right[1]),
+            sa.and_(e.source_l == right[0], e.record_id_l == right[1],
+                    e.source_r == left[0], e.record_id_r == left[1])))).mappings().first()
+    con = duckdb.connect()
+    try:
+        with bulk_transaction(store) as db:
+            cols = ", ".join(RECORD_COLUMNS)
+            pair = db.fetch_arrow(
+                f"SELECT {cols} FROM source_records WHERE (source = ? AND record_id = ?) "
+                "OR (source = ? AND record_id = ?)", (*left, *right))
+            tf = _term_frequencies(db, pair)
+        found = {(r["source"], r["record_id"]): r for r in pair.to_pylist()}
+        for key in (left, right):
+            if key not in found:
+                raise NotFound(f"No record {key[0]}:{key[1]}.",
+                               hint="Records are named SOURCE:RECORD_ID, e.g. voters:000123.")
+        con.register("pair_arrow", pair)
+        con.execute("""CREATE TABLE records AS SELECT row_number() OVER () AS rid, *,
+            strftime(CAST(birth_date AS DATE), '%Y-%m-%d') AS birth_text,
+            CAST(birth_date AS DATE) AS birth_date_d FROM pair_arrow""")
+        con.execute("ALTER TABLE records DROP COLUMN birth_date")
+        con.execute("ALTER TABLE records RENAME COLUMN birth_date_d TO birth_date")
+        conflict = con.execute(
+            f"SELECT {conflict_sql(config)} FROM records l, records r "
+            "WHERE l.source = ? AND l.record_id = ? AND r.source = ? AND r.record_id = ?",
+            (*left, *right)).fetchall()[0][0]
+        weight, contributions = _score_pair(con, json.loads(run["model"]), left, right, tf)
+    finally:
+        con.close()
+    shared = [f for f in config.link_identifiers
+              if found[left].get(f) and found[left].get(f) == found[right].get(f)]
+    return PairExplanation(
+        left=found[left], right=found[right], person_left=pids.get(left),
+        person_right=pids.get(right), conflict=conflict, identifiers=shared,
+        match_weight=weight, contributions=contributions,
+        stored=dict(stored) if stored else None,
+    )
+
+
+def _term_frequencies(db: Any, pair: pa.Table) -> dict[str, dict[str, float]]:
+    """Share of records carrying each of the pair's name keys (Splink's tf values)."""
+    total = db.scalar("SELECT count(*) FROM source_records") or 1
+    out: dict[str, dict[str, float]] = {}
+    for key in ("family_key", "given_key", "middle_key"):
+        out[key] = {}
+        for value in set(pair.column(key).drop_null().to_pylist()):
+            n = db.scalar(f"SELECT count(*) FROM source_records WHERE {key} = ?", (value,))
+            out[key][value] = (n or 1) / total
+    return out
+
+
+def _score_pair(con: duckdb.DuckDBPyConnection, trained: dict[str, Any],
+                left: tuple[str, str], right: tuple[str, str],
+                tf: dict[str, dict[str, float]]) -> tuple[float, dict[str, tuple[str, float]]]:
+    from splink import DuckDBAPI, Linker
+
+    from muster.resolve import model
+    from muster.resolve.records import ADDRESS_STOPWORDS
+
+    stop = ", ".join(f"'{w}'" for w in ADDRESS_STOPWORDS)
+    con.execute(f"""CREATE TABLE model_input AS SELECT {', '.join(
+        c for c in model.MODEL_COLUMNS if c != 'address_tokens')},
+        list_filter(regexp_split_to_array(lower(address), '[^[:alnum:]-]+'),
+                    lambda t: length(t) > 0 AND t NOT IN ({stop})) AS address_tokens
+        FROM records""")
+    linker = Linker(DuckDBAPI(connection=con).register("model_input"), trained,
+                    log_level=None)
+    rows = {(r["source"], r["record_id"]): r for r in
+            con.sql("SELECT * FROM model_input").to_arrow_table().to_pylist()}
+    records = []
+    for key in (left, right):
+        rec = dict(rows[key])
+        for column, freqs in tf.items():
+            rec[f"tf_{column}"] = freqs.get(rec.get(column) or "", None)
+        records.append(rec)
+    scored = linker.inference.score_pair(records[0], records[1]).as_record_list()[0]
+    labels = level_labels(trained)
+    contributions = {}
+    for name in model.COMPARISONS:
+        gamma = int(scored.get(f"gamma_{name}", -1))
+        weight = float(scored.get(f"mw_{name}", 0) or 0)
+        weight += float(scored.get(f"mw_tf_adj_{name}", 0) or 0)
+        contributions[name] = (labels.get(name, {}).get(gamma, str(gamma)), round(weight, 2))
+    return float(scored["match_weight"]), contributions

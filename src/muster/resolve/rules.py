@@ -1,0 +1,43 @@
+"""When two records can never be the same person, written once as SQL.
+
+The same expression guards deterministic identifier links (a collision is flagged,
+not merged), vetoes probabilistic links, and stops clustering from joining two
+groups of records through a chain of links. Each reason is a short sentence that
+explanations show as is.
+"""
+
+from __future__ import annotations
+
+from muster.resolve.config import ResolutionConfig
+
+
+def names_swapped(a: str = "l", b: str = "r") -> str:
+    return f"({a}.family_key = {b}.given_key AND {a}.given_key = {b}.family_key)"
+
+
+def day_month_swapped(a: str = "l", b: str = "r") -> str:
+    return (f"(year({a}.birth_date) = year({b}.birth_date) "
+            f"AND month({a}.birth_date) = day({b}.birth_date) "
+            f"AND day({a}.birth_date) = month({b}.birth_date))")
+
+
+def _names_differ(key: str, config: ResolutionConfig, a: str, b: str) -> str:
+    return (f"({a}.{key} <> {b}.{key} AND "
+            f"jaro_winkler_similarity({a}.{key}, {b}.{key}) < {config.name_similarity})")
+
+
+def conflict_sql(config: ResolutionConfig, a: str = "l", b: str = "r") -> str:
+    """NULL when the two records may be one person; otherwise why they cannot be."""
+    checks = [
+        (f"{a}.{f} <> {b}.{f}", f"different {f}") for f in config.unique_identifiers
+    ]
+    checks += [
+        (f"{a}.sex <> {b}.sex", "different sex"),
+        (f"{a}.birth_date <> {b}.birth_date AND NOT {day_month_swapped(a, b)} "
+         f"AND levenshtein({a}.birth_text, {b}.birth_text) > 1", "incompatible birth dates"),
+        (f"{_names_differ('given_key', config, a, b)} AND NOT {names_swapped(a, b)}",
+         "different given names"),
+        (_names_differ("middle_key", config, a, b), "different middle names"),
+    ]
+    cases = " ".join(f"WHEN {cond} THEN '{reason}'" for cond, reason in checks)
+    return f"(CASE {cases} END)"

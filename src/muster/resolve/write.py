@@ -1,0 +1,45 @@
+"""Writing a resolution into the store, in the caller's single transaction."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import duckdb
+import pyarrow as pa
+
+from muster.resolve.identity import IdentityChanges
+from muster.store.bulk import BulkConnection
+
+
+def write_results(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: int,
+                  changes: IdentityChanges) -> None:
+    now = datetime.now(UTC)
+    for table in ("person_records", "link_edges", "golden_values", "golden_records"):
+        db.execute(f"DELETE FROM {table}")
+    db.execute("DELETE FROM review_pairs WHERE status = 'open'")
+    db.append("person_records", con.sql(f"""
+        SELECT r.source, r.record_id, m.person_id, {run_id} AS run_id
+        FROM members m JOIN records r USING (rid)""").to_arrow_table())
+    db.append("persons", con.sql(f"""
+        SELECT person_id, 'active' AS status, {run_id} AS created_run
+        FROM assigned WHERE is_new""").to_arrow_table())
+    for person_id, successor in sorted(changes.retired.items()):  # merges only: a few
+        db.execute("UPDATE persons SET status = 'retired', retired_run = ?, successor = ? "
+                   "WHERE person_id = ?", (run_id, successor, person_id))
+    created = con.sql(f"""
+        SELECT {run_id} AS run_id, 'created' AS kind, person_id, '[]' AS old_ids,
+               '["' || person_id || '"]' AS new_ids, 'first resolved' AS detail
+        FROM created""").to_arrow_table()
+    created = created.append_column("at", pa.repeat(pa.scalar(now), created.num_rows))
+    db.append("person_events", created)
+    if changes.events:
+        events = pa.Table.from_pylist(changes.events)
+        events = events.append_column("run_id", pa.repeat(pa.scalar(run_id), len(events)))
+        events = events.append_column("at", pa.repeat(pa.scalar(now), len(events)))
+        db.append("person_events", events)
+    edges = con.sql(f"SELECT {run_id} AS run_id, * FROM edge_out").to_arrow_table()
+    db.append("link_edges", edges)
+    review = con.sql(f"SELECT {run_id} AS run_id, *, 'open' AS status FROM review_out")
+    db.append("review_pairs", review.to_arrow_table())
+    db.append("golden_values", con.sql("SELECT * EXCLUDE (cmp) FROM golden_long").to_arrow_table())
+    db.append("golden_records", con.sql("SELECT * FROM golden_wide").to_arrow_table())

@@ -1,0 +1,153 @@
+"""Resolution: traps stay apart, true matches link, ids are stable, everything explained.
+
+A small synthetic population gives Splink something to train on; a hand-written
+extract ("cases") adds the situations each guard exists for.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import Register
+from helpers import count, declare, read_csv
+from muster.profile import load_profile
+
+PERSONS = 1500
+
+
+def _national_id(seed: int) -> str:
+    spec = load_profile("default").identifiers["national_id"]
+    return str(spec.generate(np.random.default_rng(seed), 1)[0])
+
+
+SHARED = _national_id(7)
+FATHER_ID, SON_ID = _national_id(8), _national_id(9)
+CASES = [
+    # record_id, family, given, middle, birth, sex, national_id, region, address
+    ("twin-a", "Кузнецов", "Пётр", "Иванович", "2001-03-04", "M", "", "TVE",
+     "г. Тверь, ул. Ленина, д. 5, кв. 7"),
+    ("twin-b", "Кузнецов", "Павел", "Иванович", "2001-03-04", "M", "", "TVE",
+     "г. Тверь, ул. Ленина, д. 5, кв. 7"),
+    ("father", "Орлов", "Иван", "Иванович", "1960-01-01", "M", FATHER_ID, "TVE",
+     "г. Тверь, ул. Мира, д. 9, кв. 1"),
+    ("son", "Орлов", "Иван", "Иванович", "1988-05-05", "M", SON_ID, "TVE",
+     "г. Тверь, ул. Мира, д. 9, кв. 1"),
+    ("cyr", "Щукин", "Алексей", "Викторович", "1990-02-03", "M", "", "TVE",
+     "г. Тверь, ул. Садовая, д. 2, кв. 3"),
+    ("lat", "Shchukin", "Aleksei", "Viktorovich", "1990-02-03", "M", "", "TVE",
+     "г. Тверь, ул. Садовая, д. 2, кв. 3"),
+    ("icao", "SHCHUKIN", "ALEKSEI", "VIKTOROVICH", "1990-02-03", "M", "", "TVE", ""),
+    ("dm-1", "Семенов", "Олег", "Петрович", "1985-04-07", "M", "", "TVE",
+     "г. Тверь, ул. Заводская, д. 11, кв. 4"),
+    ("dm-2", "Семёнов", "Олег", "Петрович", "1985-07-04", "M", "", "TVE",
+     "г. Тверь, ул. Заводская, д. 11, кв. 4"),
+    ("typo-1", "Воробьёв", "Григорий", "Андреевич", "1979-11-23", "M", "", "TVE",
+     "г. Тверь, ул. Полевая, д. 8"),
+    ("typo-2", "Воробьв", "Григорий", "Андреевич", "1979-11-23", "M", "", "TVE",
+     "г. Тверь, ул. Полевая, д. 8"),
+    ("own-id", "Белова", "Анна", "Сергеевна", "1970-06-15", "F", SHARED, "TVE",
+     "г. Тверь, ул. Луговая, д. 1"),
+    ("borrowed", "Громов", "Олег", "Ильич", "1999-09-09", "M", SHARED, "TVE",
+     "г. Тверь, ул. Лесная, д. 4"),
+]
+FIELDS = ["family_name", "given_name", "middle_name", "birth_date", "sex", "national_id",
+          "region", "address"]
+
+
+def _cases_file(folder: Path, rows: list[tuple[str, ...]]) -> Path:
+    path = folder / "cases.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", *FIELDS])
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def resolved(register: Register, tmp_path: Path) -> Register:
+    extracts = tmp_path / "extracts"
+    register.ok("synth", extracts, "--persons", PERSONS, "--seed", 3)
+    register.ok("sources", "add", extracts / "sources.toml")
+    declare(tmp_path / "cases.toml", cases={
+        "agency": "Test office", "format": "csv", "record_id": "id",
+        "fields": {f: f for f in FIELDS},
+    })
+    register.ok("ingest", "--all")
+    register.ok("sources", "add", tmp_path / "cases.toml")
+    register.ok("ingest", "cases", _cases_file(tmp_path, CASES))
+    register.ok("resolve")
+    return register
+
+
+def _links(register: Register, path: Path) -> dict[tuple[str, str], str]:
+    register.ok("export", "links", "--out", path)
+    return {(r["source"], r["record_id"]): r["person_id"] for r in read_csv(path)}
+
+
+def test_guards_keep_traps_apart_and_real_matches_together(resolved: Register,
+                                                           tmp_path: Path) -> None:
+    links = _links(resolved, tmp_path / "links.csv")
+    person = {rid: links[("cases", rid)] for rid, *_ in CASES}
+    assert person["twin-a"] != person["twin-b"]
+    assert person["father"] != person["son"]
+    assert person["own-id"] != person["borrowed"]
+    assert person["cyr"] == person["lat"] == person["icao"]
+    assert person["dm-1"] == person["dm-2"]
+    assert person["typo-1"] == person["typo-2"]
+    review = resolved.ok("review", "list", "--kind", "identifier_collision", "--limit", "1000")
+    assert "cases:borrowed" in review and "cases:own-id" in review
+
+
+def test_every_record_is_linked_exactly_once_and_persons_export(resolved: Register,
+                                                                tmp_path: Path) -> None:
+    links = read_csv(tmp_path / "links.csv") if (tmp_path / "links.csv").exists() else None
+    links = links or []
+    resolved.ok("export", "links", "--out", tmp_path / "links.csv")
+    links = read_csv(tmp_path / "links.csv")
+    keys = [(r["source"], r["record_id"]) for r in links]
+    assert len(keys) == len(set(keys)) == count(resolved.store(), "source_records")
+    resolved.ok("export", "persons", "--out", tmp_path / "persons.csv")
+    persons = read_csv(tmp_path / "persons.csv")
+    assert {p["person_id"] for p in persons} == {r["person_id"] for r in links}
+    assert {"family_name", "birth_date", "national_id", "fitness_category"} <= set(persons[0])
+    semenov = next(p for p in persons if p["person_id"] == dict(
+        ((r["source"], r["record_id"]), r["person_id"]) for r in links)[("cases", "dm-1")])
+    assert semenov["family_name"] in ("Семенов", "Семёнов")
+
+
+def test_ids_are_stable_across_reruns_and_new_batches(resolved: Register,
+                                                      tmp_path: Path) -> None:
+    before = _links(resolved, tmp_path / "before.csv")
+    resolved.ok("resolve")
+    assert _links(resolved, tmp_path / "again.csv") == before
+    extra = [*CASES, ("twin-a-2", "Кузнецов", "Пётр", "Иванович", "2001-03-04", "M", "",
+                      "TVE", "г. Тверь, ул. Ленина, д. 5, кв. 7")]
+    folder = tmp_path / "batch2"
+    folder.mkdir()
+    resolved.ok("ingest", "cases", _cases_file(folder, extra))
+    out = resolved.ok("resolve")
+    after = _links(resolved, tmp_path / "after.csv")
+    assert {k: v for k, v in after.items() if k in before} == before
+    assert after[("cases", "twin-a-2")] == before[("cases", "twin-a")]
+    assert "0 merges, 0 splits" in out
+
+
+def test_person_show_and_explain_give_reasons(resolved: Register, tmp_path: Path) -> None:
+    links = _links(resolved, tmp_path / "links.csv")
+    shown = resolved.ok("person", "show", links[("cases", "dm-1")])
+    assert "cases:dm-1" in shown and "cases:dm-2" in shown
+    assert "day and month swapped" in shown
+    assert "birth_date" in shown and "conflicts" in shown
+    explained = resolved.ok("person", "explain", "cases:twin-a", "cases:twin-b")
+    assert "different persons" in explained
+    assert "different given names" in explained
+    same = resolved.ok("person", "explain", "cases:cyr", "cases:lat")
+    assert "the same person" in same and "Match weight" in same
+    found = resolved.ok("person", "find", "--name", "Shchukin Aleksei")
+    assert links[("cases", "cyr")] in found
+    bad = resolved.run("person", "show", "P999999999")
+    assert bad.exit_code == 2 and "No person" in bad.err
