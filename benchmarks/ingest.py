@@ -6,6 +6,7 @@ memory is its own, and the figures are what an operator would see.
 
     python benchmarks/ingest.py --persons 1000000
     python benchmarks/ingest.py --persons 100000 --postgres-url postgresql+psycopg://...
+    python benchmarks/ingest.py --extracts /tmp/ext1m --all   # reuse extracts; also time --all
 
 Without --postgres-url a private PostgreSQL server is started with scripts/postgres.sh.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -53,8 +55,23 @@ def private_postgres(workdir: Path):
         subprocess.run(["bash", str(script), "stop", str(data)], check=False)
 
 
-def bench_backend(label: str, extracts: Path, workdir: Path, database_url: str | None) -> list[
-    tuple[str, int, float, float]
+def _fresh_database(database_url: str | None, name: str) -> str | None:
+    """A new, empty PostgreSQL database on the same server (SQLite: the workspace's file)."""
+    if not database_url:
+        return None
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return str(sa.engine.make_url(database_url).set(database=name).render_as_string(
+        hide_password=False))
+
+
+def _workspace(label: str, extracts: Path, workdir: Path, database_url: str | None) -> tuple[
+    Path, dict[str, str], list[str]
 ]:
     muster = [sys.executable, "-m", "muster"]
     env = dict(os.environ)
@@ -62,9 +79,18 @@ def bench_backend(label: str, extracts: Path, workdir: Path, database_url: str |
     if database_url:
         env["MUSTER_DATABASE_URL"] = database_url
     ws = workdir / f"ws-{label}"
+    if ws.exists():
+        shutil.rmtree(ws)
     subprocess.run([*muster, "init", str(ws)], env=env, check=True, capture_output=True)
     subprocess.run([*muster, "-w", str(ws), "sources", "add", str(extracts / "sources.toml")],
                    env=env, check=True, capture_output=True)
+    return ws, env, muster
+
+
+def bench_backend(label: str, extracts: Path, workdir: Path, database_url: str | None) -> list[
+    tuple[str, int, float, float]
+]:
+    ws, env, muster = _workspace(label, extracts, workdir, database_url)
     sources = tomllib.loads((extracts / "sources.toml").read_text())["sources"]
     results = []
     for name, decl in sources.items():
@@ -75,6 +101,20 @@ def bench_backend(label: str, extracts: Path, workdir: Path, database_url: str |
         print(f"  {label:10} {name:10} {rows:>10,} rows {wall:7.1f} s "
               f"{rows / wall:>10,.0f} rows/s  peak {peak:7.0f} MiB", flush=True)
     return results
+
+
+def bench_all(label: str, extracts: Path, workdir: Path, database_url: str | None) -> list[
+    tuple[str, int, float, float]
+]:
+    """`muster ingest --all` as one process into a fresh register (the next source is read
+    and normalised while the current one is written)."""
+    url = _fresh_database(database_url, "muster_bench_all")
+    ws, env, muster = _workspace(f"{label}-all", extracts, workdir, url)
+    wall, peak, out = run_measured([*muster, "-w", str(ws), "ingest", "--all"], env)
+    rows = sum(int(part.split(" ")[0].replace(",", "")) for part in out.split("read ")[1:])
+    print(f"  {label:10} {'--all':10} {rows:>10,} rows {wall:7.1f} s "
+          f"{rows / wall:>10,.0f} rows/s  peak {peak:7.0f} MiB", flush=True)
+    return [("--all", rows, wall, peak)]
 
 
 def report(label: str, results: list[tuple[str, int, float, float]]) -> None:
@@ -94,24 +134,37 @@ def main() -> None:
     parser.add_argument("--postgres-url", default=os.environ.get("MUSTER_BENCH_POSTGRES_URL"))
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--extracts", type=Path, default=None,
+                        help="reuse this directory of extracts (with sources.toml): no synth")
+    parser.add_argument("--all", action="store_true", dest="ingest_all",
+                        help="also time `muster ingest --all` (one process) per backend")
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="muster-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     os.chmod(workdir, 0o755)
-    extracts = workdir / "extracts"
-    print(f"muster ingest benchmark: {args.persons:,} persons, seed {args.seed}, in {workdir}")
-    wall, peak, _ = run_measured(
-        [sys.executable, "-m", "muster", "synth", str(extracts), "--persons", str(args.persons),
-         "--seed", str(args.seed)], dict(os.environ))
-    print(f"  synth      {args.persons:,} persons {wall:7.1f} s  peak {peak:7.0f} MiB")
-    summary = [("sqlite", bench_backend("sqlite", extracts, workdir, None))]
+    extracts = args.extracts.resolve() if args.extracts else workdir / "extracts"
+    if args.extracts:
+        print(f"muster ingest benchmark: extracts {extracts}, in {workdir}")
+    else:
+        print(f"muster ingest benchmark: {args.persons:,} persons, seed {args.seed}, in {workdir}")
+        wall, peak, _ = run_measured(
+            [sys.executable, "-m", "muster", "synth", str(extracts), "--persons",
+             str(args.persons), "--seed", str(args.seed)], dict(os.environ))
+        print(f"  synth      {args.persons:,} persons {wall:7.1f} s  peak {peak:7.0f} MiB")
+
+    def bench(label: str, url: str | None) -> None:
+        summary.append((label, bench_backend(label, extracts, workdir, url)))
+        if args.ingest_all:
+            summary.append((f"{label} --all", bench_all(label, extracts, workdir, url)))
+
+    summary: list[tuple[str, list[tuple[str, int, float, float]]]] = []
+    bench("sqlite", None)
     if not args.skip_postgres:
         if args.postgres_url:
-            summary.append(("postgresql",
-                            bench_backend("postgresql", extracts, workdir, args.postgres_url)))
+            bench("postgresql", args.postgres_url)
         else:
             with private_postgres(workdir) as url:
-                summary.append(("postgresql", bench_backend("postgresql", extracts, workdir, url)))
+                bench("postgresql", url)
     for label, results in summary:
         report(label, results)
 

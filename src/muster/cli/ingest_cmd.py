@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +13,14 @@ from rich.table import Table
 from muster.cli.app_state import app, console, export_app, quarantine_app, sources_app
 from muster.cli.context import set_step, steps, store_for, workspace
 from muster.errors import ConfigError
-from muster.ingest import IngestReport, add_sources, declaration_for, ingest_file
+from muster.ingest import (
+    IngestReport,
+    PreparedFile,
+    add_sources,
+    declaration_for,
+    prepare_file,
+    write_prepared,
+)
 from muster.ingest.report import export_quarantine, quarantine_table
 
 
@@ -94,19 +102,35 @@ def ingest(
     else:
         jobs = [(source, file)]
     with store_for(ws) as store:
-        for name, path in jobs:
+
+        def prepare(name: str, path: Path | None) -> PreparedFile:
             decl = declaration_for(ws.sources, name, ws.root)
             path = path or decl.file
             if path is None:
                 raise ConfigError(f"No file given for source {name!r} and its declaration "
                                   "names none.", hint=f"muster ingest {name} FILE")
-            with steps(f"{name}: starting") as progress:
+            return prepare_file(store, profile, decl, path)
 
-                def show(message: str, progress: Progress = progress, name: str = name) -> None:
-                    set_step(progress, f"{name}: {message}")
+        # While one source is written (SQLite takes one writer at a time), the next one
+        # is read and normalised in a second thread: DuckDB, Arrow and the ADBC drivers
+        # release the GIL, so the two overlap on two cores.
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="muster-prepare")
+        try:
+            upcoming: Future[PreparedFile] | None = pool.submit(prepare, *jobs[0])
+            for i, (name, _path) in enumerate(jobs):
+                assert upcoming is not None
+                with steps(f"{name}: reading and normalising") as progress:
+                    prepared = upcoming.result()
+                    upcoming = pool.submit(prepare, *jobs[i + 1]) if i + 1 < len(jobs) else None
 
-                report = ingest_file(store, profile, decl, path, ws.archive_dir, progress=show)
-            _print_report(report)
+                    def show(message: str, progress: Progress = progress, name: str = name) -> None:
+                        set_step(progress, f"{name}: {message}")
+
+                    report = write_prepared(store, prepared, ws.archive_dir, progress=show)
+                    del prepared
+                _print_report(report)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 @quarantine_app.command("list")

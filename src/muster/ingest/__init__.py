@@ -21,13 +21,16 @@ import sqlalchemy as sa
 from muster.errors import ConfigError, NotFound, SourceError
 from muster.ingest.declaration import SourceDeclaration, parse_declaration, parse_sources
 from muster.ingest.load import FileInfo, write_batch
-from muster.ingest.normalise import normalise
+from muster.ingest.normalise import Normalised, normalise
 from muster.ingest.read import read_extract
 from muster.profile import Profile
 from muster.store import Store
 from muster.store.schema import batches
 
-__all__ = ["IngestReport", "SourceDeclaration", "add_sources", "declaration_for", "ingest_file"]
+__all__ = [
+    "IngestReport", "PreparedFile", "SourceDeclaration", "add_sources", "declaration_for",
+    "ingest_file", "prepare_file", "write_prepared",
+]
 
 Progress = Callable[[str], None]
 
@@ -104,32 +107,67 @@ def _previous_batch(store: Store, source: str, sha256: str) -> sa.Row[tuple[obje
         ).first()
 
 
-def ingest_file(
+@dataclass
+class PreparedFile:
+    """An extract read and normalised, not yet written (or found already ingested)."""
+
+    decl: SourceDeclaration
+    info: FileInfo
+    started: datetime
+    normalised: Normalised | None
+    previous: IngestReport | None = None
+
+
+def prepare_file(
     store: Store, profile: Profile, decl: SourceDeclaration, path: Path,
-    archive_dir: Path | None = None, progress: Progress | None = None,
-) -> IngestReport:
-    """Ingest one extract of a declared source; the same file twice adds nothing."""
+    progress: Progress | None = None,
+) -> PreparedFile:
+    """Check, read and normalise an extract: everything but the write, which needs the
+    database's write lock. Another source can be written meanwhile."""
     step = progress or (lambda _msg: None)
     started = datetime.now(UTC)
     step("checking the file")
     info = _file_info(path)
     previous = _previous_batch(store, decl.name, info.sha256)
     if previous is not None:
-        return IngestReport(
+        return PreparedFile(decl, info, started, None, IngestReport(
             decl.name, info.path, int(previous.id), int(previous.rows_read), 0, 0, 0, 0, 0, 0,
             0, already_ingested=True,
-        )
+        ))
     step("reading")
     read = read_extract(info.path, decl)
     step("normalising")
     normalised = normalise(read, decl, profile)
+    del read  # the file's text and parsed columns: released before the write
+    return PreparedFile(decl, info, started, normalised)
+
+
+def write_prepared(
+    store: Store, prepared: PreparedFile, archive_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Write a prepared extract as one batch (one transaction)."""
+    if prepared.previous is not None or prepared.normalised is None:
+        assert prepared.previous is not None
+        return prepared.previous
+    step = progress or (lambda _msg: None)
+    decl, info, normalised = prepared.decl, prepared.info, prepared.normalised
     step("writing")
-    batch_id, changes = write_batch(store, decl, normalised, info, archive_dir, started)
+    batch_id, changes = write_batch(store, decl, normalised, info, archive_dir, prepared.started)
     accepted = changes.new + changes.updated + changes.unchanged
     return IngestReport(
         source=decl.name, file=info.path, batch_id=batch_id, rows_read=normalised.rows_read,
         accepted=accepted, repeated=normalised.repeated,
         quarantined=normalised.quarantine.num_rows, flagged=changes.flagged, new=changes.new,
         updated=changes.updated, unchanged=changes.unchanged,
-        seconds=(datetime.now(UTC) - started).total_seconds(),
+        seconds=(datetime.now(UTC) - prepared.started).total_seconds(),
     )
+
+
+def ingest_file(
+    store: Store, profile: Profile, decl: SourceDeclaration, path: Path,
+    archive_dir: Path | None = None, progress: Progress | None = None,
+) -> IngestReport:
+    """Ingest one extract of a declared source; the same file twice adds nothing."""
+    prepared = prepare_file(store, profile, decl, path, progress)
+    return write_prepared(store, prepared, archive_dir, progress)

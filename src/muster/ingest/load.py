@@ -50,6 +50,12 @@ def _split_changes(existing: pa.Table, records: pa.Table) -> tuple[pa.Table, pa.
     # SQLite reports no column types for an empty result: state them.
     existing = existing.cast(pa.schema([("record_id", pa.string()), ("row_hash", pa.string()),
                                         ("first_batch_id", pa.int64())]))
+    if existing.num_rows == 0:  # the source's first batch: every record is new, no copy
+        first = pa.nulls(records.num_rows, pa.int64())
+        flagged = int(pc.sum(pc.greater(records.column("flags"), 0)).as_py() or 0)
+        changed = pa.table({"record_id": pa.array([], pa.string())})
+        return (records.append_column("_previous_first", first), changed,
+                Changes(records.num_rows, 0, 0, flagged))
     con = duckdb.connect()
     con.register("existing", existing)
     con.register("incoming", records)

@@ -44,7 +44,7 @@ def _lit(value: str) -> str:
 def _column_sql(decl: SourceDeclaration, column: str, typed: dict[str, pa.DataType]) -> str:
     """A source column as text, the way the source wrote it."""
     if decl.format == "jsonl":
-        return f"(_raw::JSON ->> {_lit(column)})"
+        return f"CAST({_q(column)} AS VARCHAR)"  # extracted once by _source_view
     kind = typed.get(column)
     if kind is not None and pa.types.is_floating(kind):
         # A float that holds a whole number is an integer written by a careless tool.
@@ -80,21 +80,24 @@ def normalise(read: ReadResult, decl: SourceDeclaration, profile: Profile) -> No
             f"does not have. Columns in the file: {', '.join(present)}.",
             hint="Fix the [sources.NAME.fields] mapping or record_id with `muster sources add`.",
         )
+    rows_read = read.rows.num_rows + len(read.bad_rows)
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = false")
     con.register("rows", read.rows)
-    _classify(con, decl, read)
-    _extract_values(con, decl, read)
-    _register_vocabularies(con, profile)
-    records = con.sql(_canonical_sql(decl, profile, read.typed_columns)).to_arrow_table()
+    source = _source_view(con, decl, read)
+    _classify(con, decl, read, source)
+    values = _values_sql(decl, read, source)
+    _register_vocabularies(con, decl, profile, values)
+    records = con.sql(_canonical_sql(decl, profile, read.typed_columns, values)).to_arrow_table()
     con.register("canonical", records)
     flags = con.sql(
         "SELECT record_id, f.field AS field, f.problem AS problem, f.raw_value AS raw_value "
-        "FROM (SELECT record_id, unnest(_flags) AS f FROM canonical)"
+        "FROM (SELECT record_id, unnest(_flags) AS f FROM canonical WHERE flags > 0)"
     ).to_arrow_table()
     quarantined = con.sql(
-        "SELECT _line AS line, record_id, reason, _raw AS raw FROM classified "
-        "WHERE status = 'quarantined' ORDER BY _line"
+        f"SELECT x._line AS line, x._rid AS record_id, x.reason, {_raw_sql(decl, read)} AS raw "
+        f"FROM rejected x JOIN {source} USING (_line) "
+        "WHERE x.status = 'quarantined' ORDER BY x._line"
     ).to_arrow_table()
     bad = pa.table({
         "line": pa.array([b.line for b in read.bad_rows], pa.int64()),
@@ -103,70 +106,101 @@ def normalise(read: ReadResult, decl: SourceDeclaration, profile: Profile) -> No
         "raw": pa.array([b.raw for b in read.bad_rows], pa.string()),
     })
     quarantined = pa.concat_tables([quarantined.cast(bad.schema), bad]).sort_by("line")
-    repeated = con.execute("SELECT count(*) FROM classified WHERE status = 'repeat'").fetchone()
+    repeated = con.execute("SELECT count(*) FROM rejected WHERE status = 'repeat'").fetchone()
     con.close()
     return Normalised(
         records=records.drop_columns(["_flags"]),
         flags=flags,
         quarantine=quarantined,
-        rows_read=read.rows.num_rows + len(read.bad_rows),
+        rows_read=rows_read,
         repeated=int(repeated[0]) if repeated else 0,
     )
 
 
-def _classify(con: duckdb.DuckDBPyConnection, decl: SourceDeclaration, read: ReadResult) -> None:
-    """Each row is accepted (first of its record_id), a repeat, or quarantined."""
+def _source_view(con: duckdb.DuckDBPyConnection, decl: SourceDeclaration,
+                 read: ReadResult) -> str:
+    """The relation holding the source's columns: the read rows, or for JSON Lines a
+    table with every declared key extracted once (a JSON text is parsed once per row,
+    not once per use of each field)."""
+    if decl.format != "jsonl":
+        return "rows"
+    columns = list(dict.fromkeys(decl.columns))
+    paths = ", ".join(_lit("$." + '"' + c.replace('"', '\\"') + '"') for c in columns)
+    picks = ", ".join(f"_v[{i}] AS {_q(c)}" for i, c in enumerate(columns, start=1))
+    con.execute(f"""
+        CREATE TABLE json_rows AS
+        SELECT _line, _raw, md5(CAST(json(_raw) AS VARCHAR)) AS _content_hash, {picks}
+        FROM (SELECT _line, _raw, json_extract_string(_raw, [{paths}]) AS _v FROM rows)
+    """)
+    return "json_rows"
+
+
+def _raw_sql(decl: SourceDeclaration, read: ReadResult) -> str:
+    """The raw evidence of a row: its text, or for Parquet its values as JSON."""
+    if decl.format != "parquet":
+        return "_raw"
+    source_columns = [c for c in read.rows.column_names if not c.startswith("_")]
+    return "to_json(struct_pack(" + ", ".join(
+        f"{_q(c)} := {_q(c)}" for c in source_columns) + "))::VARCHAR"
+
+
+def _classify(con: duckdb.DuckDBPyConnection, decl: SourceDeclaration, read: ReadResult,
+              source: str) -> None:
+    """Each row is accepted (first of its record_id), a repeat, or quarantined.
+
+    `keyed` holds every row's line, record_id and content hash (narrow: the row's
+    text is not copied); `rejected` only the rows that are not accepted, a few."""
     typed = read.typed_columns
     source_columns = [c for c in read.rows.column_names if not c.startswith("_")]
     rid = _column_sql(decl, decl.record_id, typed)
     if decl.format == "jsonl":
-        content = "CAST(json(_raw) AS VARCHAR)"
+        content_hash = "_content_hash"
     else:
         parts = ", ".join(f"coalesce({_column_sql(decl, c, typed)}, '')" for c in source_columns)
-        content = f"concat_ws(chr(31), {parts})"
-    raw = "_raw"
-    if decl.format == "parquet":
-        raw = "to_json(struct_pack(" + ", ".join(
-            f"{_q(c)} := {_q(c)}" for c in source_columns) + "))::VARCHAR"
+        content_hash = f"md5(concat_ws(chr(31), {parts}))"
     con.execute(f"""
-        CREATE TABLE hashed AS
-        SELECT *, {rid} AS _rid, md5({content}) AS _hash, {raw} AS _raw_text FROM rows
+        CREATE TABLE keyed AS
+        SELECT _line, {rid} AS _rid, {content_hash} AS _hash FROM {source}
     """)
     # Only record_ids that occur more than once need ranking: a small table to join.
     con.execute("""
         CREATE TABLE repeated_ids AS
         SELECT _rid, arg_min(_hash, _line) AS _first_hash, min(_line) AS _first_line
-        FROM hashed WHERE _rid IS NOT NULL GROUP BY _rid HAVING count(*) > 1
+        FROM keyed WHERE _rid IS NOT NULL GROUP BY _rid HAVING count(*) > 1
     """)
     con.execute("""
-        CREATE TABLE classified AS
-        SELECT h.* EXCLUDE (_raw, _raw_text), h._raw_text AS _raw, h._rid AS record_id,
-          CASE WHEN h._rid IS NULL OR trim(h._rid) = '' THEN 'quarantined'
-               WHEN r._rid IS NULL OR h._line = r._first_line THEN 'accepted'
-               WHEN h._hash = r._first_hash THEN 'repeat'
+        CREATE TABLE rejected AS
+        SELECT k._line, k._rid,
+          CASE WHEN k._rid IS NULL OR trim(k._rid) = '' THEN 'quarantined'
+               WHEN k._hash = r._first_hash THEN 'repeat'
                ELSE 'quarantined' END AS status,
-          CASE WHEN h._rid IS NULL OR trim(h._rid) = '' THEN 'missing record_id'
-               WHEN h._line <> r._first_line AND h._hash <> r._first_hash THEN
-                 'record_id ' || h._rid || ' repeats line ' || r._first_line ||
+          CASE WHEN k._rid IS NULL OR trim(k._rid) = '' THEN 'missing record_id'
+               WHEN k._hash <> r._first_hash THEN
+                 'record_id ' || k._rid || ' repeats line ' || r._first_line ||
                  ' with different content'
           END AS reason
-        FROM hashed h LEFT JOIN repeated_ids r USING (_rid)
+        FROM keyed k LEFT JOIN repeated_ids r USING (_rid)
+        WHERE k._rid IS NULL OR trim(k._rid) = ''
+           OR (r._rid IS NOT NULL AND k._line <> r._first_line)
     """)
 
 
-def _register_vocabularies(con: duckdb.DuckDBPyConnection, profile: Profile) -> None:
+def _register_vocabularies(con: duckdb.DuckDBPyConnection, decl: SourceDeclaration,
+                           profile: Profile, values: str) -> None:
     """Normalised names, name keys and region codes for every distinct spelling."""
-    names = con.sql("SELECT DISTINCT v FROM (SELECT unnest([_n1, _n2, _n3]) AS v "
-                    "FROM name_parts) WHERE v IS NOT NULL").fetchall()
+    names = con.sql(f"SELECT DISTINCT v FROM (SELECT unnest([_n1, _n2, _n3]) AS v "
+                    f"FROM ({values})) WHERE v IS NOT NULL").fetchall()
     rules = profile.names
-    values = [row[0] for row in names]
+    values_ = [row[0] for row in names]
     con.register("name_vocab", pa.table({
-        "raw": pa.array(values, pa.string()),
-        "normal": pa.array([rules.normalise(v) for v in values], pa.string()),
-        "key": pa.array([rules.key(v) for v in values], pa.string()),
+        "raw": pa.array(values_, pa.string()),
+        "normal": pa.array([rules.normalise(v) for v in values_], pa.string()),
+        "key": pa.array([rules.key(v) for v in values_], pa.string()),
     }))
-    regions = [row[0] for row in con.sql(
-        "SELECT DISTINCT _region FROM name_parts WHERE _region IS NOT NULL").fetchall()]
+    regions: list[str] = []
+    if "region" in decl.fields:
+        regions = [row[0] for row in con.sql(
+            f"SELECT DISTINCT _region FROM ({values}) WHERE _region IS NOT NULL").fetchall()]
     table = profile.regions
     con.register("region_vocab", pa.table({
         "raw": pa.array(regions, pa.string()),
@@ -177,7 +211,10 @@ def _register_vocabularies(con: duckdb.DuckDBPyConnection, profile: Profile) -> 
 
 def _split_full_name_sql(decl: SourceDeclaration, expr: str) -> dict[str, str]:
     """full_name split on white space in name_order; extra words go to the last slot."""
-    words = f"string_split(regexp_replace(trim({expr}), '\\s+', ' ', 'g'), ' ')"
+    trimmed = f"trim({expr})"
+    runs = _RUNS_OF_SPACE.format(t=trimmed)
+    single = f"CASE WHEN {runs} THEN regexp_replace({trimmed}, '\\s+', ' ', 'g') ELSE {trimmed} END"
+    words = f"string_split({single}, ' ')"
     parts = {}
     last = len(decl.name_order)
     for i, slot in enumerate(decl.name_order, start=1):
@@ -188,92 +225,119 @@ def _split_full_name_sql(decl: SourceDeclaration, expr: str) -> dict[str, str]:
     return parts
 
 
-def _extract_values(con: duckdb.DuckDBPyConnection, decl: SourceDeclaration,
-                    read: ReadResult) -> None:
-    """Accepted rows with each declared field's raw text (value maps applied)."""
+def _values_sql(decl: SourceDeclaration, read: ReadResult, source: str) -> str:
+    """Accepted rows with each declared field's raw text (value maps applied) and the
+    name slots and region to look up: a query, run inside the statements that use it."""
     typed = read.typed_columns
-    selects = ["record_id", "_line", "_raw", "_hash"]
+    selects = ["k._rid AS record_id", "s._line", f"{_raw_sql(decl, read)} AS _raw", "k._hash"]
     for field, column in decl.fields.items():
         raw = _column_sql(decl, column, typed)
         selects.append(f"{raw} AS {_q('raw_' + field)}")
         selects.append(f"{_mapped_sql(decl, field, raw)} AS {_q('v_' + field)}")
-    con.execute(f"CREATE TABLE valued AS SELECT {', '.join(selects)} "
-                f"FROM classified WHERE status = 'accepted'")
+    valued = (f"SELECT {', '.join(selects)} FROM {source} s JOIN keyed k USING (_line) "
+              "WHERE s._line NOT IN (SELECT _line FROM rejected)")
     split = _split_full_name_sql(decl, "v_full_name") if "full_name" in decl.fields else {}
     slots: list[str] = []
     for slot, field in zip(NAME_SLOTS, NAME_FIELDS, strict=True):
         own = f"nullif(trim(v_{field}), '')" if field in decl.fields else "NULL"
         slots.append(f"coalesce({own}, {split.get(slot, 'NULL')}) AS _n{len(slots) + 1}")
     region = "nullif(trim(v_region), '')" if "region" in decl.fields else "NULL::VARCHAR"
-    con.execute(f"CREATE TABLE name_parts AS SELECT record_id, {', '.join(slots)}, "
-                f"{region} AS _region FROM valued")
+    return f"SELECT *, {', '.join(slots)}, {region} AS _region FROM ({valued})"
 
 
-def _text_sql(expr: str) -> str:
-    return f"nullif(regexp_replace(trim({expr}), '\\s+', ' ', 'g'), '')"
+# White space the regular expression \s matches (RE2: tab, newline, form feed, return, space).
+_RUNS_OF_SPACE = ("(contains({t}, '  ') OR contains({t}, chr(9)) OR contains({t}, chr(10)) "
+                  "OR contains({t}, chr(12)) OR contains({t}, chr(13)))")
+
+
+def _text_sql(trimmed: str) -> str:
+    """Runs of white space as one space, empty as NULL, of an already trimmed value.
+    Most values have no run to collapse: those skip the (slow) regular expression."""
+    runs = _RUNS_OF_SPACE.format(t=trimmed)
+    return (f"nullif(CASE WHEN {runs} THEN regexp_replace({trimmed}, '\\s+', ' ', 'g') "
+            f"ELSE {trimmed} END, '')")
 
 
 def _field_sql(decl: SourceDeclaration, field: str, profile: Profile,
-               typed: dict[str, pa.DataType]) -> tuple[str, str | None]:
-    """(canonical value SQL, problem SQL or None) for one mapped field."""
+               typed: dict[str, pa.DataType]) -> tuple[dict[str, str], str, str | None]:
+    """(helper columns computed once per row, canonical value SQL, problem SQL or None)
+    for one mapped field. A value used several times (a parsed date, a cleaned
+    identifier) is a helper column, so it is computed once, not once per use."""
     v = _q("v_" + field)
     if field in DATE_FIELDS:
         kind = typed.get(decl.fields[field])
+        parsed = _q("d_" + field)
         if kind is not None and (pa.types.is_date(kind) or pa.types.is_timestamp(kind)):
-            value = f"CAST(TRY_CAST({v} AS TIMESTAMP) AS DATE)"
+            prep = f"CAST(TRY_CAST({v} AS TIMESTAMP) AS DATE)"
         else:
             fmt = decl.date_format or ISO_DATE
-            value = f"CAST(try_strptime(trim({v}), {_lit(fmt)}) AS DATE)"
-        problem = f"CASE WHEN nullif(trim({v}), '') IS NOT NULL AND {value} IS NULL THEN 'bad_date'"
+            prep = f"CAST(try_strptime(trim({v}), {_lit(fmt)}) AS DATE)"
+        value = parsed
+        problem = (f"CASE WHEN nullif(trim({v}), '') IS NOT NULL AND {parsed} IS NULL "
+                   "THEN 'bad_date'")
         if field == "birth_date":
-            problem += (f" WHEN {value} < DATE {_lit(EARLIEST_BIRTH)} OR {value} > current_date"
+            problem += (f" WHEN {parsed} < DATE {_lit(EARLIEST_BIRTH)} OR {parsed} > current_date"
                         " THEN 'implausible_date'")
-            value = (f"CASE WHEN {value} BETWEEN DATE {_lit(EARLIEST_BIRTH)} AND current_date "
-                     f"THEN {value} END")
-        return value, problem + " END"
+            value = (f"CASE WHEN {parsed} BETWEEN DATE {_lit(EARLIEST_BIRTH)} AND current_date "
+                     f"THEN {parsed} END")
+        return {parsed: prep}, value, problem + " END"
     if field in INTEGER_FIELDS:
         value = f"TRY_CAST(trim({v}) AS INTEGER)"
-        return (f"CASE WHEN {value} >= 0 THEN {value} END",
+        return ({}, f"CASE WHEN {value} >= 0 THEN {value} END",
                 f"CASE WHEN nullif(trim({v}), '') IS NOT NULL AND coalesce({value} < 0, TRUE) "
                 "THEN 'not_a_count' END")
     if field in IDENTIFIERS:
         spec = profile.identifiers[field]
-        cleaned = spec.clean_sql(v)
+        cleaned = _q("c_" + field)
         problem = (f"CASE WHEN {cleaned} IS NULL THEN NULL "
                    f"WHEN NOT {spec.format_ok_sql(cleaned)} THEN 'bad_format' "
                    f"WHEN NOT coalesce({spec.check_ok_sql(cleaned)}, FALSE) "
                    "THEN 'bad_check_digits' END")
-        return f"CASE WHEN ({problem}) IS NULL THEN {cleaned} END", problem
+        status = _q("p_" + field)
+        # Digits and capitals, perhaps spaced, need no general (slow) rewrite: the same
+        # result as the profile's cleaning, which drops separators and upper-cases.
+        clean = (f"CASE WHEN regexp_full_match({v}, '[0-9A-Z]+') THEN {v} "
+                 f"WHEN regexp_full_match({v}, '[0-9A-Z ]+') "
+                 f"THEN nullif(replace({v}, ' ', ''), '') "
+                 f"ELSE {spec.clean_sql(v)} END")
+        return ({cleaned: clean}, f"CASE WHEN {status} IS NULL THEN {cleaned} END",
+                problem)
     if field in CODED_FIELDS:
         allowed = ", ".join(_lit(c) for c in CODED_FIELDS[field])
         code = f"upper(trim({v}))"
-        return (f"CASE WHEN {code} IN ({allowed}) THEN {code} END",
+        return ({}, f"CASE WHEN {code} IN ({allowed}) THEN {code} END",
                 f"CASE WHEN nullif(trim({v}), '') IS NOT NULL AND {code} NOT IN ({allowed}) "
                 "THEN 'unmapped_code' END")
-    if field == "email":
-        return f"lower({_text_sql(v)})", None
     if field == "phone":
-        return f"nullif(regexp_replace({v}, '[^0-9+]', '', 'g'), '')", None
-    return _text_sql(v), None
+        return {}, f"nullif(regexp_replace({v}, '[^0-9+]', '', 'g'), '')", None
+    trimmed = _q("t_" + field)
+    text = _text_sql(trimmed)
+    return {trimmed: f"trim({v})"}, f"lower({text})" if field == "email" else text, None
 
 
 def _canonical_sql(decl: SourceDeclaration, profile: Profile,
-                   typed: dict[str, pa.DataType]) -> str:
+                   typed: dict[str, pa.DataType], values: str) -> str:
     columns: dict[str, str] = {}
     problems: list[tuple[str, str]] = []
+    prep: dict[str, str] = {}
+    checks: dict[str, str] = {}
     for field in STORED_FIELDS:
         if field in NAME_FIELDS or field == "region" or field not in decl.fields:
             continue
-        value, problem = _field_sql(decl, field, profile, typed)
+        helpers, value, problem = _field_sql(decl, field, profile, typed)
+        prep.update(helpers)
         columns[field] = value
         if problem is not None:
+            if field in IDENTIFIERS:  # the identifier's problem decides its value: once
+                checks[_q("p_" + field)] = problem
+                problem = _q("p_" + field)
             problems.append((field, problem))
     for i, field in enumerate(NAME_FIELDS, start=1):
         columns[field] = f"n{i}.normal"
         columns[NAME_KEYS[i - 1]] = f"n{i}.key"
     if "region" in decl.fields:
         columns["region"] = "coalesce(r.code, r.normal)"
-        problems.append(("region", "CASE WHEN p._region IS NOT NULL AND r.code IS NULL "
+        problems.append(("region", "CASE WHEN v._region IS NOT NULL AND r.code IS NULL "
                                    "THEN 'unknown_region' END"))
     flag_items = ", ".join(
         f"{{'field': {_lit(f)}, 'problem': {p}, 'raw_value': raw_{f}}}" for f, p in problems
@@ -285,14 +349,20 @@ def _canonical_sql(decl: SourceDeclaration, profile: Profile,
     outputs = [
         f"{columns.get(f, 'NULL')}::{typed_null[f]} AS {f}" for f in STORED_FIELDS + NAME_KEYS
     ]
+    prepared = values
+    if prep:
+        prepared = (f"SELECT *, {', '.join(f'{sql} AS {name}' for name, sql in prep.items())} "
+                    f"FROM ({prepared})")
+    if checks:
+        prepared = (f"SELECT *, {', '.join(f'{sql} AS {name}' for name, sql in checks.items())} "
+                    f"FROM ({prepared})")
     return f"""
         SELECT v.record_id, v._line AS line, v._raw AS raw, v._hash AS row_hash,
           {', '.join(outputs)},
           {flags} AS _flags, len(_flags)::INTEGER AS flags
-        FROM valued v
-        JOIN name_parts p USING (record_id)
-        LEFT JOIN name_vocab n1 ON n1.raw = p._n1
-        LEFT JOIN name_vocab n2 ON n2.raw = p._n2
-        LEFT JOIN name_vocab n3 ON n3.raw = p._n3
-        LEFT JOIN region_vocab r ON r.raw = p._region
+        FROM ({prepared}) v
+        LEFT JOIN name_vocab n1 ON n1.raw = v._n1
+        LEFT JOIN name_vocab n2 ON n2.raw = v._n2
+        LEFT JOIN name_vocab n3 ON n3.raw = v._n3
+        LEFT JOIN region_vocab r ON r.raw = v._region
     """

@@ -6,12 +6,13 @@ line of a text file, the header being line 1; the row number from 1 in Parquet),
 that cannot be decoded as rows at all (quarantined by the caller).
 
 Record boundaries, line numbers and field counts of CSV are found with numpy over
-the file's bytes (a newline outside quotes ends a record), so nothing here loops
+the file's bytes (a newline after an even number of quotes ends a record), so nothing here loops
 over rows in Python; pyarrow then parses the well-formed records.
 """
 
 from __future__ import annotations
 
+import codecs
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,30 +70,44 @@ def _decode(path: Path, encoding: str) -> bytes:
     data = path.read_bytes()
     if data.startswith(UTF8_BOM):
         data = data[len(UTF8_BOM):]
+    if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig"):
+        try:
+            data.decode("utf-8")  # valid UTF-8 already: no need to re-encode it
+            return data
+        except UnicodeDecodeError:
+            pass
     # Undecodable bytes become U+FFFD; rows holding one are quarantined, never guessed.
     text = data.decode(encoding, errors="replace")
     return text.encode("utf-8")
 
 
-def _outside_quotes(buf: bytes) -> np.ndarray | None:
-    """Mask of bytes outside double quotes (None when the file has no quote at all)."""
+def _quotes(buf: bytes) -> np.ndarray | None:
+    """Positions of the double quotes (None when the file has no quote at all)."""
     if b'"' not in buf:
         return None
-    arr = np.frombuffer(buf, dtype=np.uint8)
-    # Parity of quote characters seen so far: a newline or delimiter inside quotes is data.
-    outside: np.ndarray = np.bitwise_xor.accumulate((arr == 34).view(np.uint8)) == 0
+    return np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 34)
+
+
+def _outside(positions: np.ndarray, quotes: np.ndarray | None) -> np.ndarray:
+    """Those of the positions that lie outside double quotes: an even number of quote
+    characters precedes them (a newline or delimiter inside quotes is data)."""
+    if quotes is None or len(positions) == 0:
+        return positions
+    outside: np.ndarray = positions[(np.searchsorted(quotes, positions) & 1) == 0]
     return outside
 
 
-def _split_records(buf: bytes, outside: np.ndarray | None) -> _Records:
+def _split_records(buf: bytes, quotes: np.ndarray | None) -> _Records:
     arr = np.frombuffer(buf, dtype=np.uint8)
-    newline = arr == 10
-    boundaries = np.flatnonzero(newline if outside is None else newline & outside)
+    all_newlines = np.flatnonzero(arr == 10)
+    boundaries = _outside(all_newlines, quotes)
     starts = np.concatenate([[0], boundaries + 1]).astype(np.int64)
     if starts[-1] >= len(arr):  # the file ends with a newline: no record after it
         starts = starts[:-1]
-    all_newlines = np.flatnonzero(newline)
-    lines = np.searchsorted(all_newlines, starts) + 1
+    if len(boundaries) == len(all_newlines):  # no newline inside a value
+        lines = np.arange(1, len(starts) + 1)
+    else:
+        lines = np.searchsorted(all_newlines, starts) + 1
     raw = pa.LargeStringArray.from_buffers(
         len(starts), pa.py_buffer(np.append(starts, len(arr)).astype(np.int64)), pa.py_buffer(buf)
     )
@@ -113,14 +128,14 @@ def _undecodable(buf: bytes, records: _Records) -> np.ndarray:
 
 
 def _read_csv(buf: bytes, delimiter: str) -> ReadResult:
-    outside = _outside_quotes(buf)
-    records = _split_records(buf, outside)
+    quotes = _quotes(buf)
+    records = _split_records(buf, quotes)
     if len(records.starts) == 0:
         raise SourceError("The file is empty: a CSV extract needs at least a header line.")
     header_text = buf[records.starts[0]:records.ends[0]]
     header = _parse_header(header_text, delimiter)
-    is_delimiter = np.frombuffer(buf, dtype=np.uint8) == ord(delimiter)
-    delims = np.flatnonzero(is_delimiter if outside is None else is_delimiter & outside)
+    delims = _outside(np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == ord(delimiter)),
+                      quotes)
     fields = np.searchsorted(delims, records.ends) - np.searchsorted(delims, records.starts) + 1
     blank = records.ends == records.starts
     undecodable = _undecodable(buf, records)
@@ -132,10 +147,22 @@ def _read_csv(buf: bytes, delimiter: str) -> ReadResult:
     parsed = _parse_good_records(buf, records, header_text, good, delimiter, header)
     keep = np.flatnonzero(good)
     rows = parsed.add_column(0, "_line", pa.array(records.lines[keep], pa.int64()))
-    contiguous = len(keep) and keep[-1] - keep[0] + 1 == len(keep)
-    raw = records.raw.slice(keep[0], len(keep)) if contiguous else records.raw.take(keep)
-    rows = rows.add_column(1, "_raw", raw)
+    rows = rows.add_column(1, "_raw", _kept_runs(records.raw, keep))
     return ReadResult(rows, bad_rows)
+
+
+def _kept_runs(raw: pa.Array, keep: np.ndarray) -> pa.ChunkedArray:
+    """raw[keep] without copying: the kept records are a few long runs (the dropped ones
+    are the header, blank and malformed lines), each a zero-copy slice."""
+    if len(keep) == 0:
+        return pa.chunked_array([], raw.type)
+    breaks = np.flatnonzero(np.diff(keep) != 1) + 1
+    firsts = np.concatenate([[0], breaks])
+    lasts = np.concatenate([breaks, [len(keep)]])
+    return pa.chunked_array(
+        [raw.slice(int(keep[a]), int(b - a)) for a, b in zip(firsts, lasts, strict=True)],
+        raw.type,
+    )
 
 
 def _parse_header(header_text: bytes, delimiter: str) -> list[str]:
@@ -207,7 +234,7 @@ def _parse_good_records(
 def _read_jsonl(buf: bytes) -> ReadResult:
     import duckdb
 
-    records = _split_records(buf, outside=None)
+    records = _split_records(buf, quotes=None)
     blank = records.ends == records.starts
     undecodable = _undecodable(buf, records)
     lines = pa.table({"_line": pa.array(records.lines, pa.int64()), "_raw": records.raw})
