@@ -1,6 +1,6 @@
 # muster — build/test entry points.
 #
-#   make venv    create .venv and pip install -e '.[test,dev]' (re-installs only
+#   make venv    create .venv and pip install -e '.[test,dev,spark,bench]' (re-installs only
 #                when pyproject.toml is newer than .venv/.muster-installed)
 #   make test    full test suite against a throwaway PostgreSQL (scripts/test.sh);
 #                extra pytest arguments: make test PYTEST_ARGS='-x -k ingest'

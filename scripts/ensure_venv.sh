@@ -5,7 +5,7 @@
 #
 # - creates .venv with `$PYTHON -m venv` (PYTHON defaults to python3) when it is
 #   missing or its interpreter no longer runs (e.g. the base Python was removed);
-# - runs `pip install -e '.[test,dev]'` only when .venv/.muster-installed (the
+# - runs `pip install -e '.[test,dev,spark,bench]'` only when .venv/.muster-installed (the
 #   stamp) is missing or pyproject.toml is newer than it, so repeated runs are a
 #   no-op that takes well under a second;
 # - serialises concurrent callers with flock (when available).
@@ -60,9 +60,9 @@ if ! venv_works; then
     rm -f "$STAMP"
 fi
 
-log "installing muster and its [test,dev] extras into $VENV (pyproject.toml changed or first run)"
+log "installing muster and its [test,dev,spark,bench] extras into $VENV (pyproject.toml changed or first run)"
 start=$SECONDS
 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 \
-    "$VENV/bin/python" -m pip install --progress-bar off -q -e '.[test,dev]'
+    "$VENV/bin/python" -m pip install --progress-bar off -q -e '.[test,dev,spark,bench]'
 touch "$STAMP"
 log "venv ready in $((SECONDS - start))s"

@@ -4,7 +4,7 @@
 #   bash scripts/test.sh [pytest args...]        (what `make test` runs)
 #   PYTEST_ARGS='-x -k ingest' make test
 #
-# Steps: ensure .venv with the [test,dev] extras; ensure a PostgreSQL server is
+# Steps: ensure .venv with the [test,dev,spark,bench] extras; ensure a PostgreSQL server is
 # installed (apt-get when it isn't); start one in a mktemp dir under /tmp on
 # 127.0.0.1:$MUSTER_TEST_PG_PORT (default 55432; the next free port when that one
 # is busy); run pytest with MUSTER_TEST_POSTGRES_URL and MUSTER_REQUIRE_POSTGRES=1
@@ -21,7 +21,7 @@ VENV=${MUSTER_VENV:-$ROOT/.venv}
 
 section() { printf '== %s\n' "$*"; }
 
-section "ensuring virtualenv $VENV (pip install -e '.[test,dev]' when pyproject.toml changed)"
+section "ensuring virtualenv $VENV (pip install -e '.[test,dev,spark,bench]' when pyproject.toml changed)"
 bash scripts/ensure_venv.sh
 
 # Hook: when Spark-backed tests land, ensure a Java runtime here, e.g.
