@@ -27,18 +27,32 @@ from muster.resolve.queries import (
 @app.command("resolve")
 def resolve_cmd(
     engine: Annotated[str, typer.Option(help=f"Linkage engine: {' | '.join(ENGINES)}.")] = "duckdb",
+    full: Annotated[bool, typer.Option(
+        "--full", help="Re-decide every record and retrain the model, not only what is new.",
+    )] = False,
 ) -> None:
     """Link every accepted source record into persons (existing person ids are kept).
 
-    Example: muster resolve
+    After the first run only new and changed records, and the persons they touch,
+    are re-decided; --full rebuilds everything (do that after changing the
+    [resolution] settings of the profile).
+
+    Example: muster resolve            (or: muster resolve --full)
     """
     ws = workspace()
     with store_for(ws) as store, steps("resolving") as progress:
-        report = resolve(store, ws.profile(), engine=engine,
+        report = resolve(store, ws.profile(), engine=engine, full=full,
                          progress=lambda text: set_step(progress, text))
+    if report.mode == "up to date":
+        console.print(f"Nothing new since the last run: {report.records:,} records in "
+                      f"{report.persons:,} persons. (muster resolve --full rebuilds.)")
+        return
+    scope = ("every record" if report.mode == "full" else
+             f"{report.new:,} new or changed records, {report.decided:,} records re-decided")
     console.print(
         f"Resolved {report.records:,} records into [bold]{report.persons:,}[/] persons "
-        f"({report.seconds:.1f} s, {report.engine}): {report.links:,} links; "
+        f"({report.mode}: {scope}; {report.seconds:.1f} s, {report.engine}): "
+        f"{report.links:,} links; "
         f"{report.created:,} new persons, {report.merged:,} merges, {report.split:,} splits; "
         f"review list {report.review:,} pairs ({report.collisions:,} identifier collisions)."
     )

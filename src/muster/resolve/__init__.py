@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -23,6 +24,7 @@ from muster.resolve.config import resolution_config
 from muster.resolve.deterministic import identifier_pairs
 from muster.resolve.golden import build_golden
 from muster.resolve.identity import ID_PREFIX, assign_ids
+from muster.resolve.incremental import count_new, load_scope
 from muster.resolve.outcomes import build_outcomes
 from muster.resolve.probabilistic import model_json, score_duckdb
 from muster.resolve.records import load_records
@@ -35,12 +37,19 @@ __all__ = ["ENGINES", "ResolveReport", "resolve"]
 ENGINES = ("duckdb", "spark")
 
 
+# More new or changed records than this share of the register: a full run (which
+# also retrains the model) costs little more than an incremental one.
+FULL_RUN_SHARE = 0.25
+
+
 @dataclass(frozen=True)
 class ResolveReport:
-    run_id: int
+    run_id: int | None  # None: nothing new since the last run, nothing written
     engine: str
-    mode: str
-    records: int
+    mode: str  # full | incremental | up to date
+    records: int  # in the register
+    decided: int  # records this run looked at again (all of them in a full run)
+    new: int  # new or changed records since the previous run
     persons: int
     links: int
     review: int
@@ -60,9 +69,19 @@ def _next_person_number(db: BulkConnection) -> int:
     return int(str(last).removeprefix(ID_PREFIX)) + 1 if last else 1
 
 
+def _last_run(db: BulkConnection) -> dict[str, Any] | None:
+    runs = db.fetch_arrow("SELECT * FROM resolve_runs WHERE id = "
+                          "(SELECT max(id) FROM resolve_runs)").to_pylist()
+    return runs[0] if runs else None
+
+
 def resolve(store: Store, profile: Profile, engine: str = "duckdb",
-            progress: Callable[[str], None] | None = None) -> ResolveReport:
-    """Resolve every accepted record; existing person ids are kept where they still hold."""
+            progress: Callable[[str], None] | None = None, full: bool = False) -> ResolveReport:
+    """Resolve the register; existing person ids are kept where they still hold.
+
+    After a first run, only new and changed records and their neighbourhood are
+    re-decided (incremental), unless ``full`` or most of the register is new.
+    """
     if engine not in ENGINES:
         raise MusterError(f"Unknown engine {engine!r}.", hint=f"Engines: {', '.join(ENGINES)}.")
     if engine == "spark":
@@ -74,20 +93,34 @@ def resolve(store: Store, profile: Profile, engine: str = "duckdb",
     con = duckdb.connect()
     try:
         with bulk_transaction(store) as db:
-            step("loading records")
-            records = load_records(db, con)
-            if records == 0:
+            step("looking for new records")
+            total = int(db.scalar("SELECT count(*) FROM source_records") or 0)
+            if total == 0:
                 raise MusterError("There are no records to resolve.",
                                   hint="Ingest extracts first: muster ingest SOURCE FILE.")
-            con.register("previous_arrow", db.fetch_arrow(
-                "SELECT source, record_id, person_id FROM person_records"))
-            con.execute("CREATE TABLE previous AS SELECT CAST(source AS VARCHAR) AS source, "
-                        "CAST(record_id AS VARCHAR) AS record_id, "
-                        "CAST(person_id AS VARCHAR) AS person_id FROM previous_arrow")
-            step("linking on identifiers")
-            identifier_pairs(con, config)
-            step("scoring candidate pairs (Splink)")
-            trained = score_duckdb(con, config)
+            last = None if full else _last_run(db)
+            new = count_new(db, int(last["last_batch"])) if last else total
+            if last is not None and new == 0:
+                return _up_to_date(last, total, started)
+            incremental = last is not None and new <= FULL_RUN_SHARE * total
+            if incremental:
+                assert last is not None
+                step(f"{new:,} new or changed records: loading their neighbourhood")
+                trained: dict[str, Any] = json.loads(last["model"])
+                scope = load_scope(db, con, config, int(last["last_batch"]), trained)
+                decided = scope.records
+            else:
+                step("loading records")
+                decided = load_records(db, con)
+                con.register("previous_arrow", db.fetch_arrow(
+                    "SELECT source, record_id, person_id FROM person_records"))
+                con.execute("CREATE TABLE previous AS SELECT CAST(source AS VARCHAR) AS source, "
+                            "CAST(record_id AS VARCHAR) AS record_id, "
+                            "CAST(person_id AS VARCHAR) AS person_id FROM previous_arrow")
+                step("linking on identifiers")
+                identifier_pairs(con, config)
+                step("scoring candidate pairs (Splink)")
+                trained = score_duckdb(con, config)
             step("clustering")
             cluster_records(con, config)
             changes = assign_ids(con, _next_person_number(db))
@@ -98,13 +131,15 @@ def resolve(store: Store, profile: Profile, engine: str = "duckdb",
             build_outcomes(con, config)
             step("writing")
             run_id = db.next_id("resolve_runs")
-            write_results(db, con, run_id, changes)
-            report = _report(con, run_id, engine, records, changes.events, started)
-            last_batch = db.scalar("SELECT coalesce(max(id), 0) FROM batches")
+            write_results(db, con, run_id, changes, scoped=incremental)
+            report = _report(db, con, run_id, "duckdb" if incremental else engine,
+                             "incremental" if incremental else "full", total, decided, new,
+                             changes.events, started)
             db.append("resolve_runs", pa.Table.from_pylist([{
-                "id": run_id, "engine": engine, "mode": report.mode, "started_at": started,
-                "finished_at": datetime.now(UTC), "last_batch": last_batch,
-                "records": records, "persons": report.persons, "links": report.links,
+                "id": run_id, "engine": report.engine, "mode": report.mode,
+                "started_at": started, "finished_at": datetime.now(UTC),
+                "last_batch": db.scalar("SELECT coalesce(max(id), 0) FROM batches"),
+                "records": total, "persons": report.persons, "links": report.links,
                 "review": report.review, "collisions": report.collisions,
                 "model": model_json(trained),
             }]))
@@ -114,16 +149,27 @@ def resolve(store: Store, profile: Profile, engine: str = "duckdb",
     return report
 
 
-def _report(con: duckdb.DuckDBPyConnection, run_id: int, engine: str, records: int,
-            events: list[dict[str, str]], started: datetime) -> ResolveReport:
+def _up_to_date(last: dict[str, Any], total: int, started: datetime) -> ResolveReport:
+    return ResolveReport(
+        run_id=None, engine=str(last["engine"]), mode="up to date", records=total, decided=0,
+        new=0, persons=int(last["persons"]), links=int(last["links"]),
+        review=int(last["review"]), collisions=int(last["collisions"]), created=0, merged=0,
+        split=0, seconds=(datetime.now(UTC) - started).total_seconds(),
+    )
+
+
+def _report(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: int, engine: str,
+            mode: str, records: int, decided: int, new: int, events: list[dict[str, str]],
+            started: datetime) -> ResolveReport:
+    """Counts over the whole register, as stored after this run's write."""
     kinds = [e["kind"] for e in events]
     return ResolveReport(
-        run_id=run_id, engine=engine, mode="full", records=records,
-        persons=_count(con, "SELECT count(DISTINCT person_id) FROM members"),
-        links=_count(con, "SELECT count(*) FROM edge_out WHERE outcome = 'linked'"),
-        review=_count(con, "SELECT count(*) FROM review_out"),
-        collisions=_count(con, "SELECT count(*) FROM review_out "
-                               "WHERE kind = 'identifier_collision'"),
+        run_id=run_id, engine=engine, mode=mode, records=records, decided=decided, new=new,
+        persons=int(db.scalar("SELECT count(DISTINCT person_id) FROM person_records")),
+        links=int(db.scalar("SELECT count(*) FROM link_edges WHERE outcome = 'linked'")),
+        review=int(db.scalar("SELECT count(*) FROM review_pairs WHERE status = 'open'")),
+        collisions=int(db.scalar("SELECT count(*) FROM review_pairs WHERE status = 'open' "
+                                 "AND kind = 'identifier_collision'")),
         created=_count(con, "SELECT count(*) FROM created"),
         merged=kinds.count("merged"),
         split=len({json.dumps(e["old_ids"]) for e in events if e["kind"] == "split"}),

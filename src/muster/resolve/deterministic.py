@@ -18,15 +18,23 @@ from muster.resolve.rules import conflict_sql
 MAX_IDENTIFIER_GROUP = 20
 
 
-def identifier_pairs(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> None:
-    """Create ``id_pairs(rid_l, rid_r, rule, conflict)``: conflict NULL means a link."""
+def identifier_pairs(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
+                     counts_from: str = "records", touching: str | None = None) -> None:
+    """Create ``id_pairs(rid_l, rid_r, rule, conflict)``: conflict NULL means a link.
+
+    ``counts_from`` is the table holding every record's identifiers (how many records
+    share a value); ``touching``, a table of rids: only pairs with one of them.
+    """
+    only = (f"AND (l.rid IN (SELECT rid FROM {touching}) "
+            f"OR r.rid IN (SELECT rid FROM {touching}))" if touching else "")
     selects = []
     for field in config.link_identifiers:
         selects.append(f"""
             SELECT l.rid AS rid_l, r.rid AS rid_r, '{field}' AS rule
             FROM records l JOIN records r ON l.{field} = r.{field} AND l.rid < r.rid
-            WHERE l.{field} IN (SELECT {field} FROM records WHERE {field} IS NOT NULL
+            WHERE l.{field} IN (SELECT {field} FROM {counts_from} WHERE {field} IS NOT NULL
                                 GROUP BY {field} HAVING count(*) <= {MAX_IDENTIFIER_GROUP})
+              {only}
         """)
     if not selects:
         con.execute("CREATE OR REPLACE TABLE id_pairs (rid_l BIGINT, rid_r BIGINT, "

@@ -36,6 +36,42 @@ def score_duckdb(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
     return saved
 
 
+def score_new(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
+              trained: dict[str, Any], tf_tables: dict[str, str]) -> None:
+    """Score new records (DuckDB table ``delta(rid)``) against the rest of ``records``
+    and among themselves with an already trained model; creates ``scored``.
+
+    Term frequencies come from ``tf_tables`` (column -> table), computed over the
+    whole register, so a pair scores as it would in a full run with the same model.
+    """
+    columns = ", ".join(model.MODEL_COLUMNS)
+    con.execute(f"CREATE OR REPLACE TABLE model_new AS SELECT {columns} FROM records "
+                "WHERE rid IN (SELECT rid FROM delta)")
+    con.execute(f"CREATE OR REPLACE TABLE model_existing AS SELECT {columns} FROM records "
+                "WHERE rid NOT IN (SELECT rid FROM delta)")
+    api = DuckDBAPI(connection=con)
+    new, existing = api.register("model_new"), api.register("model_existing")
+    linker = Linker(new, trained, log_level=None)
+    for column, table in tf_tables.items():
+        linker.table_management.register_term_frequency_lookup(api.register(table), column)
+    within = linker.inference.predict_within(
+        new, threshold_match_weight=config.review_weight, warning_mode="never")
+    parts = [f"SELECT * FROM {within.physical_name}"]
+    if _count(con, "model_existing"):
+        between = linker.inference.predict_between(
+            existing, new, threshold_match_weight=config.review_weight, warning_mode="never")
+        # Stored pairs are oriented rid_l < rid_r; every comparison is symmetric.
+        parts.append(f"SELECT * REPLACE (least(rid_l, rid_r) AS rid_l, "
+                     f"greatest(rid_l, rid_r) AS rid_r) FROM {between.physical_name}")
+    con.execute("CREATE OR REPLACE TABLE new_predictions AS "
+                + " UNION ALL BY NAME ".join(parts))
+    collect_scores(con, "new_predictions", config)
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+
+
 def collect_scores(con: duckdb.DuckDBPyConnection, predictions: str,
                    config: ResolutionConfig) -> None:
     """Keep each pair's weight, its per-comparison contributions and any conflict."""

@@ -111,8 +111,11 @@ def person_view(store: Store, person_id: str) -> PersonView:
         keys = [(m.source, m.record_id) for m in members]
         records = _records(conn, keys)
         links = _links(conn, keys)
-        history = conn.execute(sa.select(person_events).where(
-            person_events.c.person_id == person_id).order_by(person_events.c.id)).mappings().all()
+        # A merged-away person's history is the merge event that names it among old ids.
+        history = conn.execute(sa.select(person_events).where(sa.or_(
+            person_events.c.person_id == person_id,
+            person_events.c.old_ids.contains(f'"{person_id}"'),
+        )).order_by(person_events.c.id)).mappings().all()
     return PersonView(
         person_id=person_id, status=person.status, successor=person.successor,
         golden=dict(golden or {}), values=[dict(v) for v in values], records=records,

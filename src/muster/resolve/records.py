@@ -15,28 +15,41 @@ from muster.store.schema import STORED_FIELDS
 ADDRESS_STOPWORDS = ("г", "ул", "д", "кв", "пр", "т", "пр-т", "g", "ul", "d", "kv")
 RECORD_COLUMNS = ("source", "record_id", "batch_id", *STORED_FIELDS,
                   "family_key", "given_key", "middle_key")
+SELECT_COLUMNS = ", ".join(RECORD_COLUMNS)
+DATE_COLUMNS = ("birth_date", "record_date", "fitness_date", "death_date", "student_until",
+                "service_end")
 
 
 def load_records(db: BulkConnection, con: duckdb.DuckDBPyConnection) -> int:
-    """Create DuckDB table ``records``; returns how many there are."""
-    columns = ", ".join(RECORD_COLUMNS)
-    con.register("records_arrow", db.fetch_arrow(f"SELECT {columns} FROM source_records"))
+    """Create DuckDB table ``records`` from every accepted record; returns how many."""
+    con.register("records_arrow", db.fetch_arrow(f"SELECT {SELECT_COLUMNS} FROM source_records"))
+    try:
+        return build_records(con, "records_arrow")
+    finally:
+        con.unregister("records_arrow")
+
+
+def build_records(con: duckdb.DuckDBPyConnection, relation: str, table: str = "records",
+                  rid: str = "row_number() OVER (ORDER BY source, record_id)") -> int:
+    """Create ``table`` from a relation with RECORD_COLUMNS: typed, numbered, derived.
+
+    ``rid`` follows (source, record_id) over the whole register (an incremental run
+    passes the numbers it gave every record), so a pair's orientation (rid_l < rid_r)
+    is the same whichever subset of the register is loaded.
+    """
     stop = ", ".join(f"'{w}'" for w in ADDRESS_STOPWORDS)
-    dates = {"birth_date", "record_date", "fitness_date", "death_date", "student_until",
-             "service_end"}
     typed = ", ".join(
-        f"CAST({c} AS DATE) AS {c}" if c in dates else
+        f"CAST({c} AS DATE) AS {c}" if c in DATE_COLUMNS else
         f"CAST({c} AS INTEGER) AS {c}" if c in ("dependents", "batch_id") else
         f"CAST({c} AS VARCHAR) AS {c}"
         for c in RECORD_COLUMNS
     )
     con.execute(f"""
-        CREATE OR REPLACE TABLE records AS
-        SELECT row_number() OVER (ORDER BY source, record_id) AS rid, *,
+        CREATE OR REPLACE TABLE {table} AS
+        SELECT CAST(_rid AS BIGINT) AS rid, * EXCLUDE (_rid),
           strftime(birth_date, '%Y-%m-%d') AS birth_text,
           list_filter(regexp_split_to_array(lower(address), '[^[:alnum:]-]+'),
                       lambda t: length(t) > 0 AND t NOT IN ({stop})) AS address_tokens
-        FROM (SELECT {typed} FROM records_arrow)
+        FROM (SELECT {typed}, {rid} AS _rid FROM {relation})
     """)
-    con.unregister("records_arrow")
-    return int(con.execute("SELECT count(*) FROM records").fetchall()[0][0])
+    return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])

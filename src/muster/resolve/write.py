@@ -8,15 +8,21 @@ import duckdb
 import pyarrow as pa
 
 from muster.resolve.identity import IdentityChanges
+from muster.resolve.incremental import SCOPE_PERSONS_TABLE, SCOPE_TABLE
 from muster.store.bulk import BulkConnection
 
 
 def write_results(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: int,
-                  changes: IdentityChanges) -> None:
+                  changes: IdentityChanges, scoped: bool = False) -> None:
+    """Replace what this run re-decided: everything, or (``scoped``) only the records
+    and persons named in the store's temporary scope tables."""
     now = datetime.now(UTC)
-    for table in ("person_records", "link_edges", "golden_values", "golden_records"):
-        db.execute(f"DELETE FROM {table}")
-    db.execute("DELETE FROM review_pairs WHERE status = 'open'")
+    if scoped:
+        _delete_scope(db)
+    else:
+        for table in ("person_records", "link_edges", "golden_values", "golden_records"):
+            db.execute(f"DELETE FROM {table}")
+        db.execute("DELETE FROM review_pairs WHERE status = 'open'")
     db.append("person_records", con.sql(f"""
         SELECT r.source, r.record_id, m.person_id, {run_id} AS run_id
         FROM members m JOIN records r USING (rid)""").to_arrow_table())
@@ -43,3 +49,14 @@ def write_results(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: in
     db.append("review_pairs", review.to_arrow_table())
     db.append("golden_values", con.sql("SELECT * EXCLUDE (cmp) FROM golden_long").to_arrow_table())
     db.append("golden_records", con.sql("SELECT * FROM golden_wide").to_arrow_table())
+
+
+def _delete_scope(db: BulkConnection) -> None:
+    in_scope = f"IN (SELECT source, record_id FROM {SCOPE_TABLE})"
+    db.execute(f"DELETE FROM person_records WHERE (source, record_id) {in_scope}")
+    for table, extra in (("link_edges", ""), ("review_pairs", " AND status = 'open'")):
+        db.execute(f"DELETE FROM {table} WHERE (source_l, record_id_l) {in_scope} "
+                   f"AND (source_r, record_id_r) {in_scope}{extra}")
+    for table in ("golden_values", "golden_records"):
+        db.execute(f"DELETE FROM {table} WHERE person_id IN "
+                   f"(SELECT person_id FROM {SCOPE_PERSONS_TABLE})")

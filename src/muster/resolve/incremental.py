@@ -1,0 +1,246 @@
+"""Incremental resolution: only the neighbourhood of new and changed records is re-decided.
+
+After a new batch most of the register's partition still holds. A full run would
+change it only where a new or changed record has evidence: so this module loads
+from the store just that neighbourhood, and the caller clusters, assigns ids and
+builds golden records on it exactly as a full run does.
+
+1. Every record's blocking and identifier keys (narrow columns), numbered as a full
+   run numbers them, with the person each belongs to now.
+2. The new and changed records (written by a batch newer than the last run's) and
+   the existing records sharing a blocking key or an identifier with one of them.
+3. Those pairs scored with the last run's trained model (term frequencies over the
+   whole register), and identifier pairs: the persons with such evidence are touched.
+4. Widened to whole groups: a person joined to a touched one by a link clustering
+   refused (a cannot-link) is re-decided with it, as a full run would.
+5. Every record of those persons, and the link evidence already stored between them.
+
+What differs from a full run: the model is not retrained (``muster resolve --full``
+retrains it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from muster.resolve import model
+from muster.resolve.config import ResolutionConfig
+from muster.resolve.deterministic import identifier_pairs
+from muster.resolve.probabilistic import score_new
+from muster.resolve.records import SELECT_COLUMNS, build_records
+from muster.resolve.rules import conflict_sql
+from muster.store.bulk import BulkConnection
+
+TF_COLUMNS = ("family_key", "given_key", "middle_key")
+SCOPE_TABLE, SCOPE_PERSONS_TABLE = "muster_scope", "muster_scope_persons"
+
+
+@dataclass(frozen=True)
+class Scope:
+    new: int  # new and changed records
+    records: int  # records re-decided: the new ones and every record of affected persons
+    persons: int  # existing persons re-decided
+
+
+def count_new(db: BulkConnection, last_batch: int) -> int:
+    return int(db.scalar("SELECT count(*) FROM source_records WHERE batch_id > ?",
+                         (last_batch,)) or 0)
+
+
+def load_scope(db: BulkConnection, con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
+               last_batch: int, trained: dict[str, Any]) -> Scope:
+    """Create ``records``, ``previous``, ``id_pairs`` and ``scored`` for the neighbourhood,
+    and the store's temporary tables naming its records and persons (for the write)."""
+    _load_keys(db, con, config)
+    con.execute(f"CREATE OR REPLACE TABLE delta AS "
+                f"SELECT rid FROM register_keys WHERE batch_id > {int(last_batch)}")
+    _candidates(con, config, last_batch)
+    _fetch(db, con, "SELECT rid FROM delta UNION SELECT rid FROM candidates", "records")
+    _term_frequencies(con)
+    score_new(con, config, trained, {c: f"tf_{c}" for c in TF_COLUMNS})
+    identifier_pairs(con, config, counts_from="register_keys", touching="delta")
+    _affected_persons(db, con)
+    _fetch(db, con, """SELECT rid FROM register_keys WHERE person_id IN
+                       (SELECT person_id FROM affected)
+                       AND rid NOT IN (SELECT rid FROM records)""", "records_more")
+    con.execute("""
+        CREATE OR REPLACE TABLE records AS
+        SELECT * FROM records WHERE rid IN (SELECT rid FROM delta) OR rid IN
+          (SELECT rid FROM register_keys WHERE person_id IN (SELECT person_id FROM affected))
+        UNION ALL SELECT * FROM records_more
+    """)
+    con.execute("""CREATE OR REPLACE TABLE previous AS
+                   SELECT source, record_id, person_id FROM register_keys
+                   WHERE rid IN (SELECT rid FROM records) AND person_id IS NOT NULL""")
+    scope = con.sql("SELECT source, record_id FROM records").to_arrow_table()
+    db.create_temp(SCOPE_TABLE, scope)
+    db.create_temp(SCOPE_PERSONS_TABLE, con.sql("SELECT person_id FROM affected").to_arrow_table())
+    _merge_stored_edges(db, con, config)
+    return Scope(
+        new=_count(con, "delta"), records=scope.num_rows, persons=_count(con, "affected"),
+    )
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+
+
+def _load_keys(db: BulkConnection, con: duckdb.DuckDBPyConnection,
+               config: ResolutionConfig) -> None:
+    ids = list(dict.fromkeys((*config.link_identifiers, *config.unique_identifiers)))
+    columns = ["source", "record_id", *TF_COLUMNS, "region", *ids]
+    con.register("keys_arrow", db.fetch_arrow(
+        f"SELECT {', '.join(columns)}, birth_date, batch_id FROM source_records"))
+    con.register("members_arrow", db.fetch_arrow(
+        "SELECT source, record_id, person_id FROM person_records"))
+    text = ", ".join(f"CAST(k.{c} AS VARCHAR) AS {c}" for c in columns)
+    con.execute(f"""
+        CREATE OR REPLACE TABLE register_keys AS
+        SELECT row_number() OVER (ORDER BY source, record_id) AS rid, * FROM (
+          SELECT {text}, CAST(k.birth_date AS DATE) AS birth_date,
+                 strftime(CAST(k.birth_date AS DATE), '%Y-%m-%d') AS birth_text,
+                 CAST(k.batch_id AS INTEGER) AS batch_id,
+                 CAST(m.person_id AS VARCHAR) AS person_id
+          FROM keys_arrow k LEFT JOIN members_arrow m
+            ON CAST(m.source AS VARCHAR) = CAST(k.source AS VARCHAR)
+           AND CAST(m.record_id AS VARCHAR) = CAST(k.record_id AS VARCHAR))
+    """)
+    con.unregister("keys_arrow")
+    con.unregister("members_arrow")
+
+
+def _candidates(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
+                last_batch: int) -> None:
+    """Existing records that a full run would pair with a new one: the same blocking
+    rules the model predicts with, and every identifier link key."""
+    rules = [r if isinstance(r, str) else r.get_blocking_rule("duckdb").blocking_rule_sql
+             for r in model.blocking_rules()]
+    rules += [f"l.{f} = r.{f}" for f in config.link_identifiers]
+    con.execute(f"CREATE OR REPLACE TABLE old_keys AS "
+                f"SELECT * FROM register_keys WHERE batch_id <= {int(last_batch)}")
+    con.execute(f"CREATE OR REPLACE TABLE new_keys AS "
+                f"SELECT * FROM register_keys WHERE batch_id > {int(last_batch)}")
+    joins = " UNION ".join(f"SELECT l.rid FROM old_keys l JOIN new_keys r ON {rule}"
+                           for rule in rules)
+    con.execute(f"CREATE OR REPLACE TABLE candidates AS {joins}")
+
+
+def _fetch(db: BulkConnection, con: duckdb.DuckDBPyConnection, rids_sql: str,
+           table: str) -> None:
+    """Full rows of the given records from the store, numbered as in register_keys."""
+    keys = con.sql(f"SELECT rid, source, record_id FROM register_keys "
+                   f"WHERE rid IN ({rids_sql})").to_arrow_table()
+    db.create_temp("muster_fetch", keys.select(["source", "record_id"]))
+    columns = ", ".join(f"s.{c.strip()}" for c in SELECT_COLUMNS.split(","))
+    rows = db.fetch_arrow(f"SELECT {columns} FROM source_records s JOIN muster_fetch k "
+                          "ON k.source = s.source AND k.record_id = s.record_id")
+    db.execute("DROP TABLE muster_fetch")
+    con.register("fetched_rows", rows)
+    con.register("fetched_keys", keys)
+    con.execute("""CREATE OR REPLACE TEMP VIEW fetched AS
+                   SELECT f.*, k.rid FROM fetched_rows f JOIN fetched_keys k
+                   ON CAST(f.source AS VARCHAR) = k.source
+                  AND CAST(f.record_id AS VARCHAR) = k.record_id""")
+    build_records(con, "fetched", table=table, rid="rid")
+    con.execute("DROP VIEW fetched")
+    con.unregister("fetched_rows")
+    con.unregister("fetched_keys")
+
+
+def _term_frequencies(con: duckdb.DuckDBPyConnection) -> None:
+    """Splink's term-frequency tables over the whole register (as a full run has them)."""
+    for column in TF_COLUMNS:
+        con.execute(f"""
+            CREATE OR REPLACE TABLE tf_{column} AS
+            SELECT {column}, CAST(count(*) AS DOUBLE) /
+                   (SELECT count({column}) FROM register_keys) AS tf_{column}
+            FROM register_keys WHERE {column} IS NOT NULL GROUP BY {column}
+        """)
+
+
+def _affected_persons(db: BulkConnection, con: duckdb.DuckDBPyConnection) -> None:
+    """``affected(person_id)``: persons with new evidence, widened through refused links."""
+    con.execute("""
+        CREATE OR REPLACE TABLE affected AS
+        SELECT DISTINCT k.person_id FROM (
+          SELECT rid FROM delta
+          UNION SELECT rid_l FROM scored UNION SELECT rid_r FROM scored
+          UNION SELECT rid_l FROM id_pairs UNION SELECT rid_r FROM id_pairs
+        ) x JOIN register_keys k USING (rid) WHERE k.person_id IS NOT NULL
+    """)
+    con.register("refused_arrow", db.fetch_arrow(
+        "SELECT source_l, record_id_l, source_r, record_id_r FROM link_edges "
+        "WHERE outcome = 'refused'"))
+    con.execute("""
+        CREATE OR REPLACE TABLE refused_persons AS
+        SELECT DISTINCT l.person_id AS a, r.person_id AS b FROM refused_arrow e
+        JOIN register_keys l ON l.source = CAST(e.source_l AS VARCHAR)
+         AND l.record_id = CAST(e.record_id_l AS VARCHAR)
+        JOIN register_keys r ON r.source = CAST(e.source_r AS VARCHAR)
+         AND r.record_id = CAST(e.record_id_r AS VARCHAR)
+        WHERE l.person_id <> r.person_id
+    """)
+    con.unregister("refused_arrow")
+    while True:
+        added = _count(con, """(
+            SELECT b FROM refused_persons WHERE a IN (SELECT person_id FROM affected)
+            UNION SELECT a FROM refused_persons WHERE b IN (SELECT person_id FROM affected)
+            EXCEPT SELECT person_id FROM affected)""")
+        if not added:
+            break
+        con.execute("""
+            INSERT INTO affected
+            SELECT b FROM refused_persons WHERE a IN (SELECT person_id FROM affected)
+            UNION SELECT a FROM refused_persons WHERE b IN (SELECT person_id FROM affected)
+            EXCEPT SELECT person_id FROM affected
+        """)
+
+
+def _merge_stored_edges(db: BulkConnection, con: duckdb.DuckDBPyConnection,
+                        config: ResolutionConfig) -> None:
+    """Add the evidence stored between the scope's records to the new evidence.
+
+    A changed record's old pairs are dropped: its new content was scored afresh.
+    Whether a pair conflicts is computed again from the records as they are now.
+    """
+    con.register("stored_arrow", db.fetch_arrow(f"""
+        SELECT e.source_l, e.record_id_l, e.source_r, e.record_id_r, e.rule,
+               e.match_weight, e.contributions
+        FROM link_edges e
+        WHERE (e.source_l, e.record_id_l) IN (SELECT source, record_id FROM {SCOPE_TABLE})
+          AND (e.source_r, e.record_id_r) IN (SELECT source, record_id FROM {SCOPE_TABLE})
+    """))
+    con.execute("""
+        CREATE OR REPLACE TABLE stored_edges AS
+        SELECT l.rid AS rid_l, r.rid AS rid_r, CAST(e.rule AS VARCHAR) AS rule,
+               CAST(e.match_weight AS DOUBLE) AS match_weight,
+               CAST(e.contributions AS VARCHAR) AS contributions
+        FROM stored_arrow e
+        JOIN records l ON l.source = CAST(e.source_l AS VARCHAR)
+         AND l.record_id = CAST(e.record_id_l AS VARCHAR)
+        JOIN records r ON r.source = CAST(e.source_r AS VARCHAR)
+         AND r.record_id = CAST(e.record_id_r AS VARCHAR)
+        WHERE l.rid NOT IN (SELECT rid FROM delta) AND r.rid NOT IN (SELECT rid FROM delta)
+    """)
+    con.unregister("stored_arrow")
+    conflict = conflict_sql(config)
+    con.execute(f"""
+        CREATE OR REPLACE TABLE id_pairs AS
+        SELECT p.rid_l, p.rid_r, p.rule, {conflict} AS conflict FROM (
+          SELECT rid_l, rid_r, rule FROM id_pairs
+          UNION ALL SELECT rid_l, rid_r, rule FROM stored_edges WHERE rule <> 'match'
+        ) p JOIN records l ON l.rid = p.rid_l JOIN records r ON r.rid = p.rid_r
+    """)
+    con.execute(f"""
+        CREATE OR REPLACE TABLE scored AS
+        SELECT p.rid_l, p.rid_r, p.match_weight, p.contributions, {conflict} AS conflict
+        FROM (
+          SELECT rid_l, rid_r, match_weight, contributions FROM scored
+          UNION ALL SELECT rid_l, rid_r, match_weight, contributions FROM stored_edges
+          WHERE match_weight IS NOT NULL
+        ) p JOIN records l ON l.rid = p.rid_l JOIN records r ON r.rid = p.rid_r
+    """)
+

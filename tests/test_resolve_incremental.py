@@ -1,0 +1,130 @@
+"""Incremental resolution: a later batch re-decides only its neighbourhood, and the
+register ends where a full run on the same records would, ids and history kept.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from conftest import Register
+from helpers import declare, read_csv
+from muster.profile import load_profile
+
+PERSONS = 1000
+HELD_BACK = 150  # civil registry rows that arrive only in the second batch
+FIELDS = ["family_name", "given_name", "middle_name", "birth_date", "sex", "national_id",
+          "tax_id", "region"]
+
+
+def _valid(identifier: str, seed: int) -> str:
+    spec = load_profile("default").identifiers[identifier]
+    return str(spec.generate(np.random.default_rng(seed), 1)[0])
+
+
+NATIONAL_ID, TAX_ID = _valid("national_id", 21), _valid("tax_id", 22)
+FIRST = [
+    # Two records of one man that nothing links yet: a new family name, no birth date.
+    ("by-nid", "Петров", "Иван", "Сергеевич", "1985-03-03", "M", NATIONAL_ID, "", "TVE"),
+    ("by-inn", "Сидоров", "Иван", "Сергеевич", "", "M", "", TAX_ID, "TVE"),
+    # One man in two records, until the second batch corrects one of them.
+    ("same-1", "Кузьмин", "Олег", "Игоревич", "1975-07-07", "M", "", "", "TVE"),
+    ("same-2", "Кузьмин", "Олег", "Игоревич", "1975-07-07", "M", "", "", "TVE"),
+]
+SECOND = [
+    *FIRST[:3],
+    ("same-2", "Кузьмин", "Павел", "Игоревич", "1975-07-07", "M", "", "", "TVE"),
+    # Carries both identifiers: the two records above are one man after all.
+    ("both", "Петров", "Иван", "Сергеевич", "1985-03-03", "M", NATIONAL_ID, TAX_ID, "TVE"),
+]
+
+
+def _write_cases(path: Path, rows: list[tuple[str, ...]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", *FIELDS])
+        writer.writerows(rows)
+    return path
+
+
+def _links(register: Register, path: Path) -> dict[tuple[str, str], str]:
+    register.ok("export", "links", "--out", path)
+    return {(r["source"], r["record_id"]): r["person_id"] for r in read_csv(path)}
+
+
+def _pairs(links: dict[tuple[str, str], str]) -> set[tuple[tuple[str, str], tuple[str, str]]]:
+    by_person: dict[str, list[tuple[str, str]]] = {}
+    for record, person in links.items():
+        by_person.setdefault(person, []).append(record)
+    return {pair for records in by_person.values()
+            for pair in itertools.combinations(sorted(records), 2)}
+
+
+def test_a_later_batch_is_resolved_incrementally_as_a_full_run_would(
+        register: Register, tmp_path: Path) -> None:
+    extracts = tmp_path / "extracts"
+    register.ok("synth", extracts, "--persons", PERSONS, "--seed", 11)
+    complete = tmp_path / "civil-complete.csv"
+    shutil.copy(extracts / "civil.csv", complete)
+    lines = complete.read_bytes().splitlines(keepends=True)
+    (extracts / "civil.csv").write_bytes(b"".join(lines[:-HELD_BACK]))
+    declare(tmp_path / "cases.toml", cases={
+        "agency": "Test office", "format": "csv", "record_id": "id",
+        "fields": {f: f for f in FIELDS},
+    })
+    register.ok("sources", "add", extracts / "sources.toml")
+    register.ok("ingest", "--all")
+    register.ok("sources", "add", tmp_path / "cases.toml")
+    register.ok("ingest", "cases", _write_cases(tmp_path / "b1" / "cases.csv", FIRST))
+    assert "full: every record" in register.ok("resolve")
+    before = _links(register, tmp_path / "before.csv")
+    assert before[("cases", "by-nid")] != before[("cases", "by-inn")]
+    assert before[("cases", "same-1")] == before[("cases", "same-2")]
+
+    register.ok("ingest", "civil", complete)
+    register.ok("ingest", "cases", _write_cases(tmp_path / "b2" / "cases.csv", SECOND))
+    out = register.ok("resolve")
+    assert "incremental:" in out
+    after = _links(register, tmp_path / "after.csv")
+
+    # The bridging record merged two persons: one id survives, the other is retired
+    # and its history says where it went.
+    merged = after[("cases", "both")]
+    assert after[("cases", "by-nid")] == after[("cases", "by-inn")] == merged
+    gone = ({before[("cases", "by-nid")], before[("cases", "by-inn")]} - {merged}).pop()
+    history = register.ok("person", "show", gone)
+    assert "retired" in history and merged in history and "merged" in history
+    # The corrected record left its person: a split, recorded under both ids.
+    kept = before[("cases", "same-1")]
+    assert after[("cases", "same-1")] == kept
+    assert after[("cases", "same-2")] != kept
+    shown = register.ok("person", "show", kept)
+    assert "split" in shown and after[("cases", "same-2")] in shown
+    # Everyone else keeps their id.
+    untouched = [k for k in before if k[0] != "cases"]
+    same = sum(before[k] == after[k] for k in untouched)
+    assert same >= 0.99 * len(untouched)
+
+    register.ok("resolve", "--full")
+    full = _links(register, tmp_path / "full.csv")
+    assert full.keys() == after.keys()
+    incremental_pairs, full_pairs = _pairs(after), _pairs(full)
+    agreement = len(incremental_pairs & full_pairs) / len(incremental_pairs | full_pairs)
+    assert agreement >= 0.999, f"incremental and full agree on {agreement:.4%} of pairs"
+
+
+def test_resolving_again_with_nothing_new_changes_nothing(register: Register,
+                                                          tmp_path: Path) -> None:
+    extracts = tmp_path / "extracts"
+    register.ok("synth", extracts, "--persons", 300, "--seed", 2)
+    register.ok("sources", "add", extracts / "sources.toml")
+    register.ok("ingest", "--all")
+    register.ok("resolve")
+    before = _links(register, tmp_path / "before.csv")
+    assert "Nothing new since the last run" in register.ok("resolve")
+    assert _links(register, tmp_path / "after.csv") == before
