@@ -13,6 +13,7 @@ import typer
 # Each module registers its commands on `app` when imported.
 from muster.cli import (  # noqa: F401
     app_state,
+    eligibility_cmd,
     ingest_cmd,
     resolve_cmd,
     synth_cmd,

@@ -227,3 +227,38 @@ golden_records = Table(
     Column("conflicts", Integer, nullable=False),
     *_canonical_columns(),
 )
+
+
+# --- Eligibility: the law applied to every person on a date (issue 4) ------------------
+
+# Eligibility reads the conflicting golden values on every run; they are few.
+Index("ix_golden_values_conflicts", golden_values.c.person_id, golden_values.c.field,
+      sqlite_where=golden_values.c.conflict == 1, postgresql_where=golden_values.c.conflict == 1)
+
+eligibility_runs = Table(
+    "eligibility_runs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("as_of", Date, nullable=False, index=True),
+    Column("law_name", String(100), nullable=False),
+    Column("law_version", String(100), nullable=False),
+    Column("law_sha256", String(64), nullable=False),
+    Column("law_text", Text, nullable=False),  # the law file as applied, for later audit
+    Column("profile", String(100), nullable=False),
+    Column("resolve_run", Integer, nullable=False),  # the golden records it read
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=False),
+    Column("persons", Integer, nullable=False),
+    Column("superseded_by", Integer),  # a later run for the same date replaced it
+)
+
+eligibility_results = Table(
+    "eligibility_results", metadata,
+    Column("run_id", Integer, primary_key=True),
+    Column("person_id", String(20), primary_key=True),
+    Column("region", Text),
+    Column("status", String(30), nullable=False),
+    Column("ground", String(40), nullable=False),  # the winning ground
+    Column("grounds", Text, nullable=False),  # every ground that applied, comma-separated
+    Column("until", Date),  # deferred: the deferment's last day (empty: open-ended)
+    Column("subject_from", Date),  # not subject by age: the day the person becomes subject
+)

@@ -1,0 +1,251 @@
+"""Eligibility benchmark: decide 1,000,000 persons on SQLite and on PostgreSQL.
+
+The golden tables are built synthetically at full size, set-based (NumPy -> Arrow ->
+the database), instead of running ingest and resolution: this measures the
+evaluation alone. Then `muster eligibility evaluate --as-of DATE` runs as its own
+process per backend; its wall time and peak memory (max RSS) are printed.
+Target: <= 20 s per backend for 1,000,000 persons.
+
+    python benchmarks/eligibility.py                       # 1,000,000 persons
+    python benchmarks/eligibility.py --persons 100000 --postgres-url postgresql+psycopg://...
+
+With --postgres-url a database `muster_bench_elig` is (re)created on that server;
+without it a private PostgreSQL server is started with scripts/postgres.sh.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_SECONDS = 20.0
+AS_OF = date(2024, 6, 1)
+OCCUPATIONS = ["physician", "nurse", "teacher", "firefighter", "engineer", "driver",
+               "programmer", "builder", "seller", "accountant", None, None, None]
+SOURCES = ["passports", "civil", "health", "military", "tax", "voters", "education"]
+
+
+def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS MiB, stdout) of one child process."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(args, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        text = out.read().decode()
+        if os.waitstatus_to_exitcode(status) != 0:
+            sys.exit(f"failed: {' '.join(args)}\n{text}\n{err.read().decode()}")
+    return wall, usage.ru_maxrss / 1024, text
+
+
+def _days(d: np.ndarray) -> pa.Array:
+    """int days since 1970 (NaT as -1) -> Arrow date32 with nulls."""
+    mask = d < -40000
+    return pa.array(np.where(mask, 0, d).astype(np.int32), pa.date32(), mask=mask)
+
+
+def golden_tables(n: int, regions: list[str], seed: int) -> tuple[pa.Table, pa.Table]:
+    """A register of ``n`` persons shaped like the synthetic population's golden records."""
+    rng = np.random.default_rng(seed)
+    as_of = (np.datetime64(AS_OF) - np.datetime64("1970-01-01")).astype(int)
+    nat = -10**6
+    ids = np.char.add("P", np.char.zfill(np.arange(1, n + 1).astype(str), 9))
+    age_days = (rng.random(n) * 90 * 365.25).astype(np.int64)
+    birth = as_of - age_days
+    age = age_days / 365.25
+    birth = np.where(rng.random(n) < 0.003, nat, birth)
+    sex = rng.choice(np.array(["M", "F"]), size=n)
+    male = sex == "M"
+    sex_arr = pa.array(sex, mask=rng.random(n) < 0.003)
+    dead = rng.random(n) < 0.004 + 0.3 * np.clip((age - 50) / 40, 0, None) ** 2
+    death = np.where(dead, as_of - (rng.random(n) * 3650).astype(np.int64), nat)
+    examined = (age >= 16) & (age <= 60) & (rng.random(n) < np.where(male, 0.93, 0.03))
+    fitness = rng.choice(np.array(list("ABCDE")), size=n, p=[0.40, 0.33, 0.15, 0.04, 0.08])
+    fitness_date = np.where(examined, as_of - (rng.random(n) * 40 * 30.4).astype(np.int64), nat)
+    dependents = np.where((age >= 20) & (age <= 65), rng.choice(5, size=n,
+                                                                p=[.42, .30, .20, .06, .02]), 0)
+    student = (age >= 16) & (age <= 25) & (rng.random(n) < 0.5)
+    student_until = np.where(student, as_of + (rng.random(n) * 1500 - 200).astype(np.int64), nat)
+    occupation = rng.choice(np.array(OCCUPATIONS, dtype=object), size=n)
+    served = male & (age >= 20) & (rng.random(n) < 0.45)
+    service_end = np.where(served, as_of - (rng.random(n) * np.maximum(age - 19, 0.1)
+                                            * 365.25).astype(np.int64), nat)
+    rank = np.where(served, rng.choice(np.array(["рядовой", "сержант", "лейтенант"]), size=n),
+                    None)
+    records = pa.table({
+        "person_id": pa.array(ids),
+        "records": pa.array(rng.integers(1, 7, size=n).astype(np.int32)),
+        "conflicts": pa.array(np.zeros(n, np.int32)),
+        "family_name": pa.array(np.full(n, "Иванов")),
+        "given_name": pa.array(np.full(n, "Иван")),
+        "sex": sex_arr,
+        "birth_date": _days(birth),
+        "region": pa.array(rng.choice(np.array(regions), size=n)),
+        "fitness_category": pa.array(fitness, mask=~examined),
+        "fitness_date": _days(fitness_date),
+        "death_date": _days(death),
+        "dependents": pa.array(dependents.astype(np.int32), mask=~((age >= 20) & (age <= 65))),
+        "student_until": _days(student_until),
+        "occupation": pa.array(occupation, pa.string()),
+        "military_rank": pa.array(rank, pa.string()),
+        "service_end": _days(service_end),
+    })
+    # golden_values: the identity and fact fields each person has, one chosen value per
+    # field, and a disagreeing birth date for 1% of persons (half settled by an officer).
+    parts = []
+    for field in ("family_name", "given_name", "sex", "birth_date", "region",
+                  "fitness_category"):
+        column = records.column(field)
+        keep = pa.compute.invert(pa.compute.is_null(column))
+        sub = records.filter(keep)
+        parts.append(pa.table({
+            "person_id": sub.column("person_id"),
+            "field": pa.array(np.full(sub.num_rows, field)),
+            "value": sub.column(field).cast(pa.string()),
+            "source": pa.array(rng.choice(np.array(SOURCES), size=sub.num_rows)),
+            "record_id": sub.column("person_id"),
+            "support": pa.array(np.ones(sub.num_rows, np.int32)),
+            "chosen": pa.array(np.ones(sub.num_rows, np.int32)),
+            "conflict": pa.array(np.zeros(sub.num_rows, np.int32)),
+        }))
+    k = n // 100
+    pick = rng.choice(n, size=k, replace=False)
+    officer = rng.random(k) < 0.5
+    for chosen in (1, 0):
+        parts.append(pa.table({
+            "person_id": pa.array(ids[pick]),
+            "field": pa.array(np.full(k, "birth_date")),
+            "value": pa.array(np.full(k, "1990-01-01")),
+            "source": pa.array(np.where(officer & (chosen == 1), "registration_office",
+                                        "voters")),
+            "record_id": pa.array(np.char.add(ids[pick], "-c")),
+            "support": pa.array(np.ones(k, np.int32)),
+            "chosen": pa.array(np.full(k, chosen, np.int32)),
+            "conflict": pa.array(np.ones(k, np.int32)),
+        }))
+    return records, pa.concat_tables(parts)
+
+
+def build(url: str, n: int, seed: int) -> None:
+    sys.path.insert(0, str(ROOT / "src"))
+    from datetime import UTC, datetime
+
+    from muster.profile import load_profile
+    from muster.store import open_store
+    from muster.store.bulk import bulk_transaction
+
+    regions = [r.code for r in load_profile("default").regions.regions]
+    started = time.perf_counter()
+    records, values = golden_tables(n, regions, seed)
+    store = open_store(url)
+    with bulk_transaction(store) as db:
+        now = datetime.now(UTC)
+        db.append("resolve_runs", pa.Table.from_pylist([{
+            "id": 1, "engine": "bench", "mode": "full", "started_at": now, "finished_at": now,
+            "last_batch": 0, "records": n, "persons": n, "links": 0, "review": 0,
+            "collisions": 0, "model": "{}"}]))
+        db.append("golden_records", records)
+        db.append("golden_values", values)
+        db.commit()
+    if store.dialect == "postgresql":
+        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE golden_records")
+            conn.exec_driver_sql("VACUUM ANALYZE golden_values")
+    store.close()
+    print(f"  built {n:,} golden records and {values.num_rows:,} golden values "
+          f"in {time.perf_counter() - started:.1f} s")
+
+
+@contextmanager
+def private_postgres(workdir: Path):  # type: ignore[no-untyped-def]
+    data = workdir / "pg"
+    port = os.environ.get("MUSTER_BENCH_PG_PORT", "55433")
+    script = ROOT / "scripts" / "postgres.sh"
+    subprocess.run(["bash", str(script), "ensure"], check=True)
+    subprocess.run(["bash", str(script), "start", str(data), port], check=True)
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(["bash", str(script), "stop", str(data)], check=False)
+
+
+def fresh_database(server_url: str, name: str) -> str:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return str(sa.make_url(server_url).set(database=name).render_as_string(hide_password=False))
+
+
+def bench(label: str, workdir: Path, url: str | None, n: int, seed: int) -> tuple[float, float]:
+    root = workdir / label
+    env = dict(os.environ)
+    env.pop("MUSTER_DATABASE_URL", None)
+    muster = [sys.executable, "-m", "muster", "--workspace", str(root)]
+    subprocess.run([sys.executable, "-m", "muster", "init", str(root)], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    if url:
+        env["MUSTER_DATABASE_URL"] = url
+    print(f"{label}:", flush=True)
+    # Built in a child process: a child's peak RSS on Linux starts from its parent's size
+    # at fork, so this process stays small for the measured evaluate to be its own.
+    subprocess.run([sys.executable, __file__, "--build", url or f"sqlite:///{root / 'muster.db'}",
+                    "--persons", str(n), "--seed", str(seed)], env=env, check=True)
+    wall, peak, out = run_measured([*muster, "eligibility", "evaluate", "--as-of",
+                                    AS_OF.isoformat()], env)
+    print(out.strip().splitlines()[-1])
+    verdict = "within" if wall <= TARGET_SECONDS else "OVER"
+    print(f"  evaluate {n:,} persons: {wall:.1f} s wall, peak {peak:.0f} MiB "
+          f"({verdict} the {TARGET_SECONDS:.0f} s target)")
+    return wall, peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--persons", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--postgres-url", default=os.environ.get("MUSTER_BENCH_POSTGRES_URL"))
+    parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--build", metavar="DATABASE_URL", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.build:
+        build(args.build, args.persons, args.seed)
+        return
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="muster-bench-elig-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    print(f"muster eligibility benchmark: {args.persons:,} persons, as of {AS_OF}, in {workdir}")
+    results = [("sqlite", bench("sqlite", workdir, None, args.persons, args.seed))]
+    if not args.skip_postgres:
+        if args.postgres_url:
+            url = fresh_database(args.postgres_url, "muster_bench_elig")
+            results.append(("postgresql", bench("postgresql", workdir, url, args.persons,
+                                                args.seed)))
+        else:
+            with private_postgres(workdir) as server:
+                url = fresh_database(server, "muster_bench_elig")
+                results.append(("postgresql", bench("postgresql", workdir, url,
+                                                    args.persons, args.seed)))
+    print("\nbackend      persons    wall s   peak MiB")
+    for label, (wall, peak) in results:
+        print(f"{label:<10} {args.persons:>9,} {wall:9.1f} {peak:10.0f}")
+
+
+if __name__ == "__main__":
+    main()

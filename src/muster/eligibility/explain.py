@@ -1,0 +1,163 @@
+"""One person's decision, rule by rule, with the facts and where each came from.
+
+The same rule objects as the bulk run decide here in Python (three-valued, as SQL
+does), so an explanation and the stored result agree; a test holds them to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+
+from muster.eligibility.dates import age_on
+from muster.eligibility.expr import Context
+from muster.eligibility.law import Law, load_law, officer_source
+from muster.eligibility.rules import (
+    IDENTITY_FIELDS,
+    RULES,
+    Decision,
+    Rule,
+    decide,
+    fact_fields,
+)
+from muster.errors import MusterError, NotFound
+from muster.profile import Profile
+from muster.store import Store
+from muster.store.schema import (
+    eligibility_results,
+    eligibility_runs,
+    golden_records,
+    golden_values,
+    persons,
+)
+
+
+@dataclass(frozen=True)
+class Fact:
+    field: str
+    value: Any
+    source: str | None  # the source record the golden value came from
+    record_id: str | None
+    others: tuple[str, ...]  # other values the person's sources hold, "value (source:id)"
+    conflict: bool
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    rule: Rule
+    applies: bool
+    condition: str  # the rule's condition in words, with the parameter values in force
+    date: date | None
+    facts: tuple[Fact, ...]
+
+
+@dataclass(frozen=True)
+class ParameterInForce:
+    name: str
+    value: Any
+    since: date | None
+    description: str
+
+
+@dataclass(frozen=True)
+class Explanation:
+    person_id: str
+    as_of: date
+    law: Law
+    age: int | None
+    decision: Decision
+    outcomes: tuple[RuleOutcome, ...]
+    parameters: tuple[ParameterInForce, ...]
+    identity_conflict: bool
+    stored: dict[str, Any] | None  # the stored result of the current run for as_of, if any
+
+
+def person_facts(conn: sa.Connection, person_id: str,
+                 officer: str | None) -> tuple[dict[str, Any], dict[str, Fact]]:
+    """The golden facts the rules read (plus identity_conflict) and their provenance."""
+    row = conn.execute(sa.select(golden_records).where(
+        golden_records.c.person_id == person_id)).mappings().first()
+    if row is None:
+        retired = conn.execute(sa.select(persons.c.successor).where(
+            persons.c.person_id == person_id)).scalar()
+        hint = (f"{person_id} was merged into {retired}; explain that person."
+                if retired else "Find persons with `muster person find`.")
+        raise NotFound(f"There is no person {person_id!r} in the register.", hint=hint)
+    facts = {f: row[f] for f in ("region", *fact_fields())}
+    values = conn.execute(sa.select(golden_values).where(
+        golden_values.c.person_id == person_id).order_by(
+        golden_values.c.field, golden_values.c.chosen.desc())).mappings().all()
+    provenance: dict[str, Fact] = {}
+    conflict = False
+    for field in facts:
+        rows = [v for v in values if v["field"] == field]
+        chosen = next((v for v in rows if v["chosen"]), None)
+        others = tuple(f"{v['value']} ({v['source']}:{v['record_id']})"
+                       for v in rows if not v["chosen"])
+        is_conflict = bool(chosen and chosen["conflict"])
+        provenance[field] = Fact(field, facts[field], chosen["source"] if chosen else None,
+                                 chosen["record_id"] if chosen else None, others, is_conflict)
+        # Settled when the chosen value is the officer-verified one (casework, issue 5).
+        if field in IDENTITY_FIELDS and is_conflict and chosen and chosen["source"] != officer:
+            conflict = True
+    facts["identity_conflict"] = int(conflict)
+    return facts, provenance
+
+
+def decide_person(facts: dict[str, Any], ctx: Context) -> tuple[Decision, list[RuleOutcome]]:
+    applied: dict[str, date | None] = {}
+    outcomes = []
+    for rule in RULES:
+        applies = rule.applies(facts, ctx)
+        when = rule.date.compute(facts, ctx) if rule.date and applies else None
+        if applies:
+            applied[rule.ground] = when
+        outcomes.append(RuleOutcome(rule, applies, rule.when.describe(ctx), when, ()))
+    return decide(applied), outcomes
+
+
+def explain_person(store: Store, profile: Profile, person_id: str, as_of: date,
+                   law: Law | None = None) -> Explanation:
+    law = law or load_law(profile)
+    ctx = Context(as_of, law.values_on(as_of), store.dialect)
+    with store.engine.connect() as conn:
+        facts, provenance = person_facts(conn, person_id, officer_source(profile))
+        stored = _stored(conn, person_id, as_of)
+    decision, outcomes = decide_person(facts, ctx)
+    outcomes = [RuleOutcome(o.rule, o.applies, o.condition, o.date,
+                            tuple(provenance[f] for f in o.rule.fields() if f in provenance))
+                for o in outcomes]
+    since = law.started_on(as_of)
+    parameters = tuple(ParameterInForce(name, ctx.values[name], since[name], p.description)
+                       for name, p in law.parameters.items())
+    birth = facts.get("birth_date")
+    return Explanation(
+        person_id=person_id, as_of=as_of, law=law,
+        age=age_on(birth, as_of) if birth else None, decision=decision,
+        outcomes=tuple(outcomes), parameters=parameters,
+        identity_conflict=bool(facts["identity_conflict"]), stored=stored,
+    )
+
+
+def _stored(conn: sa.Connection, person_id: str, as_of: date) -> dict[str, Any] | None:
+    run = conn.execute(sa.select(eligibility_runs).where(
+        eligibility_runs.c.as_of == as_of, eligibility_runs.c.superseded_by.is_(None)
+    ).order_by(eligibility_runs.c.id.desc())).mappings().first()
+    if run is None:
+        return None
+    row = conn.execute(sa.select(eligibility_results).where(
+        eligibility_results.c.run_id == run["id"],
+        eligibility_results.c.person_id == person_id)).mappings().first()
+    if row is None:
+        return None
+    return {**dict(row), "law": f"{run['law_name']} {run['law_version']}",
+            "law_sha256": run["law_sha256"], "evaluated_at": run["finished_at"]}
+
+
+def require_person_id(person_id: str) -> str:
+    if not person_id.strip():
+        raise MusterError("No person id given.", hint="Write one, e.g. P000000042.")
+    return person_id.strip()

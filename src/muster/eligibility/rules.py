@@ -1,0 +1,210 @@
+"""The rules of the law: one per ground, each a status, a condition and maybe a date.
+
+The law file gives the parameters; these objects say what the parameters mean. A
+person's status is decided by precedence over every rule that applies
+
+    not_subject > exempt > needs_clarification > deferred > eligible
+
+and every applying ground is kept. Within a status the first listed rule wins;
+among deferments an open-ended one wins over a dated one, and of dated ones the
+latest end wins, so the status's ``until`` is when the deferment really ends. A
+person no rule covers is never eligible: ``needs_clarification`` (``unclassified``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from muster.eligibility.dates import add_months
+from muster.eligibility.dialect import add_months_sql
+from muster.eligibility.expr import (
+    AgeAtLeast,
+    And,
+    AtLeast,
+    Context,
+    Expr,
+    Facts,
+    Flag,
+    Missing,
+    Not,
+    OlderThanMonths,
+    OneOf,
+    OnOrAfterAsOf,
+    OnOrBeforeAsOf,
+    Or,
+    Present,
+    WithinMonths,
+    age_above,
+)
+
+STATUSES = ("not_subject", "exempt", "needs_clarification", "deferred",
+            "eligible_conscript", "eligible_reserve")
+ELIGIBLE = ("eligible_conscript", "eligible_reserve")
+UNCLASSIFIED = "unclassified"
+# Identity facts whose disagreement among sources must be settled by an officer.
+IDENTITY_FIELDS = ("birth_date", "sex")
+
+
+@dataclass(frozen=True)
+class DateOf:
+    """A date a rule attaches to its result: ``field`` + ``parameter`` months (or years)."""
+
+    field: str
+    parameter: str | None = None
+    years: bool = False
+
+    def _months(self, ctx: Context) -> int:
+        if self.parameter is None:
+            return 0
+        n = int(ctx.value(self.parameter))
+        return 12 * n if self.years else n
+
+    def sql(self, ctx: Context) -> str:
+        months = self._months(ctx)
+        return add_months_sql(self.field, months, ctx.dialect) if months else self.field
+
+    def compute(self, facts: Facts, ctx: Context) -> date | None:
+        value = facts.get(self.field)
+        return None if value is None else add_months(value, self._months(ctx))
+
+    def describe(self) -> str:
+        if self.parameter is None:
+            return self.field
+        return f"{self.field} + {self.parameter} {'years' if self.years else 'months'}"
+
+
+@dataclass(frozen=True)
+class Rule:
+    ground: str
+    status: str
+    when: Expr
+    summary: str
+    date: DateOf | None = None  # deferred: the end; not_subject: when the person becomes subject
+
+    def applies(self, facts: Facts, ctx: Context) -> bool:
+        return self.when.test(facts, ctx) is True
+
+    def fields(self) -> tuple[str, ...]:
+        dated = (self.date.field,) if self.date else ()
+        return tuple(dict.fromkeys(self.when.fields() + dated))
+
+
+NO_SERVICE = And(Missing("service_end"), Missing("military_rank"))
+SERVED = Or(Present("service_end"), Present("military_rank"))
+MAN = OneOf("sex", "subject_sexes")
+
+RULES: tuple[Rule, ...] = (
+    Rule("deceased", "not_subject", OnOrBeforeAsOf("death_date"), "died on or before the date"),
+    Rule("sex", "not_subject", And(Present("sex"), Not(MAN)),
+         "a sex not subject to registration"),
+    Rule("under_age", "not_subject", Not(AgeAtLeast("registration_age")),
+         "younger than the registration age", DateOf("birth_date", "registration_age", True)),
+    Rule("unfit", "exempt", OneOf("fitness_category", "unfit_fitness"), "unfit for service"),
+    Rule("limited_fitness", "exempt",
+         And(OneOf("fitness_category", "limited_fitness"), NO_SERVICE),
+         "limited fitness and no service"),
+    Rule("over_age", "exempt",
+         And(MAN, Or(And(NO_SERVICE, age_above("conscription_max_age")),
+                     And(SERVED, age_above("reserve_max_age")))),
+         "older than the upper age of his category"),
+    Rule("sex_unknown", "needs_clarification", Missing("sex"), "no sex recorded"),
+    Rule("birth_date_unknown", "needs_clarification", Missing("birth_date"),
+         "no birth date recorded"),
+    Rule("conflicting_identity", "needs_clarification",
+         Flag("identity_conflict", "sources disagree on birth_date or sex and no "
+              "officer-verified value settles it"),
+         "conflicting birth dates or sex among the sources"),
+    Rule("fitness_unknown", "needs_clarification", Missing("fitness_category"),
+         "no fitness category"),
+    Rule("fitness_outdated", "needs_clarification",
+         And(Present("fitness_category"),
+             Or(Missing("fitness_date"), OlderThanMonths("fitness_date", "fitness_valid_months"))),
+         "the fitness examination is not current"),
+    Rule("fitness_reexam_due", "needs_clarification",
+         And(OneOf("fitness_category", "temporary_unfitness"),
+             OlderThanMonths("fitness_date", "temporary_unfitness_months")),
+         "temporary unfitness whose deferment has ended: re-examination due"),
+    Rule("dependents", "deferred", AtLeast("dependents", "min_dependents"),
+         "supports dependents"),
+    Rule("protected_occupation", "deferred",
+         OneOf("occupation", "protected_occupations", ignore_case=True),
+         "works in a protected occupation"),
+    Rule("student", "deferred", OnOrAfterAsOf("student_until"), "full-time student",
+         DateOf("student_until")),
+    Rule("temporarily_unfit", "deferred",
+         And(OneOf("fitness_category", "temporary_unfitness"),
+             WithinMonths("fitness_date", "temporary_unfitness_months")),
+         "temporarily unfit", DateOf("fitness_date", "temporary_unfitness_months")),
+    Rule("conscription", "eligible_conscript",
+         And(MAN, AgeAtLeast("registration_age"), Not(age_above("conscription_max_age")),
+             NO_SERVICE, OneOf("fitness_category", "conscription_fitness")),
+         "of conscription age, no service, fit"),
+    Rule("reserve", "eligible_reserve",
+         And(MAN, SERVED, AgeAtLeast("registration_age"), Not(age_above("reserve_max_age")),
+             OneOf("fitness_category", "reserve_fitness")),
+         "served or ranked, of reserve age, fit"),
+)
+
+GROUNDS = (*(r.ground for r in RULES), UNCLASSIFIED)
+
+
+def rules_by_status() -> list[tuple[str, list[Rule]]]:
+    return [(s, [r for r in RULES if r.status == s]) for s in STATUSES]
+
+
+def fact_fields() -> tuple[str, ...]:
+    """Every golden field some rule reads (or dates a result from)."""
+    fields = dict.fromkeys(f for r in RULES for f in r.fields())
+    fields.pop("identity_conflict", None)
+    return tuple(fields)
+
+
+@dataclass(frozen=True)
+class Decision:
+    status: str
+    ground: str
+    grounds: tuple[str, ...]
+    until: date | None  # deferred: the last day of the deferment (None: open-ended)
+    subject_from: date | None  # not_subject by age: the day the person becomes subject
+
+
+def grounds_of(bits: int) -> frozenset[str]:
+    """The grounds a flag word holds: bit i is set when ``RULES[i]`` applies."""
+    return frozenset(r.ground for i, r in enumerate(RULES) if bits >> i & 1)
+
+
+def decide_grounds(applied: frozenset[str] | set[str]) -> tuple[str, str | None, tuple[str, ...]]:
+    """(status, winning ground, every ground) from the applying grounds alone.
+
+    The winning ground is None only when two or more dated deferments apply and no
+    open-ended one does: then the one that ends last wins, which the dates decide.
+    """
+    grounds = tuple(r.ground for r in RULES if r.ground in applied)
+    for status, rules in rules_by_status():
+        hits = [r for r in rules if r.ground in applied]
+        if not hits:
+            continue
+        if status != "deferred":
+            return status, hits[0].ground, grounds
+        open_ended = [r for r in hits if r.date is None]
+        if open_ended:
+            return status, open_ended[0].ground, grounds
+        return status, hits[0].ground if len(hits) == 1 else None, grounds
+    return "needs_clarification", UNCLASSIFIED, (UNCLASSIFIED,)
+
+
+def decide(applied: dict[str, date | None]) -> Decision:
+    """The decision from the applying grounds (ground -> its date), as the SQL decides."""
+    status, ground, grounds = decide_grounds(set(applied))
+    if status == "deferred" and ground is None:
+        dated = [r.ground for r in RULES if r.status == "deferred" and r.ground in applied]
+        ground = dated[0]
+        for other in dated[1:]:  # the latest end wins; on a tie the first listed
+            if applied[other] > applied[ground]:  # type: ignore[operator]
+                ground = other
+    subject_from = next((applied[r.ground] for r in RULES if r.status == "not_subject"
+                         and r.date and r.ground in applied), None)
+    assert ground is not None
+    until = applied.get(ground) if status == "deferred" else None
+    return Decision(status, ground, grounds, until, subject_from)
