@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 DEMO=${MUSTER_DEMO_DIR:-demo}
 PERSONS=${MUSTER_DEMO_PERSONS:-5000}
 MUSTER=(.venv/bin/muster)
+bash scripts/system_deps.sh ensure  # Pango and fonts for the notices (PDF)
 unset MUSTER_DATABASE_URL MUSTER_WORKSPACE  # the demo always uses the embedded SQLite
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -42,5 +43,19 @@ step "8. Resolve: one person per human, explained"
 # A person with several source records: the golden record, its sources and why they were linked.
 PERSON=$(awk -F, 'NR > 1 { n[$3]++ } END { for (p in n) if (n[p] >= 5) { print p; exit } }' "$DEMO/links.csv" | tr -d '"')
 "${MUSTER[@]}" -w "$DEMO/register" person show "$PERSON"
+
+step "9. Eligibility on a date, clarification requests, and a call-up plan drawn by lot"
+"${MUSTER[@]}" -w "$DEMO/register" eligibility evaluate --as-of 2024-06-01
+"${MUSTER[@]}" -w "$DEMO/register" eligibility explain "$PERSON" --as-of 2024-06-01
+"${MUSTER[@]}" -w "$DEMO/register" casework generate --as-of 2024-06-01
+printf 'region,quota\nMOW,5\nSPE,3\nMOS,3\nKDA,2\nTVE,1\n' > "$DEMO/quotas.csv"
+"${MUSTER[@]}" -w "$DEMO/register" callup plan --as-of 2024-06-01 --quotas "$DEMO/quotas.csv"
+"${MUSTER[@]}" -w "$DEMO/register" callup verify 1
+"${MUSTER[@]}" -w "$DEMO/register" export candidates 1 --out "$DEMO/candidates.csv"
+"${MUSTER[@]}" -w "$DEMO/register" export callup 1 --out "$DEMO/callup.csv"
+
+step "10. A few notices (PDF), and where they stand"
+"${MUSTER[@]}" -w "$DEMO/register" notices issue 1 --out "$DEMO/notices" --limit 5
+"${MUSTER[@]}" -w "$DEMO/register" notices status 1
 
 printf '\nThe register is in %s (SQLite: %s).\n' "$DEMO/register" "$DEMO/register/muster.db"

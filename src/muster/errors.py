@@ -5,7 +5,9 @@
     ├── WorkspaceError          no workspace where one is needed, or one that cannot be used
     ├── SourceError             an extract cannot be read as declared (file, encoding, shape)
     ├── StoreError              the database cannot be reached or is in the wrong state
-    └── NotFound                a named thing (source, batch, person) does not exist
+    ├── NotFound                a named thing (source, batch, person) does not exist
+    └── ConflictError           the request contradicts the thing's state (an illegal notice
+                                transition, a case already decided)
 
 Every message says what happened, shows the offending value and says what to do.
 A class that reaches HTTP carries its status.
@@ -53,3 +55,7 @@ class StoreError(MusterError):
 
 class NotFound(MusterError):
     status = 404
+
+
+class ConflictError(MusterError):
+    status = 409

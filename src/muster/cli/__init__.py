@@ -9,12 +9,16 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.markup import escape
 
 # Each module registers its commands on `app` when imported.
 from muster.cli import (  # noqa: F401
     app_state,
+    callup_cmd,
+    casework_cmd,
     eligibility_cmd,
     ingest_cmd,
+    notices_cmd,
     resolve_cmd,
     synth_cmd,
     workspace_cmd,
@@ -40,9 +44,12 @@ def main(argv: list[str] | None = None) -> None:
     except MusterError as exc:
         if app_state.state.debug:
             raise
-        app_state.err_console.print(f"[bold red]Error:[/] {exc.message}", highlight=False)
+        # Messages quote settings such as [resolution]: text, not Rich markup.
+        app_state.err_console.print(f"[bold red]Error:[/] {escape(exc.message)}",
+                                    highlight=False)
         if exc.hint:
-            app_state.err_console.print(f"[yellow]Hint:[/] {exc.hint}", highlight=False)
+            app_state.err_console.print(f"[yellow]Hint:[/] {escape(exc.hint)}",
+                                        highlight=False)
         sys.exit(2)
     except KeyboardInterrupt:
         _interrupted()
@@ -58,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
         if app_state.state.debug:
             raise
         app_state.err_console.print(
-            f"[bold red]Unexpected error:[/] {type(exc).__name__}: {exc}\n"
+            f"[bold red]Unexpected error:[/] {type(exc).__name__}: {escape(str(exc))}\n"
             "Run again with --debug for the full traceback, and report it if it persists.",
             highlight=False,
         )

@@ -262,3 +262,104 @@ eligibility_results = Table(
     Column("until", Date),  # deferred: the deferment's last day (empty: open-ended)
     Column("subject_from", Date),  # not subject by age: the day the person becomes subject
 )
+
+
+# --- Call-up, notices and casework (issue 5) -------------------------------------------
+
+callup_plans = Table(
+    "callup_plans", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("as_of", Date, nullable=False),
+    Column("category", String(20), nullable=False),  # conscript | reserve
+    Column("eligibility_run", Integer, nullable=False),  # the evaluation it read
+    Column("law_name", String(100), nullable=False),
+    Column("law_version", String(100), nullable=False),
+    Column("seed", Text, nullable=False),  # lowercase hex
+    Column("quotas", Text, nullable=False),  # JSON: region -> quota
+    Column("candidates", Integer, nullable=False),
+    Column("selected", Integer, nullable=False),
+    Column("shortfall", Text, nullable=False),  # JSON: region -> places left unfilled
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("digest", String(64), nullable=False),  # sha256 of the plan's canonical text
+)
+
+callup_candidates = Table(
+    "callup_candidates", metadata,
+    Column("plan_id", Integer, primary_key=True),
+    Column("person_id", String(20), primary_key=True),
+    Column("region", Text, nullable=False),
+)
+
+callup_selection = Table(
+    "callup_selection", metadata,
+    Column("plan_id", Integer, primary_key=True),
+    Column("region", Text, primary_key=True),
+    Column("rank", Integer, primary_key=True),
+    Column("person_id", String(20), nullable=False),
+)
+
+notices = Table(
+    "notices", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("plan_id", Integer, nullable=False),
+    Column("person_id", String(20), nullable=False, index=True),
+    Column("region", Text, nullable=False),
+    Column("rank", Integer, nullable=False),
+    Column("status", String(20), nullable=False),  # issued | sent | delivered | ...
+    Column("file", Text, nullable=False),
+    Column("file_sha256", String(64), nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("plan_id", "person_id", name="uq_notices_plan_person"),
+)
+
+notice_events = Table(
+    "notice_events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("notice_id", Integer, nullable=False, index=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("from_status", String(20)),
+    Column("to_status", String(20), nullable=False),
+    Column("evidence", Text),  # delivery: the evidence recorded (receipt number, signature)
+    Column("reason", Text),
+)
+
+cases = Table(
+    "cases", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_id", String(20), nullable=False, index=True),
+    Column("kind", String(20), nullable=False),  # clarification | correction | claim | appeal
+    Column("status", String(20), nullable=False),  # open | resolved | approved | ...
+    Column("reason", Text, nullable=False),  # why the case was opened
+    Column("detail", Text, nullable=False),  # JSON: proposed values, ground, evidence
+    Column("plan_id", Integer),  # an appeal: the plan whose selection it contests
+    Column("opened_by", Text, nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("decided_by", Text),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("decision_reason", Text),
+    Index("ix_cases_status_kind", "status", "kind"),
+)
+
+case_events = Table(
+    "case_events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", Integer, nullable=False, index=True),
+    Column("person_id", String(20), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", String(20), nullable=False),  # opened | decided | values_verified
+    Column("detail", Text, nullable=False),
+)
+
+# Which person an officer-verified source record is about: resolution links it to
+# that person's records (a must-link, "verified by officer").
+record_pins = Table(
+    "record_pins", metadata,
+    Column("source", String(100), primary_key=True),
+    Column("record_id", Text, primary_key=True),
+    Column("person_id", String(20), nullable=False, index=True),
+    Column("case_id", Integer, nullable=False),
+)
