@@ -56,6 +56,8 @@ def resolve_cmd(
         f"{report.created:,} new persons, {report.merged:,} merges, {report.split:,} splits; "
         f"review list {report.review:,} pairs ({report.collisions:,} identifier collisions)."
     )
+    console.print("[dim]Steps: " + ", ".join(f"{name} {seconds:.1f} s"
+                                             for name, seconds in report.steps) + "[/]")
     if report.review:
         console.print("See them with: muster review list")
 

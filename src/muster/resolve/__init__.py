@@ -9,14 +9,16 @@ transaction into the store. See docs/resolution.md.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
+from muster.compute import duckdb_connection
 from muster.errors import MusterError
 from muster.profile import Profile
 from muster.resolve.cluster import cluster_records
@@ -26,6 +28,7 @@ from muster.resolve.golden import build_golden
 from muster.resolve.identity import ID_PREFIX, assign_ids
 from muster.resolve.incremental import count_new, load_scope
 from muster.resolve.outcomes import build_outcomes
+from muster.resolve.pins import add_pin_pairs, load_pins
 from muster.resolve.probabilistic import model_json, score_duckdb
 from muster.resolve.records import load_records
 from muster.resolve.write import write_results
@@ -58,6 +61,7 @@ class ResolveReport:
     merged: int
     split: int
     seconds: float
+    steps: tuple[tuple[str, float], ...] = ()  # each step and its seconds
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
@@ -87,10 +91,11 @@ def resolve(store: Store, profile: Profile, engine: str = "duckdb",
     if engine == "spark":
         raise MusterError("The Spark engine is not available in this version yet.",
                           hint="Use the default engine: muster resolve --engine duckdb.")
-    step = progress or (lambda _msg: None)
+    timer = _StepTimer(progress)
+    step = timer.step
     config = resolution_config(profile)
     started = datetime.now(UTC)
-    con = duckdb.connect()
+    con = duckdb_connection()
     try:
         with bulk_transaction(store) as db:
             step("looking for new records")
@@ -105,7 +110,7 @@ def resolve(store: Store, profile: Profile, engine: str = "duckdb",
             incremental = last is not None and new <= FULL_RUN_SHARE * total
             if incremental:
                 assert last is not None
-                step(f"{new:,} new or changed records: loading their neighbourhood")
+                step("loading new records and their neighbourhood")
                 trained: dict[str, Any] = json.loads(last["model"])
                 scope = load_scope(db, con, config, int(last["last_batch"]), trained)
                 decided = scope.records
@@ -119,6 +124,8 @@ def resolve(store: Store, profile: Profile, engine: str = "duckdb",
                             "CAST(person_id AS VARCHAR) AS person_id FROM previous_arrow")
                 step("linking on identifiers")
                 identifier_pairs(con, config)
+                load_pins(db, con)
+                add_pin_pairs(con)
                 step("scoring candidate pairs (Splink)")
                 trained = score_duckdb(con, config)
             step("clustering")
@@ -135,6 +142,7 @@ def resolve(store: Store, profile: Profile, engine: str = "duckdb",
             report = _report(db, con, run_id, "duckdb" if incremental else engine,
                              "incremental" if incremental else "full", total, decided, new,
                              changes.events, started)
+            report = replace(report, steps=timer.done())
             db.append("resolve_runs", pa.Table.from_pylist([{
                 "id": run_id, "engine": report.engine, "mode": report.mode,
                 "started_at": started, "finished_at": datetime.now(UTC),
@@ -147,6 +155,27 @@ def resolve(store: Store, profile: Profile, engine: str = "duckdb",
     finally:
         con.close()
     return report
+
+
+class _StepTimer:
+    """Passes each step's name to the progress display and keeps how long it took."""
+
+    def __init__(self, progress: Callable[[str], None] | None) -> None:
+        self._progress = progress or (lambda _msg: None)
+        self._steps: list[tuple[str, float]] = []
+        self._current: tuple[str, float] | None = None
+
+    def step(self, name: str) -> None:
+        self.done()
+        self._current = (name, time.perf_counter())
+        self._progress(name)
+
+    def done(self) -> tuple[tuple[str, float], ...]:
+        if self._current is not None:
+            name, began = self._current
+            self._steps.append((name, round(time.perf_counter() - began, 1)))
+            self._current = None
+        return tuple(self._steps)
 
 
 def _up_to_date(last: dict[str, Any], total: int, started: datetime) -> ResolveReport:

@@ -50,6 +50,7 @@ def cluster_records(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) ->
         FROM labels a JOIN labels b ON a.label = b.label AND a.rid < b.rid
         JOIN records l ON l.rid = a.rid JOIN records r ON r.rid = b.rid
         WHERE a.label IN (SELECT label FROM labels GROUP BY label HAVING count(*) > 1)
+          AND a.rid NOT IN (SELECT rid FROM pinned) AND b.rid NOT IN (SELECT rid FROM pinned)
           AND {conflict_sql(config)} IS NOT NULL
     """)
     result = _split_conflicted(con, config)

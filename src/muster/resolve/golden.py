@@ -56,34 +56,52 @@ def build_golden(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> No
     """)
     conflict_fields = ", ".join(f"'{f}'" for f in CONFLICT_FIELDS)
     current_fields = ", ".join(f"'{f}'" for f in CURRENT_FIELDS)
+    # Aggregations, not windows over every candidate: at 4.5M records there are some
+    # 60M candidate values, and sorting them per person and field is what took time.
+    # 1. one row per distinct value of a person's field, with its best record;
+    # 2. per person and field, the chosen value and the newest confirmation;
+    # 3. the values that disagree (identity fields always, addresses when recent).
+    best_key = ("{'t': trust_rank, 'd': coalesce(-date_diff('day', DATE '1900-01-01', "
+                "record_date), 2147483647), 's': source, 'r': record_id}")
+    con.execute(f"""
+        CREATE OR REPLACE TABLE golden_values_by AS
+        SELECT person_id, field, cmp, CAST(count(*) AS INTEGER) AS support,
+               arg_min({{'value': value, 'source': source, 'record_id': record_id,
+                         'record_date': record_date}}, {best_key}) AS best,
+               min({best_key}) AS key,
+               max(record_date) AS newest_here, bool_or(record_date IS NULL) AS undated
+        FROM (SELECT c.*, coalesce(t.trust_rank, {UNLISTED_RANK}) AS trust_rank
+              FROM candidates c LEFT JOIN trust t USING (field, source))
+        GROUP BY person_id, field, cmp
+    """)
+    con.execute("""
+        CREATE OR REPLACE TABLE golden_fields AS
+        SELECT person_id, field, max(newest_here) AS newest,
+               arg_min(cmp, {'t': key.t, 'd': key.d, 'n': -support, 's': key.s, 'r': key.r})
+                 AS chosen_cmp
+        FROM golden_values_by GROUP BY person_id, field
+    """)
+    conflict_fields = ", ".join(f"'{f}'" for f in CONFLICT_FIELDS)
+    current_fields = ", ".join(f"'{f}'" for f in CURRENT_FIELDS)
     con.execute(f"""
         CREATE OR REPLACE TABLE golden_long AS
-        WITH c AS (
-          SELECT c.*, coalesce(t.trust_rank, {UNLISTED_RANK}) AS trust_rank,
-            count(*) OVER (PARTITION BY person_id, field, cmp) AS support,
-            max(record_date) OVER (PARTITION BY person_id, field) AS newest
-          FROM candidates c LEFT JOIN trust t USING (field, source)
-        ), ranked AS (
-          SELECT *,
-            row_number() OVER (PARTITION BY person_id, field ORDER BY trust_rank,
-              record_date DESC NULLS LAST, support DESC, source, record_id) AS overall,
-            row_number() OVER (PARTITION BY person_id, field, cmp ORDER BY trust_rank,
-              record_date DESC NULLS LAST, support DESC, source, record_id) AS within
-          FROM c
-        ), disagreement AS (
-          SELECT person_id, field,
-            count(DISTINCT cmp) FILTER (WHERE field IN ({conflict_fields})
-              OR (field IN ({current_fields}) AND (record_date IS NULL
-                  OR record_date >= newest - INTERVAL {CURRENT_DAYS} DAY))) > 1 AS conflict
-          FROM c GROUP BY person_id, field
+        WITH v AS (
+          SELECT v.*, f.chosen_cmp, v.field IN ({conflict_fields})
+                 OR (v.field IN ({current_fields}) AND (v.undated
+                     OR v.newest_here >= f.newest - INTERVAL {CURRENT_DAYS} DAY)) AS counts
+          FROM golden_values_by v JOIN golden_fields f USING (person_id, field)
+        ), d AS (
+          SELECT person_id, field, count(*) FILTER (WHERE counts) > 1 AS conflict
+          FROM v GROUP BY person_id, field
         )
-        SELECT r.person_id, r.field, r.value, r.cmp, r.source, r.record_id, r.record_date,
-               CAST(r.support AS INTEGER) AS support,
-               CAST(r.overall = 1 AS INTEGER) AS chosen,
+        SELECT v.person_id, v.field, v.best.value AS value, v.cmp, v.best.source AS source,
+               v.best.record_id AS record_id, v.best.record_date AS record_date, v.support,
+               CAST(v.cmp IS NOT DISTINCT FROM v.chosen_cmp AS INTEGER) AS chosen,
                CAST(d.conflict AS INTEGER) AS conflict
-        FROM ranked r JOIN disagreement d USING (person_id, field)
-        WHERE r.within = 1
+        FROM v JOIN d USING (person_id, field)
     """)
+    con.execute("DROP TABLE golden_values_by")
+    con.execute("DROP TABLE golden_fields")
     con.unregister("trust")
 
     def typed(field: str) -> str:

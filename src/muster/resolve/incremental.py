@@ -29,6 +29,7 @@ import duckdb
 from muster.resolve import model
 from muster.resolve.config import ResolutionConfig
 from muster.resolve.deterministic import identifier_pairs
+from muster.resolve.pins import PIN_RULE, add_pin_pairs, load_pins
 from muster.resolve.probabilistic import score_new
 from muster.resolve.records import SELECT_COLUMNS, build_records
 from muster.resolve.rules import conflict_sql
@@ -55,6 +56,7 @@ def load_scope(db: BulkConnection, con: duckdb.DuckDBPyConnection, config: Resol
     """Create ``records``, ``previous``, ``id_pairs`` and ``scored`` for the neighbourhood,
     and the store's temporary tables naming its records and persons (for the write)."""
     _load_keys(db, con, config)
+    load_pins(db, con)
     con.execute(f"CREATE OR REPLACE TABLE delta AS "
                 f"SELECT rid FROM register_keys WHERE batch_id > {int(last_batch)}")
     _candidates(con, config, last_batch)
@@ -79,6 +81,7 @@ def load_scope(db: BulkConnection, con: duckdb.DuckDBPyConnection, config: Resol
     db.create_temp(SCOPE_TABLE, scope)
     db.create_temp(SCOPE_PERSONS_TABLE, con.sql("SELECT person_id FROM affected").to_arrow_table())
     _merge_stored_edges(db, con, config)
+    add_pin_pairs(con)
     return Scope(
         new=_count(con, "delta"), records=scope.num_rows, persons=_count(con, "affected"),
     )
@@ -170,6 +173,9 @@ def _affected_persons(db: BulkConnection, con: duckdb.DuckDBPyConnection) -> Non
           UNION SELECT rid_l FROM scored UNION SELECT rid_r FROM scored
           UNION SELECT rid_l FROM id_pairs UNION SELECT rid_r FROM id_pairs
         ) x JOIN register_keys k USING (rid) WHERE k.person_id IS NOT NULL
+        UNION SELECT p.person_id FROM pins p JOIN register_keys k
+          ON k.source = p.source AND k.record_id = p.record_id
+        WHERE k.rid IN (SELECT rid FROM delta)
     """)
     con.register("refused_arrow", db.fetch_arrow(
         "SELECT source_l, record_id_l, source_r, record_id_r FROM link_edges "
@@ -231,7 +237,11 @@ def _merge_stored_edges(db: BulkConnection, con: duckdb.DuckDBPyConnection,
         CREATE OR REPLACE TABLE id_pairs AS
         SELECT p.rid_l, p.rid_r, p.rule, {conflict} AS conflict FROM (
           SELECT rid_l, rid_r, rule FROM id_pairs
-          UNION ALL SELECT rid_l, rid_r, rule FROM stored_edges WHERE rule <> 'match'
+          UNION ALL  -- identifier rules only: pins are added again from record_pins
+          SELECT rid_l, rid_r, string_agg(part, ',' ORDER BY part) FROM (
+            SELECT rid_l, rid_r, unnest(string_split(rule, ',')) AS part
+            FROM stored_edges WHERE rule <> 'match')
+          WHERE part <> '{PIN_RULE}' GROUP BY rid_l, rid_r
         ) p JOIN records l ON l.rid = p.rid_l JOIN records r ON r.rid = p.rid_r
     """)
     con.execute(f"""

@@ -8,12 +8,15 @@ typed-wrong character. The same settings serve every engine.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import SettingsCreator, block_on
+from splink.internals.exceptions import EMTrainingException
 
+from muster.errors import MusterError
 from muster.resolve.config import ResolutionConfig
 from muster.resolve.rules import day_month_swapped
 
@@ -95,12 +98,64 @@ def blocking_rules() -> list[Any]:
     ]
 
 
-def train(linker: Any, config: ResolutionConfig) -> None:
-    """Unsupervised: prior from identifiers, u by sampling, m by EM on two blockings."""
+def train(linker: Any, config: ResolutionConfig, u_chunks: int = 1) -> None:
+    """Unsupervised: prior from identifiers, u by sampling, m by EM on three blockings.
+
+    u is counted over the whole sample in one pass (``u_chunks`` = 1). In more
+    chunks, Splink stops at the first chunk where every level of a comparison has
+    100 pairs: for sex or region that is a probe of a dozen right-hand records,
+    which put the region's u a third off on the test data, and which records
+    those are depends on the engine's hash function, so DuckDB and Spark trained
+    different models.
+    """
+    # Splink logs a warning per level EM cannot see (e.g. no pair of different sex
+    # within a blocking): expected here, and the level keeps its u-based default.
+    splink_log = logging.getLogger("splink")
+    level = splink_log.level
+    splink_log.setLevel(logging.ERROR)
+    try:
+        _train(linker, config, u_chunks)
+    finally:
+        splink_log.setLevel(level)
+
+
+def _train(linker: Any, config: ResolutionConfig, u_chunks: int) -> None:
     training = linker.training
-    training.estimate_probability_two_random_records_match(
-        [block_on("national_id"), block_on("tax_id")], recall=0.8)
-    training.estimate_u_using_random_sampling(max_pairs=config.u_sample_pairs, seed=1)
-    training.estimate_parameters_using_expectation_maximisation(block_on("birth_text"))
-    training.estimate_parameters_using_expectation_maximisation(
-        block_on("family_key", "given_key"))
+    _estimate_prior(linker)
+    training.estimate_u_using_random_sampling(max_pairs=config.u_sample_pairs, seed=1,
+                                              num_chunks=u_chunks)
+    # Each EM session trains the comparisons that use none of its blocking columns
+    # (the swap levels make family and given names use both keys); together they
+    # cover all. Blockings stay narrow: at 4.5M records a birth date alone pairs
+    # 400M records and family + given name 960M, beyond this machine's memory.
+    sessions = [
+        # family and given names (a register without middle names: birth date alone)
+        [block_on("middle_key", "birth_text"), block_on("birth_text")],
+        [block_on("family_key", "birth_text")],  # middle name
+        [block_on("family_key", "given_key", "middle_key")],  # birth date
+    ]
+    for choices in sessions:
+        for blocking in choices:
+            try:
+                training.estimate_parameters_using_expectation_maximisation(blocking)
+                break
+            except EMTrainingException:
+                # No pairs under this blocking: try the next, or leave these
+                # comparisons to what the other sessions found.
+                continue
+
+
+def _estimate_prior(linker: Any) -> None:
+    """The chance that two random records match: from shared identifiers, or, in a
+    register without any, from records agreeing on full name and birth date."""
+    for rules in ([block_on("national_id"), block_on("tax_id")],
+                  [block_on("family_key", "given_key", "birth_text")]):
+        try:
+            linker.training.estimate_probability_two_random_records_match(rules, recall=0.8)
+        except ValueError:  # Splink takes the log of a zero estimate: no pairs at all
+            continue
+        if linker.misc.save_model_to_json()["probability_two_random_records_match"] > 0:
+            return
+    raise MusterError("Too few records agree on anything to train the linkage model.",
+                      hint="Resolution needs records that share identifiers, or names and "
+                           "birth dates; ingest more sources first.")

@@ -9,6 +9,7 @@ explanation of the link.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import duckdb
@@ -29,11 +30,24 @@ def score_duckdb(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
     linker = Linker(table, trained or model.settings(config), log_level=None)
     if trained is None:
         model.train(linker, config)
-    predictions = linker.inference.predict(
-        threshold_match_weight=config.review_weight, warning_mode="never")
-    collect_scores(con, predictions.physical_name, config)
     saved: dict[str, Any] = linker.misc.save_model_to_json()
+    prior = prior_weight(saved)
+    predictions = linker.inference.predict(
+        threshold_match_weight=config.review_weight + prior, warning_mode="never")
+    collect_scores(con, predictions.physical_name, config, prior)
     return saved
+
+
+def prior_weight(trained: dict[str, Any]) -> float:
+    """log2 of the model's prior odds that two random records match.
+
+    Splink adds it to every pair's weight. muster's thresholds and explanations
+    leave it out: what remains is the evidence (the log2 Bayes factor), the same
+    for a pair whatever the size of the register, where the prior falls by a bit
+    each time the register doubles.
+    """
+    p = float(trained["probability_two_random_records_match"])
+    return math.log2(p / (1 - p))
 
 
 def score_new(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
@@ -52,20 +66,22 @@ def score_new(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
     api = DuckDBAPI(connection=con)
     new, existing = api.register("model_new"), api.register("model_existing")
     linker = Linker(new, trained, log_level=None)
+    prior = prior_weight(trained)
     for column, table in tf_tables.items():
         linker.table_management.register_term_frequency_lookup(api.register(table), column)
     within = linker.inference.predict_within(
-        new, threshold_match_weight=config.review_weight, warning_mode="never")
+        new, threshold_match_weight=config.review_weight + prior, warning_mode="never")
     parts = [f"SELECT * FROM {within.physical_name}"]
     if _count(con, "model_existing"):
         between = linker.inference.predict_between(
-            existing, new, threshold_match_weight=config.review_weight, warning_mode="never")
+            existing, new, threshold_match_weight=config.review_weight + prior,
+            warning_mode="never")
         # Stored pairs are oriented rid_l < rid_r; every comparison is symmetric.
         parts.append(f"SELECT * REPLACE (least(rid_l, rid_r) AS rid_l, "
                      f"greatest(rid_l, rid_r) AS rid_r) FROM {between.physical_name}")
     con.execute("CREATE OR REPLACE TABLE new_predictions AS "
                 + " UNION ALL BY NAME ".join(parts))
-    collect_scores(con, "new_predictions", config)
+    collect_scores(con, "new_predictions", config, prior)
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
@@ -73,18 +89,21 @@ def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
 
 
 def collect_scores(con: duckdb.DuckDBPyConnection, predictions: str,
-                   config: ResolutionConfig) -> None:
-    """Keep each pair's weight, its per-comparison contributions and any conflict."""
+                   config: ResolutionConfig, prior: float) -> None:
+    """Keep each pair's weight (the evidence: Splink's weight without the ``prior``),
+    its per-comparison contributions and any conflict."""
     parts = []
     cols = {c[0] for c in con.execute(f"DESCRIBE {predictions}").fetchall()}
     for name in model.COMPARISONS:
+        if f"gamma_{name}" not in cols:  # Splink drops a comparison it has no data for
+            continue
         weight = f"p.mw_{name}"
         if f"mw_tf_adj_{name}" in cols:
             weight = f"({weight} + coalesce(p.mw_tf_adj_{name}, 0))"
         parts.append(f"'{name}', json_array(p.gamma_{name}, round({weight}, 2))")
     con.execute(f"""
         CREATE OR REPLACE TABLE scored AS
-        SELECT p.rid_l, p.rid_r, p.match_weight,
+        SELECT p.rid_l, p.rid_r, p.match_weight - {prior} AS match_weight,
                CAST(json_object({', '.join(parts)}) AS VARCHAR) AS contributions,
                {conflict_sql(config)} AS conflict
         FROM {predictions} p

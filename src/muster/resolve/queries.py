@@ -16,8 +16,8 @@ from muster.errors import MusterError, NotFound
 from muster.profile import Profile
 from muster.resolve.config import resolution_config
 from muster.resolve.golden import GOLDEN_FIELDS
-from muster.resolve.probabilistic import level_labels
-from muster.resolve.records import RECORD_COLUMNS
+from muster.resolve.probabilistic import level_labels, prior_weight
+from muster.resolve.records import RECORD_COLUMNS, build_records
 from muster.resolve.rules import conflict_sql
 from muster.store import Store
 from muster.store.bulk import bulk_transaction
@@ -216,11 +216,7 @@ def explain_pair(store: Store, profile: Profile, left: tuple[str, str],
                 raise NotFound(f"No record {key[0]}:{key[1]}.",
                                hint="Records are named SOURCE:RECORD_ID, e.g. voters:000123.")
         con.register("pair_arrow", pair)
-        con.execute("""CREATE TABLE records AS SELECT row_number() OVER () AS rid, *,
-            strftime(CAST(birth_date AS DATE), '%Y-%m-%d') AS birth_text,
-            CAST(birth_date AS DATE) AS birth_date_d FROM pair_arrow""")
-        con.execute("ALTER TABLE records DROP COLUMN birth_date")
-        con.execute("ALTER TABLE records RENAME COLUMN birth_date_d TO birth_date")
+        build_records(con, "pair_arrow")  # typed and derived as resolution had them
         conflict = con.execute(
             f"SELECT {conflict_sql(config)} FROM records l, records r "
             "WHERE l.source = ? AND l.record_id = ? AND r.source = ? AND r.record_id = ?",
@@ -239,11 +235,12 @@ def explain_pair(store: Store, profile: Profile, left: tuple[str, str],
 
 
 def _term_frequencies(db: Any, pair: pa.Table) -> dict[str, dict[str, float]]:
-    """Share of records carrying each of the pair's name keys (Splink's tf values)."""
-    total = db.scalar("SELECT count(*) FROM source_records") or 1
+    """Share of records carrying each of the pair's name keys among those that have
+    one (Splink's tf values, as resolution computed them)."""
     out: dict[str, dict[str, float]] = {}
     for key in ("family_key", "given_key", "middle_key"):
         out[key] = {}
+        total = db.scalar(f"SELECT count({key}) FROM source_records") or 1
         for value in set(pair.column(key).drop_null().to_pylist()):
             n = db.scalar(f"SELECT count(*) FROM source_records WHERE {key} = ?", (value,))
             out[key][value] = (n or 1) / total
@@ -256,14 +253,9 @@ def _score_pair(con: duckdb.DuckDBPyConnection, trained: dict[str, Any],
     from splink import DuckDBAPI, Linker
 
     from muster.resolve import model
-    from muster.resolve.records import ADDRESS_STOPWORDS
 
-    stop = ", ".join(f"'{w}'" for w in ADDRESS_STOPWORDS)
-    con.execute(f"""CREATE TABLE model_input AS SELECT {', '.join(
-        c for c in model.MODEL_COLUMNS if c != 'address_tokens')},
-        list_filter(regexp_split_to_array(lower(address), '[^[:alnum:]-]+'),
-                    lambda t: length(t) > 0 AND t NOT IN ({stop})) AS address_tokens
-        FROM records""")
+    con.execute(f"CREATE TABLE model_input AS SELECT {', '.join(model.MODEL_COLUMNS)} "
+                "FROM records")
     linker = Linker(DuckDBAPI(connection=con).register("model_input"), trained,
                     log_level=None)
     rows = {(r["source"], r["record_id"]): r for r in
@@ -282,4 +274,4 @@ def _score_pair(con: duckdb.DuckDBPyConnection, trained: dict[str, Any],
         weight = float(scored.get(f"mw_{name}", 0) or 0)
         weight += float(scored.get(f"mw_tf_adj_{name}", 0) or 0)
         contributions[name] = (labels.get(name, {}).get(gamma, str(gamma)), round(weight, 2))
-    return float(scored["match_weight"]), contributions
+    return float(scored["match_weight"]) - prior_weight(trained), contributions
