@@ -4,11 +4,13 @@
 #   bash scripts/test.sh [pytest args...]        (what `make test` runs)
 #   PYTEST_ARGS='-x -k ingest' make test
 #
-# Steps: ensure .venv with the [test,dev,spark,bench] extras; ensure a PostgreSQL server is
+# Steps: ensure .venv with the [test,dev,spark,bench] extras; ensure a Java 17+ runtime
+# for the Spark engine (apt-get when there is none); ensure a PostgreSQL server is
 # installed (apt-get when it isn't); start one in a mktemp dir under /tmp on
 # 127.0.0.1:$MUSTER_TEST_PG_PORT (default 55432; the next free port when that one
-# is busy); run pytest with MUSTER_TEST_POSTGRES_URL and MUSTER_REQUIRE_POSTGRES=1
-# exported; always stop the server and remove the temp dir, whatever happens.
+# is busy); run pytest with MUSTER_TEST_POSTGRES_URL, MUSTER_REQUIRE_POSTGRES=1 and
+# MUSTER_REQUIRE_SPARK=1 exported; always stop the server and remove the temp dir,
+# whatever happens.
 # Exit code: pytest's, except that "no tests collected" (pytest's 5) fails too.
 #
 # PYTEST_ARGS is split on whitespace (no quoting inside it); arguments given to
@@ -24,11 +26,17 @@ section() { printf '== %s\n' "$*"; }
 section "ensuring virtualenv $VENV (pip install -e '.[test,dev,spark,bench]' when pyproject.toml changed)"
 bash scripts/ensure_venv.sh
 
-# Hook: when Spark-backed tests land, ensure a Java runtime here, e.g.
-#   section "ensuring Java runtime (default-jre-headless) for Spark"
-#   bash scripts/java.sh ensure
-# (apt-get install -y --no-install-recommends default-jre-headless when `java` is
-# missing, mirroring `scripts/postgres.sh ensure`.)
+# WeasyPrint (notices as PDF) needs Pango and a Cyrillic font: apt-get only when missing.
+section "ensuring system libraries for notices (Pango, fonts)"
+bash scripts/system_deps.sh ensure
+
+# The Spark engine's tests (tests/test_resolve_spark.py) need Java 17+: apt-get
+# install -y --no-install-recommends default-jre-headless when it is missing, like
+# `scripts/postgres.sh ensure`. With MUSTER_REQUIRE_SPARK=1 those tests fail rather
+# than skip when Spark cannot run.
+section "ensuring Java runtime (default-jre-headless) for Spark"
+bash scripts/java.sh ensure
+export MUSTER_REQUIRE_SPARK=1
 
 section "ensuring PostgreSQL server"
 bash scripts/postgres.sh ensure

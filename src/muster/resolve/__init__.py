@@ -31,6 +31,7 @@ from muster.resolve.outcomes import build_outcomes
 from muster.resolve.pins import add_pin_pairs, load_pins
 from muster.resolve.probabilistic import model_json, score_duckdb
 from muster.resolve.records import load_records
+from muster.resolve.spark import check_spark, score_spark
 from muster.resolve.write import write_results
 from muster.store import Store
 from muster.store.bulk import BulkConnection, bulk_transaction
@@ -89,8 +90,7 @@ def resolve(store: Store, profile: Profile, engine: str = "duckdb",
     if engine not in ENGINES:
         raise MusterError(f"Unknown engine {engine!r}.", hint=f"Engines: {', '.join(ENGINES)}.")
     if engine == "spark":
-        raise MusterError("The Spark engine is not available in this version yet.",
-                          hint="Use the default engine: muster resolve --engine duckdb.")
+        check_spark()  # no pyspark or Java: say so before any work
     timer = _StepTimer(progress)
     step = timer.step
     config = resolution_config(profile)
@@ -127,7 +127,8 @@ def resolve(store: Store, profile: Profile, engine: str = "duckdb",
                 load_pins(db, con)
                 add_pin_pairs(con)
                 step("scoring candidate pairs (Splink)")
-                trained = score_duckdb(con, config)
+                trained = (score_spark(con, config) if engine == "spark"
+                           else score_duckdb(con, config))
             step("clustering")
             cluster_records(con, config)
             changes = assign_ids(con, _next_person_number(db))

@@ -1,9 +1,10 @@
 """Resolution settings from the profile's [resolution] table, with safe defaults.
 
-Thresholds are Splink match weights (log2 Bayes factors). A pair scoring at least
+Thresholds are match weights without Splink's prior: the log2 Bayes factor of a
+pair's evidence, independent of the register's size. A pair scoring at least
 ``link_weight`` may link; between ``review_weight`` and ``link_weight`` it goes to
 the review list. Precision first: the defaults were chosen on synthetic data with
-traps (benchmarks/resolve.py) so that no measured false merge survives.
+traps (benchmarks/resolve.py).
 """
 
 from __future__ import annotations
@@ -18,9 +19,27 @@ IDENTIFIERS = ("national_id", "tax_id", "passport_no")
 
 
 @dataclass(frozen=True)
+class SparkSettings:
+    """The profile's [resolution.spark] table: where and how `--engine spark` runs.
+
+    ``master`` is a Spark master URL (``local[2]``, ``spark://host:7077``, ``yarn``);
+    the environment variable MUSTER_SPARK_MASTER overrides it. ``work_dir`` holds the
+    Parquet exchange (records out, scored pairs back): on a cluster it must be a path
+    the executors see too (a shared mount). ``conf`` is passed to Spark as is.
+    """
+
+    master: str = "local[2]"
+    driver_memory: str = "2g"
+    # spark.sql.shuffle.partitions; unset: 4 in local mode, Spark's own default on a cluster.
+    shuffle_partitions: int | None = None
+    work_dir: str | None = None  # None: the system's temporary directory
+    conf: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ResolutionConfig:
-    link_weight: float = 12.0
-    review_weight: float = 4.0
+    link_weight: float = 28.0
+    review_weight: float = 20.0
     # A record whose best link into one person beats its best link into another
     # (whom it cannot join) by less than this is ambiguous: reviewed, not linked.
     ambiguity_margin: float = 3.0
@@ -35,6 +54,7 @@ class ResolutionConfig:
     # field -> sources in order of trust; "*" is the order for unlisted fields.
     trust: dict[str, tuple[str, ...]] = field(default_factory=dict)
     u_sample_pairs: float = 2e6
+    spark: SparkSettings = field(default_factory=SparkSettings)
 
     def trust_order(self, field_name: str) -> tuple[str, ...]:
         return self.trust.get(field_name, self.trust.get("*", ()))
@@ -43,12 +63,13 @@ class ResolutionConfig:
 def resolution_config(profile: Profile) -> ResolutionConfig:
     data: dict[str, Any] = dict(profile.data.get("resolution", {}))
     trust = {k: tuple(v) for k, v in data.pop("trust", {}).items()}
-    known = set(ResolutionConfig.__dataclass_fields__) - {"trust"}
+    spark = _spark_settings(profile, data.pop("spark", {}))
+    known = set(ResolutionConfig.__dataclass_fields__) - {"trust", "spark"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(
             f"Profile {profile.name!r}: unknown [resolution] setting(s) {', '.join(unknown)}.",
-            hint=f"Known settings: {', '.join(sorted(known | {'trust'}))}.",
+            hint=f"Known settings: {', '.join(sorted(known | {'trust', 'spark'}))}.",
         )
     for key in ("link_identifiers", "unique_identifiers"):
         if key in data:
@@ -57,7 +78,36 @@ def resolution_config(profile: Profile) -> ResolutionConfig:
             if bad:
                 raise ConfigError(f"resolution.{key}: {', '.join(bad)} is not an identifier.",
                                   hint=f"Identifiers: {', '.join(IDENTIFIERS)}.")
-    config = ResolutionConfig(trust=trust, **data)
+    config = ResolutionConfig(trust=trust, spark=spark, **data)
     if config.review_weight > config.link_weight:
         raise ConfigError("resolution.review_weight must not exceed resolution.link_weight.")
     return config
+
+
+def _spark_settings(profile: Profile, table: Any) -> SparkSettings:
+    if not isinstance(table, dict):
+        raise ConfigError(f"Profile {profile.name!r}: resolution.spark must be a table.")
+    data = dict(table)
+    known = set(SparkSettings.__dataclass_fields__)
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(
+            f"Profile {profile.name!r}: unknown resolution.spark setting(s) "
+            f"{', '.join(unknown)}.", hint=f"Known settings: {', '.join(sorted(known))}.")
+    problems = [f"resolution.spark.{key} must be text" for key in
+                ("master", "driver_memory", "work_dir")
+                if key in data and not isinstance(data[key], str)]
+    partitions = data.get("shuffle_partitions")
+    if partitions is not None and (isinstance(partitions, bool)
+                                   or not isinstance(partitions, int) or partitions < 1):
+        problems.append("resolution.spark.shuffle_partitions must be a positive integer")
+    conf = data.get("conf", {})
+    if not isinstance(conf, dict):
+        problems.append("resolution.spark.conf must be a table of Spark settings")
+    else:
+        data["conf"] = {str(k): str(v).lower() if isinstance(v, bool) else str(v)
+                        for k, v in conf.items()}
+    if problems:
+        raise ConfigError(f"Profile {profile.name!r}: bad resolution.spark settings.",
+                          problems=problems)
+    return SparkSettings(**data)
