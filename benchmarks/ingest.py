@@ -15,76 +15,23 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
-import time
 import tomllib
-from contextlib import contextmanager
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _common import MUSTER, fresh_database, new_workspace, private_postgres, run_measured
+
 TARGET_ROWS_PER_SECOND = 100_000
 TARGET_PEAK_MIB = 4096
-
-
-def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS MiB, stdout) of one child process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    out = proc.stdout.read().decode() if proc.stdout else ""
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"failed: {' '.join(args)}\n{out}\n{err}")
-    return wall, usage.ru_maxrss / 1024, out
-
-
-@contextmanager
-def private_postgres(workdir: Path):
-    data = workdir / "pg"
-    port = os.environ.get("MUSTER_BENCH_PG_PORT", "55433")
-    script = ROOT / "scripts" / "postgres.sh"
-    subprocess.run(["bash", str(script), "ensure"], check=True)
-    subprocess.run(["bash", str(script), "start", str(data), port], check=True)
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(["bash", str(script), "stop", str(data)], check=False)
-
-
-def _fresh_database(database_url: str | None, name: str) -> str | None:
-    """A new, empty PostgreSQL database on the same server (SQLite: the workspace's file)."""
-    if not database_url:
-        return None
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return str(sa.engine.make_url(database_url).set(database=name).render_as_string(
-        hide_password=False))
 
 
 def _workspace(label: str, extracts: Path, workdir: Path, database_url: str | None) -> tuple[
     Path, dict[str, str], list[str]
 ]:
-    muster = [sys.executable, "-m", "muster"]
-    env = dict(os.environ)
-    env.pop("MUSTER_DATABASE_URL", None)
-    if database_url:
-        env["MUSTER_DATABASE_URL"] = database_url
     ws = workdir / f"ws-{label}"
-    if ws.exists():
-        shutil.rmtree(ws)
-    subprocess.run([*muster, "init", str(ws)], env=env, check=True, capture_output=True)
-    subprocess.run([*muster, "-w", str(ws), "sources", "add", str(extracts / "sources.toml")],
-                   env=env, check=True, capture_output=True)
-    return ws, env, muster
+    env = new_workspace(ws, extracts / "sources.toml", database_url)
+    return ws, env, MUSTER
 
 
 def bench_backend(label: str, extracts: Path, workdir: Path, database_url: str | None) -> list[
@@ -108,7 +55,7 @@ def bench_all(label: str, extracts: Path, workdir: Path, database_url: str | Non
 ]:
     """`muster ingest --all` as one process into a fresh register (the next source is read
     and normalised while the current one is written)."""
-    url = _fresh_database(database_url, "muster_bench_all")
+    url = fresh_database(database_url, "muster_bench_all")
     ws, env, muster = _workspace(f"{label}-all", extracts, workdir, url)
     wall, peak, out = run_measured([*muster, "-w", str(ws), "ingest", "--all"], env)
     rows = sum(int(part.split(" ")[0].replace(",", "")) for part in out.split("read ")[1:])

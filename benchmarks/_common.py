@@ -1,0 +1,97 @@
+"""What the benchmarks share: measured child processes, workspaces, PostgreSQL databases.
+
+Every measured step runs as its own process, so its wall time and peak memory (max RSS)
+are its own and are what an operator would see.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MUSTER = [sys.executable, "-m", "muster"]
+
+
+class ChildFailed(RuntimeError):
+    """A measured child process failed; ``last_line`` is the last line of its stderr."""
+
+    def __init__(self, args: list[str], stdout: str, stderr: str) -> None:
+        super().__init__(f"failed: {' '.join(args)}\n{stdout}\n{stderr}")
+        lines = [line for line in stderr.splitlines() if line.strip()]
+        self.last_line = lines[-1] if lines else "(no message)"
+
+
+def run_measured(args: list[str], env: dict[str, str] | None = None,
+                 check: bool = True) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS MiB, stdout) of one child process. When it fails: exit, or
+    with ``check=False`` raise ChildFailed."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(args, env=env if env is not None else dict(os.environ),
+                                stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+    if proc.returncode != 0:
+        failure = ChildFailed(args, stdout, stderr)
+        if check:
+            sys.exit(str(failure))
+        raise failure
+    return wall, usage.ru_maxrss / 1024, stdout
+
+
+@contextmanager
+def private_postgres(workdir: Path) -> Iterator[str]:
+    """A throwaway PostgreSQL server (scripts/postgres.sh); yields its URL."""
+    data = workdir / "pg"
+    port = os.environ.get("MUSTER_BENCH_PG_PORT", "55433")
+    script = ROOT / "scripts" / "postgres.sh"
+    subprocess.run(["bash", str(script), "ensure"], check=True)
+    subprocess.run(["bash", str(script), "start", str(data), port], check=True)
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(["bash", str(script), "stop", str(data)], check=False)
+
+
+def fresh_database(database_url: str | None, name: str) -> str | None:
+    """A new, empty PostgreSQL database on the same server (SQLite: the workspace's file)."""
+    if not database_url:
+        return None
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return str(sa.engine.make_url(database_url).set(database=name).render_as_string(
+        hide_password=False))
+
+
+def new_workspace(ws: Path, sources_toml: Path | None, database_url: str | None,
+                  profile: str | None = None) -> dict[str, str]:
+    """Create workspace ``ws`` afresh (its sources declared); returns the env to run it in."""
+    env = dict(os.environ)
+    env.pop("MUSTER_DATABASE_URL", None)
+    if database_url:
+        env["MUSTER_DATABASE_URL"] = database_url
+    if ws.exists():
+        shutil.rmtree(ws)
+    init = [*MUSTER, "init", str(ws)] + (["--profile", profile] if profile else [])
+    subprocess.run(init, env=env, check=True, capture_output=True)
+    if sources_toml is not None:
+        subprocess.run([*MUSTER, "-w", str(ws), "sources", "add", str(sources_toml)],
+                       env=env, check=True, capture_output=True)
+    return env
