@@ -53,9 +53,16 @@ CASES = [
      "г. Тверь, ул. Луговая, д. 1"),
     ("borrowed", "Громов", "Олег", "Ильич", "1999-09-09", "M", SHARED, "TVE",
      "г. Тверь, ул. Лесная, д. 4"),
+    # Namesakes born the same day in different cities, and a record that fits both.
+    ("ns-tver", "Зимин", "Олег", "Алексеевич", "2000-02-25", "M", "", "TVE",
+     "г. Тверь, ул. Горького, д. 5", "г. Тверь"),
+    ("ns-yar", "Зимин", "Олег", "Алексеевич", "2000-02-25", "M", "", "YAR",
+     "г. Ярославль, ул. Пролетарская, д. 1", "г. Ярославль"),
+    ("ns-bare", "Зимин", "Олег", "Алексеевич", "2000-02-25", "M", "", "", ""),
 ]
+# The last column, birth_place, is empty where a case does not give it.
 FIELDS = ["family_name", "given_name", "middle_name", "birth_date", "sex", "national_id",
-          "region", "address"]
+          "region", "address", "birth_place"]
 
 
 def _cases_file(folder: Path, rows: list[tuple[str, ...]]) -> Path:
@@ -63,7 +70,7 @@ def _cases_file(folder: Path, rows: list[tuple[str, ...]]) -> Path:
     with path.open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["id", *FIELDS])
-        writer.writerows(rows)
+        writer.writerows(row + ("",) * (len(FIELDS) + 1 - len(row)) for row in rows)
     return path
 
 
@@ -95,11 +102,14 @@ def test_guards_keep_traps_apart_and_real_matches_together(resolved: Register,
     assert person["twin-a"] != person["twin-b"]
     assert person["father"] != person["son"]
     assert person["own-id"] != person["borrowed"]
+    assert person["ns-tver"] != person["ns-yar"]  # never one person through ns-bare
     assert person["cyr"] == person["lat"] == person["icao"]
     assert person["dm-1"] == person["dm-2"]
     assert person["typo-1"] == person["typo-2"]
     review = resolved.ok("review", "list", "--kind", "identifier_collision", "--limit", "1000")
     assert "cases:borrowed" in review and "cases:own-id" in review
+    ambiguous = resolved.ok("review", "list", "--kind", "ambiguous", "--limit", "1000")
+    assert "cases:ns-bare" in ambiguous
 
 
 def test_every_record_is_linked_exactly_once_and_persons_export(resolved: Register,

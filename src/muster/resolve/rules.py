@@ -26,6 +26,19 @@ def _names_differ(key: str, config: ResolutionConfig, a: str, b: str) -> str:
             f"jaro_winkler_similarity({a}.{key}, {b}.{key}) < {config.name_similarity})")
 
 
+def _place(x: str) -> str:
+    """A birth place compared without case and the "city" abbreviation before it."""
+    return (f"regexp_replace(lower(trim({x}.birth_place)), "
+            f"'^(г\\.|гор\\.|город|g\\.|gorod)\\s*', '')")
+
+
+def _places_differ(config: ResolutionConfig, a: str, b: str) -> str:
+    # Only within one script: "Москва" and "Moskva" are not evidence of two people.
+    pa, pb = _place(a), _place(b)
+    return (f"({pa} <> {pb} AND regexp_matches({pa}, '[а-яё]') = regexp_matches({pb}, '[а-яё]') "
+            f"AND jaro_winkler_similarity({pa}, {pb}) < {config.name_similarity})")
+
+
 def conflict_sql(config: ResolutionConfig, a: str = "l", b: str = "r") -> str:
     """NULL when the two records may be one person; otherwise why they cannot be."""
     checks = [
@@ -38,6 +51,7 @@ def conflict_sql(config: ResolutionConfig, a: str = "l", b: str = "r") -> str:
         (f"{_names_differ('given_key', config, a, b)} AND NOT {names_swapped(a, b)}",
          "different given names"),
         (_names_differ("middle_key", config, a, b), "different middle names"),
+        (_places_differ(config, a, b), "different birth places"),
     ]
     cases = " ".join(f"WHEN {cond} THEN '{reason}'" for cond, reason in checks)
     return f"(CASE {cases} END)"
