@@ -17,6 +17,7 @@ from muster.ingest import (
     IngestReport,
     PreparedFile,
     add_sources,
+    check_file,
     declaration_for,
     prepare_file,
     write_prepared,
@@ -103,25 +104,28 @@ def ingest(
         jobs = [(source, file)]
     with store_for(ws) as store:
 
-        def prepare(name: str, path: Path | None) -> PreparedFile:
+        # While one source is written (SQLite takes one writer at a time), the next one
+        # is read and normalised in a second thread: DuckDB, Arrow and the ADBC drivers
+        # release the GIL, so the two overlap on two cores. Only the check reads the
+        # store, and it runs here, between writes (a SQLite reader meeting the writer
+        # can find the database locked).
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="muster-prepare")
+
+        def submit(name: str, path: Path | None) -> Future[PreparedFile]:
             decl = declaration_for(ws.sources, name, ws.root)
             path = path or decl.file
             if path is None:
                 raise ConfigError(f"No file given for source {name!r} and its declaration "
                                   "names none.", hint=f"muster ingest {name} FILE")
-            return prepare_file(store, profile, decl, path)
+            return pool.submit(prepare_file, check_file(store, decl, path), profile)
 
-        # While one source is written (SQLite takes one writer at a time), the next one
-        # is read and normalised in a second thread: DuckDB, Arrow and the ADBC drivers
-        # release the GIL, so the two overlap on two cores.
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="muster-prepare")
         try:
-            upcoming: Future[PreparedFile] | None = pool.submit(prepare, *jobs[0])
+            upcoming: Future[PreparedFile] | None = submit(*jobs[0])
             for i, (name, _path) in enumerate(jobs):
                 assert upcoming is not None
                 with steps(f"{name}: reading and normalising") as progress:
                     prepared = upcoming.result()
-                    upcoming = pool.submit(prepare, *jobs[i + 1]) if i + 1 < len(jobs) else None
+                    upcoming = submit(*jobs[i + 1]) if i + 1 < len(jobs) else None
 
                     def show(message: str, progress: Progress = progress, name: str = name) -> None:
                         set_step(progress, f"{name}: {message}")

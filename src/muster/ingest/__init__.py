@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,8 +28,8 @@ from muster.store import Store
 from muster.store.schema import batches
 
 __all__ = [
-    "IngestReport", "PreparedFile", "SourceDeclaration", "add_sources", "declaration_for",
-    "ingest_file", "prepare_file", "write_prepared",
+    "IngestReport", "PreparedFile", "SourceDeclaration", "add_sources", "check_file",
+    "declaration_for", "ingest_file", "prepare_file", "write_prepared",
 ]
 
 Progress = Callable[[str], None]
@@ -118,28 +118,34 @@ class PreparedFile:
     previous: IngestReport | None = None
 
 
-def prepare_file(
-    store: Store, profile: Profile, decl: SourceDeclaration, path: Path,
-    progress: Progress | None = None,
-) -> PreparedFile:
-    """Check, read and normalise an extract: everything but the write, which needs the
-    database's write lock. Another source can be written meanwhile."""
-    step = progress or (lambda _msg: None)
+def check_file(store: Store, decl: SourceDeclaration, path: Path) -> PreparedFile:
+    """Hash the extract and look it up: the only step before the write that reads the
+    store, so callers that overlap sources run it where no write is in progress."""
     started = datetime.now(UTC)
-    step("checking the file")
     info = _file_info(path)
     previous = _previous_batch(store, decl.name, info.sha256)
-    if previous is not None:
-        return PreparedFile(decl, info, started, None, IngestReport(
-            decl.name, info.path, int(previous.id), int(previous.rows_read), 0, 0, 0, 0, 0, 0,
-            0, already_ingested=True,
-        ))
+    if previous is None:
+        return PreparedFile(decl, info, started, None)
+    return PreparedFile(decl, info, started, None, IngestReport(
+        decl.name, info.path, int(previous.id), int(previous.rows_read), 0, 0, 0, 0, 0, 0,
+        0, already_ingested=True,
+    ))
+
+
+def prepare_file(checked: PreparedFile, profile: Profile,
+                 progress: Progress | None = None) -> PreparedFile:
+    """Read and normalise a checked extract: everything but the write, which needs the
+    database's write lock. It does not touch the store, so another source can be
+    written meanwhile."""
+    if checked.previous is not None:
+        return checked
+    step = progress or (lambda _msg: None)
     step("reading")
-    read = read_extract(info.path, decl)
+    read = read_extract(checked.info.path, checked.decl)
     step("normalising")
-    normalised = normalise(read, decl, profile)
+    normalised = normalise(read, checked.decl, profile)
     del read  # the file's text and parsed columns: released before the write
-    return PreparedFile(decl, info, started, normalised)
+    return replace(checked, normalised=normalised)
 
 
 def write_prepared(
@@ -169,5 +175,6 @@ def ingest_file(
     archive_dir: Path | None = None, progress: Progress | None = None,
 ) -> IngestReport:
     """Ingest one extract of a declared source; the same file twice adds nothing."""
-    prepared = prepare_file(store, profile, decl, path, progress)
+    (progress or (lambda _msg: None))("checking the file")
+    prepared = prepare_file(check_file(store, decl, path), profile, progress)
     return write_prepared(store, prepared, archive_dir, progress)
