@@ -6,8 +6,12 @@
     ├── SourceError             an extract cannot be read as declared (file, encoding, shape)
     ├── StoreError              the database cannot be reached or is in the wrong state
     ├── NotFound                a named thing (source, batch, person) does not exist
-    └── ConflictError           the request contradicts the thing's state (an illegal notice
-                                transition, a case already decided)
+    ├── ConflictError           the request contradicts the thing's state (an illegal notice
+    │                           transition, a case already decided)
+    ├── BadRequest              a request lacks a parameter or gives a wrong one
+    ├── Unauthorized            no valid credentials (wrong password, expired session)
+    ├── Forbidden               the account's role may not do this at all
+    └── TooManyRequests         too many failed logins for one account; wait and retry
 
 Every message says what happened, shows the offending value and says what to do.
 A class that reaches HTTP carries its status.
@@ -59,3 +63,23 @@ class NotFound(MusterError):
 
 class ConflictError(MusterError):
     status = 409
+
+
+class BadRequest(MusterError):
+    status = 400
+
+
+class Unauthorized(MusterError):
+    status = 401
+
+
+class Forbidden(MusterError):
+    status = 403
+
+
+class TooManyRequests(MusterError):
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after

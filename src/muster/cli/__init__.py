@@ -20,7 +20,9 @@ from muster.cli import (  # noqa: F401
     ingest_cmd,
     notices_cmd,
     resolve_cmd,
+    service_cmd,
     synth_cmd,
+    users_cmd,
     workspace_cmd,
 )
 from muster.cli.app_state import app

@@ -157,6 +157,19 @@ def _stored(conn: sa.Connection, person_id: str, as_of: date) -> dict[str, Any] 
             "law_sha256": run["law_sha256"], "evaluated_at": run["finished_at"]}
 
 
+def stored_results(store: Store, person_id: str) -> list[dict[str, Any]]:
+    """The person's stored result in every current evaluation (newest date first)."""
+    r, e = eligibility_results.c, eligibility_runs.c
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(
+            e.as_of, e.law_name, e.law_version, e.law_sha256, e.finished_at.label("evaluated_at"),
+            r.status, r.ground, r.grounds, r.until, r.subject_from, r.region,
+        ).join(eligibility_runs, e.id == r.run_id).where(
+            r.person_id == person_id, e.superseded_by.is_(None),
+        ).order_by(e.as_of.desc(), e.id.desc())).mappings().all()
+    return [dict(row) for row in rows]
+
+
 def require_person_id(person_id: str) -> str:
     if not person_id.strip():
         raise MusterError("No person id given.", hint="Write one, e.g. P000000042.")

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
-from muster.errors import MusterError, NotFound
+from muster.errors import ConflictError, MusterError, NotFound
 from muster.profile import Profile
 from muster.resolve.config import resolution_config
 from muster.resolve.golden import GOLDEN_FIELDS
@@ -36,8 +36,8 @@ from muster.store.schema import (
 def _require_resolved(conn: sa.Connection) -> dict[str, Any]:
     run = conn.execute(sa.select(resolve_runs).order_by(resolve_runs.c.id.desc())).first()
     if run is None:
-        raise MusterError("The register has not been resolved yet.",
-                          hint="Run `muster resolve` after ingesting extracts.")
+        raise ConflictError("The register has not been resolved yet.",
+                            hint="Run `muster resolve` after ingesting extracts.")
     return dict(run._mapping)
 
 
@@ -148,9 +148,13 @@ def _links(conn: sa.Connection, keys: list[tuple[str, str]]) -> list[dict[str, A
 
 
 def find_persons(store: Store, name: str | None, birth_date: str | None,
-                 identifier: str | None, profile: Profile, limit: int = 20) -> list[dict[str, Any]]:
+                 identifier: str | None, profile: Profile, limit: int = 20,
+                 regions: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    """Persons matching every criterion given; ``regions`` limits them to those regions."""
     g = golden_records.c
     query = sa.select(golden_records)
+    if regions is not None:
+        query = query.where(g.region.in_(regions))
     if name:
         for word in name.split():
             key = profile.names.key(word)

@@ -363,3 +363,50 @@ record_pins = Table(
     Column("person_id", String(20), nullable=False, index=True),
     Column("case_id", Integer, nullable=False),
 )
+
+
+# --- The service: accounts, API tokens and the tamper-evident audit log (issue 6) -------
+
+accounts = Table(
+    "accounts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(100), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),  # Argon2id, PHC string
+    Column("role", String(20), nullable=False),  # administrator | analyst | officer | citizen
+    Column("regions", Text, nullable=False),  # officer: JSON list of region codes; else []
+    Column("person_id", String(20)),  # citizen: the one person they are
+    Column("disabled", Integer, nullable=False),  # 1: may no longer log in or use tokens
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", Integer, nullable=False, index=True),
+    Column("name", Text, nullable=False),
+    Column("token_sha256", String(64), nullable=False, unique=True),  # never the token itself
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Each entry's hash covers its content and the previous entry's hash; audit_head holds
+# the newest (seq, hash), so a deleted last entry is caught as well.
+audit_log = Table(
+    "audit_log", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("person_id", String(20), index=True),
+    Column("purpose", Text),
+    Column("detail", Text, nullable=False),  # JSON
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+audit_head = Table(
+    "audit_head", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # always 1
+    Column("seq", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+)

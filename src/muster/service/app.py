@@ -1,0 +1,111 @@
+"""The FastAPI application over one register: `create_app`, error translation, secrets.
+
+Errors are translated here, once: a MusterError becomes application/problem+json
+with its status, message and hint; so do FastAPI's own 404/405/422 answers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from http import HTTPStatus
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from muster import __version__
+from muster.errors import MusterError, TooManyRequests
+from muster.profile import Profile
+from muster.service.api import router
+from muster.service.auth import LoginThrottle, Sessions
+from muster.service.state import Service
+from muster.store import open_store
+
+SECRET_ENV = "MUSTER_SECRET_KEY"
+SECRET_FILE = "service.secret"
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("muster.service")
+
+
+def service_secret(root: Path) -> str:
+    """The key that signs session cookies: MUSTER_SECRET_KEY, or one kept in the workspace
+    (made on first use, readable by its owner only) so sessions survive a restart."""
+    if os.environ.get(SECRET_ENV):
+        return os.environ[SECRET_ENV]
+    path = root / SECRET_FILE
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+    return path.read_text(encoding="utf-8").strip()
+
+
+def problem(status: int, detail: str, hint: str | None = None,
+            headers: dict[str, str] | None = None) -> JSONResponse:
+    body: dict[str, object] = {"type": "about:blank", "title": HTTPStatus(status).phrase,
+                               "status": status, "detail": detail}
+    if hint:
+        body["hint"] = hint
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+async def _muster_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, MusterError)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+    if exc.status == 401:
+        headers = {"WWW-Authenticate": "Bearer"}
+    if exc.status >= 500:
+        log.error("%s", exc)
+    return problem(exc.status, exc.message, exc.hint, headers)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return problem(exc.status_code, str(exc.detail),
+                   headers=dict(exc.headers) if exc.headers else None)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                         for e in exc.errors())
+    return problem(422, f"The request is not valid: {problems}",
+                   "See the OpenAPI schema at /openapi.json.")
+
+
+async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error", exc_info=exc)
+    return problem(500, f"Unexpected error: {type(exc).__name__}.",
+                   "It has been logged; report it if it persists.")
+
+
+def create_app(database_url: str, profile: Profile, secret: str, *,
+               cookie_secure: bool = False, throttle: LoginThrottle | None = None) -> FastAPI:
+    """The service over the register at ``database_url`` (opened at start-up)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = open_store(database_url)
+        app.state.service = Service(store=store, profile=profile, sessions=Sessions(secret),
+                                    throttle=throttle or LoginThrottle(),
+                                    cookie_secure=cookie_secure)
+        try:
+            yield
+        finally:
+            store.close()
+
+    app = FastAPI(title="muster", version=__version__, lifespan=lifespan,
+                  description="The military-registration register: persons, their sources "
+                  "and the audit of who looked at them.")
+    app.include_router(router)
+    app.add_exception_handler(MusterError, _muster_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+    return app

@@ -1,0 +1,75 @@
+"""A tiny register for the service tests: three persons in two regions, one source
+record each, an eligibility evaluation, and one account of each role with a token."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from eligibility_data import man, write_register
+from muster.eligibility import evaluate
+from muster.profile import Profile
+from muster.service.accounts import add_account, create_token
+from muster.store import Store
+from muster.store.schema import (
+    golden_records,
+    person_events,
+    person_records,
+    persons,
+    source_records,
+)
+
+PASSWORD = "correct horse battery"
+IN_REGION = "P000000001"  # TVE: the officer's region; the citizen is this person
+OUT_OF_REGION = "P000000002"  # MOW
+ALSO_IN_REGION = "P000000003"  # TVE, with a conflicting birth date
+MISSING = "P000000999"
+AS_OF = date(2024, 6, 1)
+
+
+@dataclass
+class Accounts:
+    tokens: dict[str, str]  # username -> API token
+
+
+def build_register(store: Store, profile: Profile) -> Accounts:
+    people = [
+        man(IN_REGION, family_name="Иванов", given_name="Иван", region="TVE"),
+        man(OUT_OF_REGION, family_name="Иванов", given_name="Пётр", region="MOW"),
+        man(ALSO_IN_REGION, family_name="Иванов", given_name="Олег", region="TVE",
+            student_until=date(2026, 6, 30),
+            conflicts={"birth_date": [(date(1999, 3, 11), "voters")]}),
+    ]
+    write_register(store, people)
+    now = datetime.now(UTC)
+    with store.engine.begin() as conn:
+        for p in people:  # the search keys ingest computes
+            conn.execute(golden_records.update().where(
+                golden_records.c.person_id == p["person_id"]).values(
+                family_key=profile.names.key(p["family_name"]),
+                given_key=profile.names.key(p["given_name"])))
+        conn.execute(persons.insert(), [
+            {"person_id": p["person_id"], "status": "active", "created_run": 1}
+            for p in people])
+        conn.execute(source_records.insert(), [
+            {"source": "passports", "record_id": f"R{i}", "batch_id": 1,
+             "first_batch_id": 1, "line": i + 1, "row_hash": "0" * 32,
+             "raw": json.dumps({"FAM": p["family_name"]}, ensure_ascii=False), "flags": 0,
+             "family_name": p["family_name"], "given_name": p["given_name"],
+             "region": p["region"]} for i, p in enumerate(people)])
+        conn.execute(person_records.insert(), [
+            {"source": "passports", "record_id": f"R{i}", "person_id": p["person_id"],
+             "run_id": 1} for i, p in enumerate(people)])
+        conn.execute(person_events.insert(), [
+            {"run_id": 1, "at": now, "kind": "created", "person_id": p["person_id"],
+             "old_ids": "[]", "new_ids": json.dumps([p["person_id"]]), "detail": "new"}
+            for p in people])
+    evaluate(store, profile, AS_OF)
+    regions = profile.regions.codes
+    add_account(store, "admin", PASSWORD, "administrator")
+    add_account(store, "analyst", PASSWORD, "analyst")
+    add_account(store, "officer", PASSWORD, "officer", regions=["TVE"], known_regions=regions)
+    add_account(store, "citizen", PASSWORD, "citizen", person_id=IN_REGION)
+    return Accounts(tokens={name: create_token(store, name, "tests")
+                            for name in ("admin", "analyst", "officer", "citizen")})
