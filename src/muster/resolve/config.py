@@ -54,6 +54,7 @@ class ResolutionConfig:
     # field -> sources in order of trust; "*" is the order for unlisted fields.
     trust: dict[str, tuple[str, ...]] = field(default_factory=dict)
     u_sample_pairs: float = 2e6
+    train_records: int = 1_000_000  # larger registers train the model on a sample
     spark: SparkSettings = field(default_factory=SparkSettings)
 
     def trust_order(self, field_name: str) -> tuple[str, ...]:
