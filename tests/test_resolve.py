@@ -26,6 +26,7 @@ def _national_id(seed: int) -> str:
 
 SHARED = _national_id(7)
 FATHER_ID, SON_ID = _national_id(8), _national_id(9)
+OWN_ID, VICTIM_ID = _national_id(10), _national_id(11)
 CASES = [
     # record_id, family, given, middle, birth, sex, national_id, region, address
     ("twin-a", "Кузнецов", "Пётр", "Иванович", "2001-03-04", "M", "", "TVE",
@@ -53,6 +54,14 @@ CASES = [
      "г. Тверь, ул. Луговая, д. 1"),
     ("borrowed", "Громов", "Олег", "Ильич", "1999-09-09", "M", SHARED, "TVE",
      "г. Тверь, ул. Лесная, д. 4"),
+    # A man's record carrying a woman's number: a collision with her, and no reason to
+    # split him from his own records, which carry his number.
+    ("own-a", "Сорокин", "Денис", "Игоревич", "1992-08-08", "M", OWN_ID, "TVE",
+     "г. Тверь, ул. Речная, д. 3"),
+    ("own-b", "Сорокин", "Денис", "Игоревич", "1992-08-08", "M", OWN_ID, "TVE", ""),
+    ("carrier", "Сорокин", "Денис", "Игоревич", "1992-08-08", "M", VICTIM_ID, "TVE", ""),
+    ("victim", "Фомина", "Мария", "Олеговна", "1965-01-30", "F", VICTIM_ID, "TVE",
+     "г. Тверь, ул. Озёрная, д. 6"),
     # Namesakes born the same day in different cities, and a record that fits both.
     ("ns-tver", "Зимин", "Олег", "Алексеевич", "2000-02-25", "M", "", "TVE",
      "г. Тверь, ул. Горького, д. 5", "г. Тверь"),
@@ -103,11 +112,13 @@ def test_guards_keep_traps_apart_and_real_matches_together(resolved: Register,
     assert person["father"] != person["son"]
     assert person["own-id"] != person["borrowed"]
     assert person["ns-tver"] != person["ns-yar"]  # never one person through ns-bare
+    assert person["carrier"] == person["own-a"] == person["own-b"] != person["victim"]
     assert person["cyr"] == person["lat"] == person["icao"]
     assert person["dm-1"] == person["dm-2"]
     assert person["typo-1"] == person["typo-2"]
     review = resolved.ok("review", "list", "--kind", "identifier_collision", "--limit", "1000")
     assert "cases:borrowed" in review and "cases:own-id" in review
+    assert "cases:carrier" in review and "cases:victim" in review
     ambiguous = resolved.ok("review", "list", "--kind", "ambiguous", "--limit", "1000")
     assert "cases:ns-bare" in ambiguous
 

@@ -23,7 +23,7 @@ from muster.errors import MusterError
 from muster.profile import Profile
 from muster.resolve.cluster import cluster_records
 from muster.resolve.config import resolution_config
-from muster.resolve.deterministic import identifier_pairs
+from muster.resolve.deterministic import identifier_pairs, mark_disputed
 from muster.resolve.golden import build_golden
 from muster.resolve.identity import ID_PREFIX, assign_ids
 from muster.resolve.incremental import count_new, load_scope
@@ -124,6 +124,7 @@ def resolve(store: Store, profile: Profile, engine: str = "duckdb",
                             "CAST(person_id AS VARCHAR) AS person_id FROM previous_arrow")
                 step("linking on identifiers")
                 identifier_pairs(con, config)
+                mark_disputed(con, config)
                 load_pins(db, con)
                 add_pin_pairs(con)
                 step("scoring candidate pairs (Splink)")

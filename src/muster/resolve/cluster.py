@@ -22,6 +22,7 @@ from muster.resolve.config import ResolutionConfig
 from muster.resolve.rules import conflict_sql
 
 DETERMINISTIC_WEIGHT = 1e6  # identifier links are considered before any scored link
+MAX_SET_ASIDE = 50  # ambiguous records set aside one by one in a component, at most
 
 
 @dataclass
@@ -162,7 +163,40 @@ def _greedy(rids: list[int], edges: list[tuple[float, int, int]],
 def _split_one(rids: list[int], edges: list[tuple[float, int, int]],
                cannot: dict[frozenset[int], str], config: ResolutionConfig,
                result: ComponentResult) -> None:
-    label, refused = _greedy(rids, edges, cannot)
+    """Greedy clustering, then set aside the most ambiguous record and cluster again,
+    until no record fits two groups almost equally well. One at a time: the record
+    that bridges two people (often one carrying the other's identifier) is usually
+    the only one, and setting aside all candidates at once broke whole persons up."""
+    kept = edges
+    alone: dict[int, list[tuple[int, float]]] = {}
+    while True:
+        label, refused = _greedy(rids, kept, cannot)
+        candidates = _ambiguous(label, refused, kept, cannot, config)
+        if not candidates:
+            break
+        if len(alone) >= MAX_SET_ASIDE:  # a pathological component: settle it at once
+            alone.update({rid: found for rid, (_margin, found) in candidates.items()})
+            kept = [e for e in kept if e[1] not in alone and e[2] not in alone]
+            label, refused = _greedy(rids, kept, cannot)
+            break
+        rid = min(candidates, key=lambda r: (candidates[r][0], r))
+        alone[rid] = candidates[rid][1]
+        kept = [e for e in kept if rid not in (e[1], e[2])]
+    for rid, found in alone.items():
+        result.ambiguous[rid] = found
+    for _w, a, b in edges:
+        if a in alone or b in alone:
+            refused[(a, b)] = ("ambiguous: the record matches two people who cannot be "
+                               "one person almost equally well")
+    result.cluster.update(label)
+    result.refused.update(refused)
+
+
+def _ambiguous(label: dict[int, int], refused: dict[tuple[int, int], str],
+               edges: list[tuple[float, int, int]], cannot: dict[frozenset[int], str],
+               config: ResolutionConfig) -> dict[int, tuple[float, list[tuple[int, float]]]]:
+    """Records whose best link inside their group barely beats a refused link into a
+    group they could join: rid -> (that margin, [(other record, weight), ...])."""
     weight = {(a, b): w for w, a, b in edges}
     best_inside: dict[int, float] = defaultdict(lambda: float("-inf"))
     for w, a, b in edges:
@@ -172,28 +206,17 @@ def _split_one(rids: list[int], edges: list[tuple[float, int, int]],
     group: dict[int, list[int]] = defaultdict(list)
     for rid, lab in label.items():
         group[lab].append(rid)
-
-    def could_join(rid: int, other: int) -> bool:
-        """Could ``rid`` alone belong to ``other``'s group instead of its own?"""
-        return not any(frozenset((rid, m)) in cannot for m in group[label[other]])
-
-    ambiguous: dict[int, list[tuple[int, float]]] = {}
+    found: dict[int, tuple[float, list[tuple[int, float]]]] = {}
     for (a, b) in refused:
         w = weight[(a, b)]
         for rid, other in ((a, b), (b, a)):
-            if best_inside[rid] - w < config.ambiguity_margin and could_join(rid, other):
-                ambiguous.setdefault(rid, []).append((other, w))
-    if ambiguous:
-        # Leave ambiguous records on their own and cluster the rest again without them.
-        kept = [e for e in edges if e[1] not in ambiguous and e[2] not in ambiguous]
-        label, refused = _greedy(rids, kept, cannot)
-        for rid, candidates in ambiguous.items():
-            partners = [(b if a == rid else a, w) for w, a, b in edges
-                        if rid in (a, b) and w == best_inside[rid]]
-            result.ambiguous[rid] = candidates + partners
-        for _w, a, b in edges:
-            if a in ambiguous or b in ambiguous:
-                refused[(a, b)] = ("ambiguous: the record matches two people who cannot be "
-                                   "one person almost equally well")
-    result.cluster.update(label)
-    result.refused.update(refused)
+            margin = best_inside[rid] - w
+            if margin < config.ambiguity_margin and not any(
+                    frozenset((rid, m)) in cannot for m in group[label[other]]):
+                previous, pairs = found.get(rid, (margin, []))
+                found[rid] = (min(previous, margin), [*pairs, (other, w)])
+    for rid, (margin, pairs) in found.items():
+        partners = [(b if a == rid else a, w) for w, a, b in edges
+                    if rid in (a, b) and w == best_inside[rid] and label[a] == label[b]]
+        found[rid] = (margin, pairs + partners)
+    return found

@@ -48,3 +48,34 @@ def identifier_pairs(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
         JOIN records l ON l.rid = p.rid_l JOIN records r ON r.rid = p.rid_r
         GROUP BY p.rid_l, p.rid_r
     """)
+
+
+def mark_disputed(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
+                  rescore: tuple[str, ...] = ("id_pairs",)) -> None:
+    """An identifier two clearly different people's records share (a collision on
+    anything but another identifier) is in doubt on those records: it no longer
+    proves that they differ from records with another value. Otherwise a record
+    carrying someone else's number would split its own person apart. Conflicts in
+    the ``rescore`` tables are computed again."""
+    con.execute("""
+        UPDATE records SET disputed_ids = d.fields FROM (
+          SELECT rid, list(DISTINCT field) AS fields FROM (
+            SELECT rid_l AS rid, unnest(string_split(rule, ',')) AS field FROM id_pairs
+            WHERE conflict IS NOT NULL AND NOT starts_with(conflict, 'different ')
+               OR conflict IN ('different sex', 'different given names',
+                               'different middle names', 'different birth places')
+            UNION ALL
+            SELECT rid_r, unnest(string_split(rule, ',')) FROM id_pairs
+            WHERE conflict IS NOT NULL AND NOT starts_with(conflict, 'different ')
+               OR conflict IN ('different sex', 'different given names',
+                               'different middle names', 'different birth places'))
+          GROUP BY rid) d
+        WHERE records.rid = d.rid
+    """)
+    for table in rescore:
+        con.execute(f"""
+            UPDATE {table} SET conflict = c.conflict FROM (
+              SELECT p.rid_l, p.rid_r, {conflict_sql(config)} AS conflict FROM {table} p
+              JOIN records l ON l.rid = p.rid_l JOIN records r ON r.rid = p.rid_r) c
+            WHERE {table}.rid_l = c.rid_l AND {table}.rid_r = c.rid_r
+        """)

@@ -28,7 +28,7 @@ import duckdb
 
 from muster.resolve import model
 from muster.resolve.config import ResolutionConfig
-from muster.resolve.deterministic import identifier_pairs
+from muster.resolve.deterministic import identifier_pairs, mark_disputed
 from muster.resolve.pins import PIN_RULE, add_pin_pairs, load_pins
 from muster.resolve.probabilistic import score_new
 from muster.resolve.records import SELECT_COLUMNS, build_records
@@ -81,6 +81,7 @@ def load_scope(db: BulkConnection, con: duckdb.DuckDBPyConnection, config: Resol
     db.create_temp(SCOPE_TABLE, scope)
     db.create_temp(SCOPE_PERSONS_TABLE, con.sql("SELECT person_id FROM affected").to_arrow_table())
     _merge_stored_edges(db, con, config)
+    mark_disputed(con, config, rescore=("id_pairs", "scored"))
     add_pin_pairs(con)
     return Scope(
         new=_count(con, "delta"), records=scope.num_rows, persons=_count(con, "affected"),

@@ -48,6 +48,7 @@ def build_records(con: duckdb.DuckDBPyConnection, relation: str, table: str = "r
         CREATE OR REPLACE TABLE {table} AS
         SELECT CAST(_rid AS BIGINT) AS rid, * EXCLUDE (_rid),
           strftime(birth_date, '%Y-%m-%d') AS birth_text,
+          CAST([] AS VARCHAR[]) AS disputed_ids,  -- see deterministic.mark_disputed
           list_filter(regexp_split_to_array(lower(address), '[^[:alnum:]-]+'),
                       lambda t: length(t) > 0 AND t NOT IN ({stop})) AS address_tokens
         FROM (SELECT {typed}, {rid} AS _rid FROM {relation})

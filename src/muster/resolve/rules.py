@@ -42,7 +42,9 @@ def _places_differ(config: ResolutionConfig, a: str, b: str) -> str:
 def conflict_sql(config: ResolutionConfig, a: str = "l", b: str = "r") -> str:
     """NULL when the two records may be one person; otherwise why they cannot be."""
     checks = [
-        (f"{a}.{f} <> {b}.{f}", f"different {f}") for f in config.unique_identifiers
+        (f"{a}.{f} <> {b}.{f} AND NOT list_contains({a}.disputed_ids, '{f}') "
+         f"AND NOT list_contains({b}.disputed_ids, '{f}')", f"different {f}")
+        for f in config.unique_identifiers
     ]
     checks += [
         (f"{a}.sex <> {b}.sex", "different sex"),
