@@ -37,7 +37,8 @@ def _workspace(label: str, extracts: Path, workdir: Path, database_url: str | No
 def bench_backend(label: str, extracts: Path, workdir: Path, database_url: str | None) -> list[
     tuple[str, int, float, float]
 ]:
-    ws, env, muster = _workspace(label, extracts, workdir, database_url)
+    url = fresh_database(database_url, "muster_bench_sources")
+    ws, env, muster = _workspace(label, extracts, workdir, url)
     sources = tomllib.loads((extracts / "sources.toml").read_text())["sources"]
     results = []
     for name, decl in sources.items():
