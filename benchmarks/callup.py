@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import sqlalchemy as sa
+from _common import fresh_database
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = date(2024, 6, 1)
@@ -161,21 +162,9 @@ def main() -> None:
         work = Path(tmp)
         bench_plan("sqlite", work, None, args.persons, args.seed)
         if args.postgres_url:
-            admin = sa.create_engine(args.postgres_url, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(sa.text('DROP DATABASE IF EXISTS "muster_bench_callup" WITH (FORCE)'))
-                conn.execute(sa.text('CREATE DATABASE "muster_bench_callup"'))
-            admin.dispose()
-            url = sa.make_url(args.postgres_url).set(database="muster_bench_callup")
-            try:
-                bench_plan("postgresql", work, url.render_as_string(hide_password=False),
-                           args.persons, args.seed)
-            finally:
-                admin = sa.create_engine(args.postgres_url, isolation_level="AUTOCOMMIT")
-                with admin.connect() as conn:
-                    conn.execute(sa.text(
-                        'DROP DATABASE IF EXISTS "muster_bench_callup" WITH (FORCE)'))
-                admin.dispose()
+            url = fresh_database(args.postgres_url, "muster_bench_callup")
+            assert url is not None
+            bench_plan("postgresql", work, url, args.persons, args.seed)
         if args.notices:
             bench_notices(work, args.notices)
 

@@ -21,12 +21,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+from _common import fresh_database, private_postgres, run_measured
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_SECONDS = 20.0
@@ -34,21 +34,6 @@ AS_OF = date(2024, 6, 1)
 OCCUPATIONS = ["physician", "nurse", "teacher", "firefighter", "engineer", "driver",
                "programmer", "builder", "seller", "accountant", None, None, None]
 SOURCES = ["passports", "civil", "health", "military", "tax", "voters", "education"]
-
-
-def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS MiB, stdout) of one child process."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(args, env=env, stdout=out, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        out.seek(0)
-        err.seek(0)
-        text = out.read().decode()
-        if os.waitstatus_to_exitcode(status) != 0:
-            sys.exit(f"failed: {' '.join(args)}\n{text}\n{err.read().decode()}")
-    return wall, usage.ru_maxrss / 1024, text
 
 
 def _days(d: np.ndarray) -> pa.Array:
@@ -167,30 +152,6 @@ def build(url: str, n: int, seed: int) -> None:
     store.close()
     print(f"  built {n:,} golden records and {values.num_rows:,} golden values "
           f"in {time.perf_counter() - started:.1f} s")
-
-
-@contextmanager
-def private_postgres(workdir: Path):  # type: ignore[no-untyped-def]
-    data = workdir / "pg"
-    port = os.environ.get("MUSTER_BENCH_PG_PORT", "55433")
-    script = ROOT / "scripts" / "postgres.sh"
-    subprocess.run(["bash", str(script), "ensure"], check=True)
-    subprocess.run(["bash", str(script), "start", str(data), port], check=True)
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(["bash", str(script), "stop", str(data)], check=False)
-
-
-def fresh_database(server_url: str, name: str) -> str:
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return str(sa.make_url(server_url).set(database=name).render_as_string(hide_password=False))
 
 
 def bench(label: str, workdir: Path, url: str | None, n: int, seed: int) -> tuple[float, float]:

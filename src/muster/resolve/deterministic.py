@@ -59,16 +59,14 @@ def mark_disputed(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
     the ``rescore`` tables are computed again."""
     con.execute("""
         UPDATE records SET disputed_ids = d.fields FROM (
-          SELECT rid, list(DISTINCT field) AS fields FROM (
-            SELECT rid_l AS rid, unnest(string_split(rule, ',')) AS field FROM id_pairs
-            WHERE conflict IS NOT NULL AND NOT starts_with(conflict, 'different ')
-               OR conflict IN ('different sex', 'different given names',
-                               'different middle names', 'different birth places')
-            UNION ALL
-            SELECT rid_r, unnest(string_split(rule, ',')) FROM id_pairs
+          WITH collisions AS (
+            SELECT rid_l, rid_r, string_split(rule, ',') AS fields FROM id_pairs
             WHERE conflict IS NOT NULL AND NOT starts_with(conflict, 'different ')
                OR conflict IN ('different sex', 'different given names',
                                'different middle names', 'different birth places'))
+          SELECT rid, list_distinct(flatten(list(fields))) AS fields FROM (
+            SELECT rid_l AS rid, fields FROM collisions
+            UNION ALL SELECT rid_r, fields FROM collisions)
           GROUP BY rid) d
         WHERE records.rid = d.rid
     """)
