@@ -71,7 +71,8 @@ def served(request: pytest.FixtureRequest,
         store = open_store(url)
         built = build_register(store, profile)
         clock = Clock()
-        app = create_app(url, profile, "test-secret", throttle=LoginThrottle(clock=clock))
+        app = create_app(workspace, "test-secret", database_url=url,
+                         throttle=LoginThrottle(clock=clock))
         with TestClient(app) as client:
             yield Served(client, store, built.tokens, clock, app)
         store.close()
@@ -322,12 +323,12 @@ def test_openapi_schema_lists_the_endpoints(served: Served) -> None:
 
 
 def test_an_unresolved_register_answers_409(database_url: str, tmp_path: Path) -> None:
-    profile = create_workspace(tmp_path / "ws").profile()
+    workspace = create_workspace(tmp_path / "ws")
     store = open_store(database_url)
     try:
         add_account(store, "root", PASSWORD, "administrator")
         token = create_token(store, "root", "tests")
-        with TestClient(create_app(database_url, profile, "s")) as client:
+        with TestClient(create_app(workspace, "s", database_url=database_url)) as client:
             response = client.get("/api/v1/persons", params={"name": "Иванов"},
                                   headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 409

@@ -38,8 +38,7 @@ def serve(
     ws = workspace()
     with store_for(ws):
         pass  # bring the schema up to date (and fail now) before listening
-    application = create_app(ws.database_url, ws.profile(), service_secret(ws.root),
-                             cookie_secure=secure_cookie)
+    application = create_app(ws, service_secret(ws.root), cookie_secure=secure_cookie)
     console.print(f"Serving the register at http://{host}:{port}/ (API docs: /docs)")
     uvicorn.run(application, host=host, port=port, log_level="info")
 

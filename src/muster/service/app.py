@@ -21,11 +21,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from muster import __version__
 from muster.errors import MusterError, TooManyRequests
-from muster.profile import Profile
 from muster.service.api import router
 from muster.service.auth import LoginThrottle, Sessions
 from muster.service.state import Service
 from muster.store import open_store
+from muster.workspace import Workspace
 
 SECRET_ENV = "MUSTER_SECRET_KEY"
 SECRET_FILE = "service.secret"
@@ -85,14 +85,18 @@ async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
                    "It has been logged; report it if it persists.")
 
 
-def create_app(database_url: str, profile: Profile, secret: str, *,
+def create_app(workspace: Workspace, secret: str, *, database_url: str | None = None,
                cookie_secure: bool = False, throttle: LoginThrottle | None = None) -> FastAPI:
-    """The service over the register at ``database_url`` (opened at start-up)."""
+    """The service over the workspace's register (or the one at ``database_url``), opened
+    at start-up. Casework writes officer-verified values into the workspace."""
+    database_url = database_url or workspace.database_url
+    profile = workspace.profile()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = open_store(database_url)
-        app.state.service = Service(store=store, profile=profile, sessions=Sessions(secret),
+        app.state.service = Service(store=store, profile=profile, workspace=workspace,
+                                    sessions=Sessions(secret),
                                     throttle=throttle or LoginThrottle(),
                                     cookie_secure=cookie_secure)
         try:
