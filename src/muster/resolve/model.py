@@ -46,6 +46,7 @@ def settings(config: ResolutionConfig) -> SettingsCreator:
         cll.ExactMatchLevel("family_key", term_frequency_adjustments=True),
         _swap_level(),
         cll.JaroWinklerLevel("family_key", 0.95),
+        cll.DamerauLevenshteinLevel("family_key", 1),
         cll.JaroWinklerLevel("family_key", 0.88),
         cll.ElseLevel(),
     ], output_column_name="family_name")
@@ -54,12 +55,14 @@ def settings(config: ResolutionConfig) -> SettingsCreator:
         cll.ExactMatchLevel("given_key", term_frequency_adjustments=True),
         _swap_level(),
         cll.JaroWinklerLevel("given_key", 0.95),
+        cll.DamerauLevenshteinLevel("given_key", 1),
         cll.ElseLevel(),
     ], output_column_name="given_name")
     middle = cl.CustomComparison([
         cll.NullLevel("middle_key"),
         cll.ExactMatchLevel("middle_key", term_frequency_adjustments=True),
         cll.JaroWinklerLevel("middle_key", 0.95),
+        cll.DamerauLevenshteinLevel("middle_key", 1),
         cll.ElseLevel(),
     ], output_column_name="middle_name")
     birth = cl.CustomComparison([
