@@ -30,6 +30,12 @@ bash scripts/ensure_venv.sh
 section "ensuring system libraries for notices (Pango, fonts)"
 bash scripts/system_deps.sh ensure
 
+# The real-browser test drives Debian's Chromium (apt-get only when missing); with
+# MUSTER_REQUIRE_BROWSER=1 it fails rather than skips when Chromium cannot run.
+section "ensuring Chromium for the browser test"
+bash scripts/browser_deps.sh ensure
+export MUSTER_REQUIRE_BROWSER=1
+
 # The Spark engine's tests (tests/test_resolve_spark.py) need Java 17+: apt-get
 # install -y --no-install-recommends default-jre-headless when it is missing, like
 # `scripts/postgres.sh ensure`. With MUSTER_REQUIRE_SPARK=1 those tests fail rather

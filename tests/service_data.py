@@ -6,17 +6,24 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
 
 from eligibility_data import man, write_register
+from muster.callup import create_plan
 from muster.eligibility import evaluate
+from muster.notices import issue_notices
 from muster.profile import Profile
 from muster.service.accounts import add_account, create_token
 from muster.store import Store
 from muster.store.schema import (
     golden_records,
+    notices,
     person_events,
     person_records,
     persons,
+    review_pairs,
     source_records,
 )
 
@@ -73,3 +80,36 @@ def build_register(store: Store, profile: Profile) -> Accounts:
     add_account(store, "citizen", PASSWORD, "citizen", person_id=IN_REGION)
     return Accounts(tokens={name: create_token(store, name, "tests")
                             for name in ("admin", "analyst", "officer", "citizen")})
+
+
+@dataclass
+class Work:
+    plan_id: int
+    notices: dict[str, int]  # person_id -> notice id
+
+
+def add_work(store: Store, profile: Profile, out: Path) -> Work:
+    """Casework material on top of ``build_register``: a call-up plan selecting
+    IN_REGION and OUT_OF_REGION with a notice each (PDFs in ``out``), and two open review
+    pairs (one within TVE, one within MOW: a second record of OUT_OF_REGION)."""
+    with store.engine.begin() as conn:
+        conn.execute(source_records.insert().values(
+            source="voters", record_id="V1", batch_id=2, first_batch_id=2, line=2,
+            row_hash="1" * 32, raw="{}", flags=0, family_name="Иванов", given_name="Пётр",
+            region="MOW"))
+        conn.execute(person_records.insert().values(
+            source="voters", record_id="V1", person_id=OUT_OF_REGION, run_id=1))
+        conn.execute(review_pairs.insert(), [
+            {"run_id": 1, "kind": "uncertain", "source_l": "passports", "record_id_l": "R0",
+             "source_r": "passports", "record_id_r": "R2", "match_weight": 3.5,
+             "detail": "same family name, different given names", "status": "open"},
+            {"run_id": 1, "kind": "ambiguous", "source_l": "passports", "record_id_l": "R1",
+             "source_r": "voters", "record_id_r": "V1", "match_weight": 7.0,
+             "detail": "one voter record, two candidates", "status": "open"}])
+    report = create_plan(store, AS_OF, {"TVE": 1, "MOW": 1}, "planner", seed="00c0ffee")
+    issue_notices(store, profile, report.plan.id, out, "planner")
+    with store.engine.connect() as conn:
+        ids = {str(p): int(i) for p, i in conn.execute(sa.select(notices.c.person_id,
+                                                                 notices.c.id))}
+    assert set(ids) == {IN_REGION, OUT_OF_REGION}, ids
+    return Work(plan_id=report.plan.id, notices=ids)

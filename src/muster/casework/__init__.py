@@ -14,6 +14,7 @@ from muster.casework.cases import (
     KINDS,
     OUTCOMES,
     Case,
+    count_cases,
     default_actor,
     export_cases,
     get_case,
@@ -34,7 +35,7 @@ from muster.casework.verified import VERIFIABLE, source_name
 
 __all__ = [
     "DEFERMENT_GROUNDS", "KINDS", "OUTCOMES", "VERIFIABLE", "Case", "Decided", "Generated",
-    "claim_deferment", "decide_case", "default_actor", "export_cases",
+    "claim_deferment", "count_cases", "decide_case", "default_actor", "export_cases",
     "generate_clarifications", "get_case", "list_cases", "lodge_appeal", "open_case",
     "parse_values", "propose_correction", "queue_counts", "source_name",
 ]

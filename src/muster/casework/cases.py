@@ -149,22 +149,45 @@ def require_open(case: Case) -> None:
             hint="A decided case stays decided; open a new case if something changed.")
 
 
-def list_cases(store: Store, kind: str | None = None, status: str | None = OPEN,
-               person_id: str | None = None, limit: int | None = None) -> list[Case]:
-    """A queue: cases by kind and status (open by default), oldest first."""
+def _cases_query(kind: str | None, status: str | None, person_id: str | None,
+                 regions: tuple[str, ...] | None) -> sa.Select[Any]:
     if kind is not None and kind not in KINDS:
         raise MusterError(f"Unknown case kind {kind!r}.", hint=f"Kinds: {', '.join(KINDS)}.")
-    query = sa.select(cases).order_by(cases.c.id)
+    query = sa.select(cases)
     if kind:
         query = query.where(cases.c.kind == kind)
     if status and status != "all":
         query = query.where(cases.c.status == status)
     if person_id:
         query = query.where(cases.c.person_id == person_id)
+    if regions is not None:  # the persons of these regions now (an officer's queue)
+        query = query.where(cases.c.person_id.in_(sa.select(golden_records.c.person_id).where(
+            golden_records.c.region.in_(regions))))
+    return query
+
+
+def list_cases(store: Store, kind: str | None = None, status: str | None = OPEN,
+               person_id: str | None = None, limit: int | None = None,
+               regions: tuple[str, ...] | None = None, offset: int = 0) -> list[Case]:
+    """A queue: cases by kind and status (open by default), oldest first; ``regions``
+    limits it to persons of those regions."""
+    query = _cases_query(kind, status, person_id, regions).order_by(cases.c.id)
     if limit:
         query = query.limit(limit)
+    if offset:
+        query = query.offset(offset)
     with store.engine.connect() as conn:
         return [_case(r) for r in conn.execute(query).mappings().all()]
+
+
+def count_cases(store: Store, kind: str | None = None, status: str | None = OPEN,
+                person_id: str | None = None,
+                regions: tuple[str, ...] | None = None) -> int:
+    """How many cases ``list_cases`` would list without a limit."""
+    query = _cases_query(kind, status, person_id, regions)
+    with store.engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(query.subquery()))
+                   .scalar() or 0)
 
 
 def queue_counts(store: Store) -> list[tuple[str, str, int]]:

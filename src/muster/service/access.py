@@ -17,6 +17,11 @@ from muster.service.audit import PURPOSES
 from muster.store import Store
 from muster.store.schema import golden_records, persons
 
+# Who may do what, beyond reading a person (casework, plans, notices; issue 6).
+CASEWORKERS = (ADMINISTRATOR, OFFICER)  # open clarifications, decide, move notices, review
+PERSON_SIDE = (ADMINISTRATOR, OFFICER, CITIZEN)  # corrections, claims, appeals, notices
+PLAN_READERS = (ADMINISTRATOR, ANALYST, OFFICER)  # analysts: counts only
+
 
 def _no_person(person_id: str) -> NotFound:
     return NotFound(f"No person {person_id} that you may see.",
@@ -33,29 +38,49 @@ def require_search(account: Account) -> tuple[str, ...] | None:
                     hint="Searching is for officers and administrators.")
 
 
+def require_role(account: Account, roles: tuple[str, ...], what: str) -> None:
+    """403 unless the account's role is one of ``roles``; ``what`` names the act."""
+    if account.role not in roles:
+        allowed = ", ".join(f"{r}s" for r in roles)
+        raise Forbidden(f"A {account.role} may not {what}.", hint=f"Only {allowed} may.")
+
+
+def person_region(conn: sa.Connection, person_id: str) -> tuple[bool, str | None]:
+    """(the person exists, their golden region)."""
+    row = conn.execute(sa.select(persons.c.person_id, golden_records.c.region).outerjoin(
+        golden_records, golden_records.c.person_id == persons.c.person_id).where(
+        persons.c.person_id == person_id)).first()
+    return (row is not None, row.region if row is not None else None)
+
+
+def require_in_scope(store: Store, account: Account, person_id: str) -> None:
+    """404 unless the person exists and is the account's to see: a citizen themselves, an
+    officer a person of their regions, an administrator anyone. Call after the role check."""
+    if account.role not in PERSON_SIDE or (account.role == CITIZEN
+                                           and person_id != account.person_id):
+        raise _no_person(person_id)
+    with store.engine.connect() as conn:
+        exists, region = person_region(conn, person_id)
+    if not exists or (account.role == OFFICER and region not in account.regions):
+        raise _no_person(person_id)
+
+
 def require_person(store: Store, account: Account, person_id: str,
                    purpose: str | None) -> None:
     """May the account open this person's record, for this purpose?"""
-    if account.role not in (ADMINISTRATOR, OFFICER, CITIZEN):
-        raise Forbidden(f"A {account.role} may not see a person's record.",
-                        hint="Analysts see aggregates only.")
-    if account.role == CITIZEN and person_id != account.person_id:
-        raise _no_person(person_id)
-    with store.engine.connect() as conn:
-        row = conn.execute(sa.select(persons.c.person_id, golden_records.c.region).outerjoin(
-            golden_records, golden_records.c.person_id == persons.c.person_id).where(
-            persons.c.person_id == person_id)).first()
-    if row is None:
-        raise _no_person(person_id)
-    if account.role == OFFICER:
-        if row.region not in account.regions:
-            raise _no_person(person_id)
-        if purpose is None:
-            raise BadRequest("An officer opening a record must say why: the purpose is "
-                             "missing.", hint=f"Add ?purpose= one of {', '.join(PURPOSES)}.")
+    require_role(account, (ADMINISTRATOR, OFFICER, CITIZEN), "see a person's record")
+    require_in_scope(store, account, person_id)
+    if account.role == OFFICER and purpose is None:
+        raise BadRequest("An officer opening a record must say why: the purpose is "
+                         "missing.", hint=f"Add ?purpose= one of {', '.join(PURPOSES)}.")
     if purpose is not None and purpose not in PURPOSES:
         raise BadRequest(f"Purpose {purpose!r} is not one of the allowed purposes.",
                          hint=f"Use one of {', '.join(PURPOSES)}.")
+
+
+def regions_of(account: Account) -> tuple[str, ...] | None:
+    """The regions an account's lists are limited to (None: all)."""
+    return account.regions if account.role == OFFICER else None
 
 
 def require_stats(account: Account) -> tuple[str, ...] | None:

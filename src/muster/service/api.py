@@ -7,11 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Cookie, Depends, Header, Query, Request, Response
 
-from muster.eligibility.explain import stored_results
-from muster.errors import BadRequest, Unauthorized
-from muster.resolve.queries import find_persons, person_view
-from muster.service import access, audit
+from muster.casework import list_cases
+from muster.errors import Unauthorized
+from muster.service import access, audit, reads
 from muster.service.accounts import Account, authenticate
+from muster.service.actions_callup import notice_view
 from muster.service.auth import SESSION_COOKIE, SESSION_SECONDS, identify
 from muster.service.models import (
     AuditEntry,
@@ -27,8 +27,10 @@ from muster.service.models import (
     SearchResult,
     Stats,
 )
+from muster.service.models_work import case_out, notice_out
 from muster.service.state import Service
 from muster.service.stats import region_counts
+from muster.service.work_queries import person_notices
 from muster.store.schema import NAME_KEYS
 
 # Every error answers application/problem+json (translated once, in app.py).
@@ -105,18 +107,7 @@ def search_persons(
 
     Officers find persons of their regions only. Every person returned is an audit entry.
     """
-    regions = access.require_search(account)
-    if not (name or birth_date or id):
-        raise BadRequest("Say what to look for.",
-                         hint="Give name, birth_date (YYYY-MM-DD) or id (any combination).")
-    rows = find_persons(svc.store, name, birth_date, id, svc.profile, limit=limit,
-                        regions=regions)
-    query = {k: v for k, v in (("name", name), ("birth_date", birth_date), ("id", id)) if v}
-    with svc.store.engine.begin() as conn:
-        for row in rows or [{"person_id": None}]:
-            audit.record(conn, actor=account.username, role=account.role,
-                         action="person.search", person_id=row["person_id"],
-                         detail={"query": query, "results": len(rows)})
+    rows = reads.search_persons(svc, account, name, birth_date, id, limit)
     return SearchResult(persons=[PersonSummary.model_validate(r) for r in rows], limit=limit)
 
 
@@ -136,11 +127,8 @@ def get_person(
 ) -> Person:
     """A person's golden record with the source of every value, the conflicting values,
     the source records, the history of merges and splits, and eligibility results."""
-    access.require_person(svc.store, account, person_id, purpose)
-    view = person_view(svc.store, person_id)
-    results = stored_results(svc.store, person_id)
-    audit.append(svc.store, actor=account.username, role=account.role, action="person.read",
-                 person_id=person_id, purpose=purpose)
+    read = reads.read_person(svc, account, person_id, purpose)
+    view, results = read.view, read.eligibility
     values = [_value(v) for v in view.values]
     conflicts: dict[str, list[FieldValue]] = {}
     for v in values:
@@ -156,6 +144,9 @@ def get_person(
             law_sha256=r["law_sha256"], evaluated_at=r["evaluated_at"], status=r["status"],
             ground=r["ground"], grounds=[g for g in r["grounds"].split(",") if g],
             until=r["until"], subject_from=r["subject_from"]) for r in results],
+        cases=[case_out(c) for c in reversed(list_cases(svc.store, status="all",
+                                                         person_id=person_id))],
+        notices=[notice_out(notice_view(n)) for n in person_notices(svc.store, person_id)],
     )
 
 
@@ -164,14 +155,11 @@ def read_audit(
     svc: ServiceDep, account: AccountDep,
     person_id: Annotated[str | None, Query(max_length=20)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> AuditPage:
     """Audit entries, newest first: all of them for an administrator, those about
     themselves for a citizen. Reading the log is itself an entry."""
-    about = access.require_audit(account, person_id)
-    rows, total = audit.entries(svc.store, person_id=about, limit=limit, offset=offset)
-    audit.append(svc.store, actor=account.username, role=account.role, action="audit.read",
-                 person_id=about)
+    rows, total = reads.read_audit(svc, account, person_id, limit, offset)
     return AuditPage(entries=[AuditEntry(
         seq=e.seq, at=e.at, actor=e.actor, role=e.role, action=e.action,
         person_id=e.person_id, purpose=e.purpose, detail=e.detail) for e in rows],

@@ -22,8 +22,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from muster import __version__
 from muster.errors import MusterError, TooManyRequests
 from muster.service.api import router
+from muster.service.api_work import router as work_router
 from muster.service.auth import LoginThrottle, Sessions
 from muster.service.state import Service
+from muster.service.web import install_pages
 from muster.store import open_store
 from muster.workspace import Workspace
 
@@ -108,8 +110,10 @@ def create_app(workspace: Workspace, secret: str, *, database_url: str | None = 
                   description="The military-registration register: persons, their sources "
                   "and the audit of who looked at them.")
     app.include_router(router)
+    app.include_router(work_router)
     app.add_exception_handler(MusterError, _muster_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected_error)
+    install_pages(app, secret)  # the web pages: after the API's handlers, which they wrap
     return app

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, Field
+
+from muster.service.models_work import CaseOut, NoticeOut, Timestamp
 
 
 class Problem(BaseModel):
@@ -63,7 +65,7 @@ class EligibilityResult(BaseModel):
     as_of: date
     law: str
     law_sha256: str
-    evaluated_at: datetime
+    evaluated_at: Timestamp
     status: str
     ground: str
     grounds: list[str]
@@ -82,11 +84,13 @@ class Person(BaseModel):
     links: list[dict[str, Any]]
     history: list[dict[str, Any]]
     eligibility: list[EligibilityResult]
+    cases: list[CaseOut]  # newest first
+    notices: list[NoticeOut]  # newest first
 
 
 class AuditEntry(BaseModel):
     seq: int
-    at: datetime
+    at: Timestamp
     actor: str
     role: str
     action: str

@@ -1,0 +1,208 @@
+"""Casework through the service: the queues, opening and deciding cases, the review list.
+
+Who may do what (access.py): an officer acts on the persons of their regions, an
+administrator on anyone; a citizen proposes corrections, files claims and appeals
+for themselves only and never decides; an analyst does no casework (403).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from muster import casework
+from muster.casework import OUTCOMES, Case, Decided
+from muster.errors import BadRequest, ConflictError, NotFound
+from muster.service import access
+from muster.service.access import CASEWORKERS, PERSON_SIDE
+from muster.service.accounts import Account
+from muster.service.actions_common import (
+    DECISIONS,
+    PURPOSE_OF_KIND,
+    as_bad_request,
+    audit_each,
+)
+from muster.service.state import Service
+from muster.service.work_queries import review_page
+
+STATUSES = ("open", "all", *sorted({o for outcomes in OUTCOMES.values() for o in outcomes}))
+
+
+@dataclass(frozen=True)
+class ReviewPair:
+    """Two source records the register did not link on its own, and their persons."""
+
+    id: int
+    kind: str  # uncertain | ambiguous | identifier_collision
+    source_l: str
+    record_id_l: str
+    person_l: str | None
+    source_r: str
+    record_id_r: str
+    person_r: str | None
+    match_weight: float | None
+    detail: str
+
+
+def _no_case(case_id: int) -> NotFound:
+    return NotFound(f"No case {case_id} that you may see.",
+                    hint="List the cases you may see with GET /api/v1/cases.")
+
+
+def _scoped_case(svc: Service, account: Account, case_id: int) -> Case:
+    """The case, if its person is the account's to see; otherwise the same 404 as for a
+    case that does not exist."""
+    try:
+        case = casework.get_case(svc.store, case_id)
+        access.require_in_scope(svc.store, account, case.person_id)
+    except NotFound:
+        raise _no_case(case_id) from None
+    return case
+
+
+def _opened(svc: Service, account: Account, case: Case) -> Case:
+    audit_each(svc, account, "case.open", [case.person_id], PURPOSE_OF_KIND[case.kind],
+               {"case_id": case.id, "kind": case.kind})
+    return case
+
+
+def queue(svc: Service, account: Account, kind: str | None = None, status: str = "open",
+          limit: int = 50, offset: int = 0) -> tuple[list[Case], int]:
+    """A work queue: cases of one kind (or all) and status ("open", a decision, or "all"),
+    oldest first, and how many there are. An officer sees the cases of persons in their
+    regions, an administrator all; others 403. One ``case.list`` entry per person shown."""
+    access.require_role(account, CASEWORKERS, "see the work queues")
+    if status not in STATUSES:
+        raise BadRequest(f"{status!r} is not a case status.",
+                         hint=f"Use one of {', '.join(STATUSES)}.")
+    regions = access.regions_of(account)
+    with as_bad_request():
+        rows = casework.list_cases(svc.store, kind, status, limit=limit, regions=regions,
+                                   offset=offset)
+        total = casework.count_cases(svc.store, kind, status, regions=regions)
+    audit_each(svc, account, "case.list", [c.person_id for c in rows], "casework",
+               {"kind": kind, "status": status, "offset": offset, "shown": len(rows)})
+    return rows, total
+
+
+def case_for(svc: Service, account: Account, case_id: int) -> Case:
+    """One case with its events. Officer: in region; citizen: their own; administrator:
+    any; else 404 (analyst 403). Writes ``case.read``."""
+    access.require_role(account, PERSON_SIDE, "read a case")
+    case = _scoped_case(svc, account, case_id)
+    audit_each(svc, account, "case.read", [case.person_id], PURPOSE_OF_KIND[case.kind],
+               {"case_id": case.id})
+    return case
+
+
+def cases_for_person(svc: Service, account: Account, person_id: str) -> list[Case]:
+    """Every case of a person, newest first (scope as for reading the person; an officer
+    needs no purpose here: the cases are the work). Writes ``case.list``."""
+    access.require_role(account, PERSON_SIDE, "read a person's cases")
+    access.require_in_scope(svc.store, account, person_id)
+    rows = casework.list_cases(svc.store, status="all", person_id=person_id)[::-1]
+    audit_each(svc, account, "case.list", [person_id], "casework", {"shown": len(rows)})
+    return rows
+
+
+def open_clarification(svc: Service, account: Account, person_id: str, reason: str) -> Case:
+    """An officer (in region) or administrator asks for a person's data to be clarified.
+    Writes ``case.open``."""
+    access.require_role(account, CASEWORKERS, "ask for a clarification")
+    access.require_in_scope(svc.store, account, person_id)
+    with as_bad_request():
+        case = casework.open_case(svc.store, person_id, "clarification", reason, {},
+                                  account.username)
+    return _opened(svc, account, case)
+
+
+def record_verified(svc: Service, account: Account, case_id: int, values: dict[str, str],
+                    reason: str) -> Decided:
+    """Record the values an officer verified and so resolve an open clarification.
+
+    The values enter as the registration office's source record (casework.verified,
+    kept in the workspace), win survivorship and show that source as provenance; the
+    person is resolved and decided again at once. Only a clarification takes values
+    this way (409 otherwise: decide a correction, claim or appeal with ``decide``).
+    Officer in region or administrator. Writes ``case.decide``."""
+    access.require_role(account, CASEWORKERS, "record verified values")
+    case = _scoped_case(svc, account, case_id)
+    if case.kind != "clarification":
+        raise ConflictError(
+            f"Case {case_id} is a {case.kind}: verified values settle a clarification.",
+            hint=f"Decide it with POST /api/v1/cases/{case_id}/decision "
+                 f"({' or '.join(OUTCOMES[case.kind])}, with values where they apply).")
+    if not values:
+        raise BadRequest("No values given: record the values you verified.",
+                         hint='Example: {"values": {"birth_date": "1999-03-10"}}')
+    return decide(svc, account, case_id, "resolved", reason, values)
+
+
+def propose_correction(svc: Service, account: Account, person_id: str,
+                       values: dict[str, str], reason: str) -> Case:
+    """A citizen (for themselves) or an officer (in region) or administrator proposes
+    corrected values; a correction case opens. Writes ``case.open``."""
+    access.require_role(account, PERSON_SIDE, "propose a correction")
+    access.require_in_scope(svc.store, account, person_id)
+    with as_bad_request():
+        case = casework.propose_correction(svc.store, svc.profile, person_id, values, reason,
+                                           account.username)
+    return _opened(svc, account, case)
+
+
+def file_claim(svc: Service, account: Account, person_id: str, ground: str, evidence: str,
+               reason: str) -> Case:
+    """A deferment claim on a ground of the law, with a reference to its evidence
+    (citizen for themselves, officer in region, administrator). Writes ``case.open``."""
+    access.require_role(account, PERSON_SIDE, "file a deferment claim")
+    access.require_in_scope(svc.store, account, person_id)
+    with as_bad_request():
+        case = casework.claim_deferment(svc.store, person_id, ground, evidence, reason,
+                                        account.username)
+    return _opened(svc, account, case)
+
+
+def file_appeal(svc: Service, account: Account, person_id: str, plan_id: int,
+                reason: str) -> Case:
+    """An appeal against the person's selection in a plan (citizen for themselves,
+    officer in region, administrator); a delivered notice becomes "appealed".
+    Writes ``case.open``."""
+    access.require_role(account, PERSON_SIDE, "lodge an appeal")
+    access.require_in_scope(svc.store, account, person_id)
+    with as_bad_request():
+        case = casework.lodge_appeal(svc.store, person_id, plan_id, reason, account.username)
+    return _opened(svc, account, case)
+
+
+def decide(svc: Service, account: Account, case_id: int, outcome: str, reason: str,
+           values: dict[str, str] | None = None) -> Decided:
+    """An officer's (in region) or administrator's decision on an open case, with its
+    effects: verified values recorded, notices withdrawn or deferred, eligibility decided
+    again. A citizen or analyst may never decide (403). Writes ``case.decide``."""
+    access.require_role(account, CASEWORKERS, "decide a case")
+    case = _scoped_case(svc, account, case_id)
+    with DECISIONS, as_bad_request():
+        decided = casework.decide_case(svc.workspace, svc.store, svc.profile, case.id,
+                                       outcome, reason, account.username, values or {})
+    audit_each(svc, account, "case.decide", [case.person_id], PURPOSE_OF_KIND[case.kind],
+               {"case_id": case.id, "kind": case.kind, "outcome": outcome,
+                "values": sorted(values or {}),
+                "record": ":".join(decided.record) if decided.record else None})
+    return decided
+
+
+def review_pairs(svc: Service, account: Account, kind: str | None = None, limit: int = 50,
+                 offset: int = 0) -> tuple[list[ReviewPair], int]:
+    """Open review pairs, strongest first, and how many there are. An officer sees pairs
+    with a record of a person in their regions, an administrator all; others 403. One
+    ``review.read`` entry per person shown."""
+    access.require_role(account, CASEWORKERS, "see the review list")
+    rows, total = review_page(svc.store, kind, access.regions_of(account), limit, offset)
+    pairs = [ReviewPair(
+        id=int(r["id"]), kind=r["kind"], source_l=r["source_l"], record_id_l=r["record_id_l"],
+        person_l=r["person_l"], source_r=r["source_r"], record_id_r=r["record_id_r"],
+        person_r=r["person_r"], match_weight=r["match_weight"], detail=r["detail"])
+        for r in rows]
+    audit_each(svc, account, "review.read",
+               [p for pair in pairs for p in (pair.person_l, pair.person_r) if p],
+               "data_quality", {"kind": kind, "offset": offset, "shown": len(pairs)})
+    return pairs, total

@@ -1,0 +1,101 @@
+"""The register at a glance, for the dashboard: counts only, never a person.
+
+Per source: rows kept, rows quarantined, records with a flagged field, and for each
+identifier how many records carry a valid one and how many one that failed its
+check. Resolution: persons, merges, the open review list, persons with conflicting
+values. Open cases per kind, limited to an officer's regions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from muster.profile.identifiers import IDENTIFIER_FIELDS
+from muster.store import Store
+from muster.store.schema import (
+    cases,
+    golden_records,
+    person_events,
+    persons,
+    quarantine,
+    record_flags,
+    review_pairs,
+    source_records,
+    sources,
+)
+
+
+@dataclass(frozen=True)
+class SourceOverview:
+    source: str
+    agency: str | None
+    rows: int
+    quarantined: int
+    flagged: int
+    identifiers: tuple[tuple[str, int, int], ...]  # (field, valid, failed its check)
+
+
+@dataclass(frozen=True)
+class ResolutionOverview:
+    persons: int
+    merges: int
+    review_open: int
+    with_conflicts: int
+
+
+def _count_by_source(conn: sa.Connection, query: sa.Select[Any]) -> dict[str, int]:
+    return {str(source): int(n) for source, n in conn.execute(query).all()}
+
+
+def source_overview(store: Store) -> list[SourceOverview]:
+    s, q, f = source_records.c, quarantine.c, record_flags.c
+    with store.engine.connect() as conn:
+        agencies = dict(conn.execute(sa.select(sources.c.name, sources.c.agency)).all())
+        rows = _count_by_source(conn, sa.select(s.source, sa.func.count()).group_by(s.source))
+        quarantined = _count_by_source(conn, sa.select(q.source, sa.func.count())
+                                       .group_by(q.source))
+        flagged = _count_by_source(conn, sa.select(s.source, sa.func.count()).where(
+            s.flags > 0).group_by(s.source))
+        valid = {field: _count_by_source(conn, sa.select(s.source, sa.func.count(s[field]))
+                                         .group_by(s.source))
+                 for field in IDENTIFIER_FIELDS}
+        failed: dict[tuple[str, str], int] = {
+            (str(source), str(field)): int(n) for source, field, n in conn.execute(
+                sa.select(f.source, f.field, sa.func.count(sa.distinct(f.record_id)))
+                .where(f.field.in_(IDENTIFIER_FIELDS)).group_by(f.source, f.field)).all()}
+    names = sorted(set(agencies) | set(rows) | set(quarantined))
+    return [SourceOverview(
+        source=name, agency=agencies.get(name), rows=rows.get(name, 0),
+        quarantined=quarantined.get(name, 0), flagged=flagged.get(name, 0),
+        identifiers=tuple((field, valid[field].get(name, 0), failed.get((name, field), 0))
+                          for field in IDENTIFIER_FIELDS)) for name in names]
+
+
+def resolution_overview(store: Store) -> ResolutionOverview:
+    def count(query: sa.Select[Any]) -> int:
+        return int(conn.execute(query).scalar() or 0)
+
+    with store.engine.connect() as conn:
+        return ResolutionOverview(
+            persons=count(sa.select(sa.func.count()).select_from(persons).where(
+                persons.c.status == "active")),
+            merges=count(sa.select(sa.func.count()).select_from(person_events).where(
+                person_events.c.kind == "merged")),
+            review_open=count(sa.select(sa.func.count()).select_from(review_pairs).where(
+                review_pairs.c.status == "open")),
+            with_conflicts=count(sa.select(sa.func.count()).select_from(golden_records).where(
+                golden_records.c.conflicts > 0)),
+        )
+
+
+def open_cases(store: Store, regions: tuple[str, ...] | None) -> dict[str, int]:
+    """Open cases per kind, of persons in ``regions`` (None: all)."""
+    query = sa.select(cases.c.kind, sa.func.count()).where(cases.c.status == "open")
+    if regions is not None:
+        query = query.join(golden_records, golden_records.c.person_id == cases.c.person_id
+                           ).where(golden_records.c.region.in_(regions))
+    with store.engine.connect() as conn:
+        return {str(k): int(n) for k, n in conn.execute(query.group_by(cases.c.kind)).all()}

@@ -1,0 +1,63 @@
+"""Reading persons through the service: the access check, the library call and the
+audit entry, in one place for the REST API and the web pages alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from muster.eligibility.explain import stored_results
+from muster.errors import BadRequest
+from muster.resolve.queries import PersonView, find_persons, person_view
+from muster.service import access, audit
+from muster.service.accounts import Account
+from muster.service.state import Service
+
+
+def search_persons(svc: Service, account: Account, name: str | None, birth_date: str | None,
+                   identifier: str | None, limit: int) -> list[dict[str, Any]]:
+    """Persons matching every criterion given, within the account's regions. Each person
+    returned is a ``person.search`` entry (one entry without a person when none is)."""
+    regions = access.require_search(account)
+    if not (name or birth_date or identifier):
+        raise BadRequest("Say what to look for.",
+                         hint="Give name, birth_date (YYYY-MM-DD) or id (any combination).")
+    rows = find_persons(svc.store, name, birth_date, identifier, svc.profile, limit=limit,
+                        regions=regions)
+    query = {k: v for k, v in (("name", name), ("birth_date", birth_date),
+                               ("id", identifier)) if v}
+    with svc.store.engine.begin() as conn:
+        for row in rows or [{"person_id": None}]:
+            audit.record(conn, actor=account.username, role=account.role,
+                         action="person.search", person_id=row["person_id"],
+                         detail={"query": query, "results": len(rows)})
+    return rows
+
+
+@dataclass(frozen=True)
+class PersonRead:
+    view: PersonView
+    eligibility: list[dict[str, Any]]  # stored results, newest date first
+
+
+def read_person(svc: Service, account: Account, person_id: str,
+                purpose: str | None) -> PersonRead:
+    """A person's record with its eligibility results, if the account may open it for
+    this purpose; writes the ``person.read`` entry."""
+    access.require_person(svc.store, account, person_id, purpose)
+    view = person_view(svc.store, person_id)
+    results = stored_results(svc.store, person_id)
+    audit.append(svc.store, actor=account.username, role=account.role, action="person.read",
+                 person_id=person_id, purpose=purpose)
+    return PersonRead(view, results)
+
+
+def read_audit(svc: Service, account: Account, person_id: str | None, limit: int,
+               offset: int) -> tuple[list[audit.Entry], int]:
+    """Audit entries the account may read (all, or those about one person), newest first,
+    and their total. Reading the log is itself an entry."""
+    about = access.require_audit(account, person_id)
+    rows, total = audit.entries(svc.store, person_id=about, limit=limit, offset=offset)
+    audit.append(svc.store, actor=account.username, role=account.role, action="audit.read",
+                 person_id=about)
+    return rows, total

@@ -1,0 +1,485 @@
+"""The web pages: login and logout, CSRF refusal, who may open which page (a role ×
+page matrix), the audit entry of every page that shows a person, typed page contexts
+that cannot carry personal data to a role that may not see it, and the casework
+forms end to end. One register per backend for the whole module."""
+
+from __future__ import annotations
+
+import re
+import typing
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from pydantic import BaseModel
+
+from conftest import _postgres_database
+from muster.casework import open_case
+from muster.service import create_app
+from muster.service.audit import verify
+from muster.service.auth import LoginThrottle
+from muster.service.web import contexts
+from muster.store import Store, open_store
+from muster.store.schema import audit_log, cases
+from muster.workspace import create_workspace
+from service_data import (
+    ALSO_IN_REGION,
+    IN_REGION,
+    MISSING,
+    OUT_OF_REGION,
+    PASSWORD,
+    build_register,
+)
+from web_register import RealRegister, build_real_register
+
+ROLES = ("admin", "analyst", "officer", "citizen")
+# Names in service_data: every person is an Иванов; the given names tell them apart.
+GIVEN = {IN_REGION: "Иван", OUT_OF_REGION: "Пётр", ALSO_IN_REGION: "Олег"}
+PERSONAL_FIELDS = {"family_name", "given_name", "middle_name", "birth_date", "birth_place",
+                   "national_id", "tax_id", "passport_no", "address", "phone", "email",
+                   "person_id", "person_left", "person_right", "record", "golden", "records",
+                   "fields", "accesses", "selection", "not_callable", "results"}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Served:
+    store: Store
+    clock: Clock
+    app: Any
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def served(request: pytest.FixtureRequest,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    root: Path = tmp_path_factory.mktemp("web")
+    workspace = create_workspace(root / "ws")
+    urls: Iterator[str] = (iter([f"sqlite:///{root / 'register.db'}"])
+                           if request.param == "sqlite" else _postgres_database())
+    url = next(urls)
+    try:
+        store = open_store(url)
+        build_register(store, workspace.profile())
+        clock = Clock()
+        app = create_app(workspace, "test-secret", database_url=url,
+                         throttle=LoginThrottle(clock=clock))
+        with TestClient(app):  # runs the lifespan once for the module
+            yield Served(store, clock, app)
+        store.close()
+    finally:
+        for _ in urls:  # drops the PostgreSQL database
+            pass
+
+
+@pytest.fixture
+def browser(served: Served) -> Iterator[TestClient]:
+    """A browser of its own (its own cookies), not following redirects."""
+    client = TestClient(served.app, follow_redirects=False)
+    yield client
+    client.close()
+
+
+def token_of(html: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, "the page has no form token"
+    return match.group(1)
+
+
+def log_in(client: TestClient, username: str, password: str = PASSWORD) -> Any:
+    form = client.get("/login")
+    return client.post("/login", data={"username": username, "password": password,
+                                        "csrf": token_of(form.text)})
+
+
+def audit_count(store: Store, **where: Any) -> int:
+    query = sa.select(sa.func.count()).select_from(audit_log)
+    for column, value in where.items():
+        query = query.where(audit_log.c[column] == value)
+    with store.engine.connect() as conn:
+        return int(conn.execute(query).scalar() or 0)
+
+
+# --- Logging in and out ---------------------------------------------------------------------
+
+def test_login_form_is_labelled_and_sends_each_role_home(browser: TestClient) -> None:
+    form = browser.get("/login").text
+    assert '<label for="username">Username</label>' in form
+    assert '<label for="password">Password</label>' in form
+    assert '<button type="submit">Log in</button>' in form
+    for username, home in (("officer", "/"), ("admin", "/"), ("analyst", "/"),
+                           ("citizen", "/portal")):
+        browser.cookies.clear()
+        response = log_in(browser, username)
+        assert response.status_code == 303, response.text
+        assert response.headers["location"] == home
+        cookie = response.headers["set-cookie"].lower()
+        assert "muster_session=" in cookie and "httponly" in cookie
+        assert "samesite=strict" in cookie
+        assert browser.get(home).status_code == 200
+
+
+def test_logout_ends_the_session(browser: TestClient) -> None:
+    log_in(browser, "officer")
+    page = browser.get("/")
+    assert 'action="/logout"' in page.text and ">Log out</button>" in page.text
+    response = browser.post("/logout", data={"csrf": token_of(page.text)})
+    assert response.status_code == 303 and response.headers["location"] == "/login"
+    assert browser.get("/").headers["location"] == "/login?next=/"
+
+
+def test_not_logged_in_goes_to_the_login_form_and_back(browser: TestClient) -> None:
+    response = browser.get("/queues")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=/queues"
+    form = browser.get(response.headers["location"]).text
+    assert 'name="next" value="/queues"' in form
+    response = browser.post("/login", data={"username": "officer", "password": PASSWORD,
+                                            "next": "/queues", "csrf": token_of(form)})
+    assert response.headers["location"] == "/queues"
+    # never forwarded off the site
+    browser.cookies.clear()
+    form = browser.get("/login").text
+    response = browser.post("/login", data={"username": "officer", "password": PASSWORD,
+                                            "next": "//evil.example/", "csrf": token_of(form)})
+    assert response.headers["location"] == "/"
+
+
+def test_wrong_password_and_throttling(served: Served, browser: TestClient) -> None:
+    response = log_in(browser, "analyst", "not the password")
+    assert response.status_code == 401
+    assert "Wrong username or password." in response.text
+    assert "muster_session" not in browser.cookies
+    for _ in range(4):
+        log_in(browser, "analyst", "not the password")
+    response = log_in(browser, "analyst")  # the right password waits too
+    assert response.status_code == 429 and "Too many failed logins" in response.text
+    assert 1 <= int(response.headers["retry-after"]) <= 61
+    served.clock.now += 61
+    assert log_in(browser, "analyst").status_code == 303
+
+
+# --- CSRF ---------------------------------------------------------------------------------
+
+def test_forms_without_the_right_token_are_refused(served: Served,
+                                                   browser: TestClient) -> None:
+    form = browser.get("/login").text
+    for token in (None, "forged", token_of(form)[:-3] + "abc"):
+        data = {"username": "officer", "password": PASSWORD}
+        if token is not None:
+            data["csrf"] = token
+        response = browser.post("/login", data=data)
+        assert response.status_code == 403
+        assert "security token is missing or wrong" in response.text
+        assert "muster_session" not in browser.cookies
+    log_in(browser, "officer")
+    page = browser.get(f"/persons/{IN_REGION}", params={"purpose": "casework"}).text
+    with served.store.engine.connect() as conn:
+        before = conn.execute(sa.select(sa.func.count()).select_from(cases)).scalar()
+    # a token of another session (an attacker's own account) is no token for this one
+    other = TestClient(served.app, follow_redirects=False)
+    log_in(other, "admin")
+    foreign = token_of(other.get("/").text)
+    for data in ({"reason": "forged"}, {"reason": "forged", "csrf": foreign}):
+        response = browser.post(f"/persons/{IN_REGION}/clarification", data=data)
+        assert response.status_code == 403
+    with served.store.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(cases)).scalar() == before
+    assert browser.post("/logout", data={}).status_code == 403
+    assert browser.get("/").status_code == 200  # still logged in
+    assert browser.post("/logout", data={"csrf": token_of(page)}).status_code == 303
+
+
+def test_api_writes_by_cookie_must_be_json_or_carry_the_token(browser: TestClient) -> None:
+    log_in(browser, "officer")
+    refused = browser.post("/api/v1/logout")
+    assert refused.status_code == 403
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert "X-CSRF-Token" in refused.json()["detail"]
+    assert browser.post("/api/v1/logout", content=b"x",
+                        headers={"content-type": "text/plain"}).status_code == 403
+    token = token_of(browser.get("/").text)
+    assert browser.post("/api/v1/logout", headers={"X-CSRF-Token": token}).status_code == 204
+    log_in(browser, "officer")
+    assert browser.post("/api/v1/logout", json={}).status_code == 204
+    # a cross-site form cannot log anyone in through the API either
+    browser.cookies.clear()
+    assert browser.post("/api/v1/login", content=b'{"username":"officer","password":"x"}',
+                        headers={"content-type": "text/plain"}).status_code == 403
+
+
+# --- Who may open which page ----------------------------------------------------------------
+
+PERSON = "/persons/{}?purpose=casework"
+PAGES: list[tuple[str, str | None, dict[str, int]]] = [
+    # path, the person it shows, role -> status (303: sent to the role's own page)
+    ("/", None, {"admin": 200, "analyst": 200, "officer": 200, "citizen": 303}),
+    ("/persons?name=Иванов", "search", {"admin": 200, "analyst": 403, "officer": 200,
+                                        "citizen": 403}),
+    (PERSON.format(IN_REGION), IN_REGION,
+     {"admin": 200, "analyst": 403, "officer": 200, "citizen": 303}),
+    (PERSON.format(OUT_OF_REGION), OUT_OF_REGION,
+     {"admin": 200, "analyst": 403, "officer": 404, "citizen": 404}),
+    (PERSON.format(MISSING), MISSING,
+     {"admin": 404, "analyst": 403, "officer": 404, "citizen": 404}),
+    (f"/persons/{OUT_OF_REGION}", OUT_OF_REGION,  # officer without a purpose: still 404
+     {"admin": 200, "analyst": 403, "officer": 404, "citizen": 404}),
+    ("/queues", "queue", {"admin": 200, "analyst": 403, "officer": 200, "citizen": 403}),
+    ("/plans", None, {"admin": 200, "analyst": 200, "officer": 200, "citizen": 403}),
+    ("/portal", IN_REGION, {"admin": 403, "analyst": 403, "officer": 403, "citizen": 200}),
+]
+
+
+@pytest.fixture(scope="module")
+def sessions(served: Served) -> Iterator[dict[str, TestClient]]:
+    clients = {}
+    for role in ROLES:
+        clients[role] = TestClient(served.app, follow_redirects=False)
+        assert log_in(clients[role], role).status_code == 303
+    yield clients
+    for client in clients.values():
+        client.close()
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("path", "about", "expected"), PAGES, ids=[p[0] for p in PAGES])
+def test_role_page_matrix(served: Served, sessions: dict[str, TestClient], role: str,
+                          path: str, about: str | None, expected: dict[str, int]) -> None:
+    before = audit_count(served.store)
+    response = sessions[role].get(path)
+    assert response.status_code == expected[role], response.text
+    if response.status_code == 200:
+        assert response.headers["content-type"].startswith("text/html")
+        assert '<a class="skip" href="#main">' in response.text
+        if about in (IN_REGION, OUT_OF_REGION, "search"):
+            assert audit_count(served.store) > before  # a page with a person is audited
+        elif about is None:
+            assert audit_count(served.store) == before  # counts are no person's data
+    else:
+        assert audit_count(served.store) == before  # refused: nothing read, nothing written
+    if response.status_code in (403, 404):
+        assert response.headers["content-type"].startswith("text/html")
+        assert f"{response.status_code} " in response.text
+
+
+def test_officer_chooses_a_purpose_before_anything_is_read(served: Served,
+                                                           sessions: dict[str, TestClient]
+                                                           ) -> None:
+    officer = sessions["officer"]
+    results = officer.get("/persons", params={"name": "Иванов"}).text
+    assert '<label for="purpose-P000000001">Purpose</label>' in results
+    assert ">Open</button>" in results
+    before = audit_count(served.store, person_id=IN_REGION, action="person.read")
+    chooser = officer.get(f"/persons/{IN_REGION}")
+    assert chooser.status_code == 200 and GIVEN[IN_REGION] not in chooser.text
+    assert '<label for="purpose">Purpose</label>' in chooser.text
+    assert audit_count(served.store, person_id=IN_REGION, action="person.read") == before
+    assert officer.get(f"/persons/{IN_REGION}", params={"purpose": "curiosity"}
+                       ).status_code == 400
+    opened = officer.get(f"/persons/{IN_REGION}", params={"purpose": "correction"})
+    assert opened.status_code == 200 and GIVEN[IN_REGION] in opened.text
+    with served.store.engine.connect() as conn:
+        last = conn.execute(sa.select(audit_log).where(audit_log.c.action == "person.read")
+                            .order_by(audit_log.c.seq.desc())).first()
+    assert last is not None
+    assert (last.actor, last.person_id, last.purpose) == ("officer", IN_REGION, "correction")
+
+
+def test_search_writes_one_entry_per_person_shown(served: Served,
+                                                  sessions: dict[str, TestClient]) -> None:
+    before = {p: audit_count(served.store, person_id=p, action="person.search")
+              for p in GIVEN}
+    page = sessions["officer"].get("/persons", params={"name": "Иванов"}).text
+    assert GIVEN[IN_REGION] in page and GIVEN[ALSO_IN_REGION] in page
+    after = {p: audit_count(served.store, person_id=p, action="person.search") for p in GIVEN}
+    assert after == {IN_REGION: before[IN_REGION] + 1, OUT_OF_REGION: before[OUT_OF_REGION],
+                     ALSO_IN_REGION: before[ALSO_IN_REGION] + 1}
+    assert sessions["officer"].get("/persons", params={"birth_date": "10.03.1999"}
+                                   ).status_code == 400
+
+
+# --- Typed page contexts: no personal field where the role may not see it --------------------
+
+def _fields(model: type[BaseModel], seen: set[type[BaseModel]] | None = None) -> set[str]:
+    """Every field name of the model and of the models nested in it, however deep."""
+    seen = seen if seen is not None else set()
+    if model in seen:
+        return set()
+    seen.add(model)
+    names = set()
+    for name, info in model.model_fields.items():
+        names.add(name)
+        stack = [info.annotation]
+        while stack:
+            t = stack.pop()
+            if isinstance(t, type) and issubclass(t, BaseModel):
+                names |= _fields(t, seen)
+            stack.extend(typing.get_args(t))
+    return names
+
+
+def test_counts_only_pages_have_no_field_that_could_hold_a_person() -> None:
+    for model in (contexts.AnalystDashboard, contexts.StaffDashboard, contexts.PlansPage,
+                  contexts.LoginPage, contexts.ErrorPage, contexts.Layout):
+        assert not _fields(model) & PERSONAL_FIELDS, model.__name__
+        for info in model.model_fields.values():  # nor a free-form mapping that could
+            assert "Any" not in str(info.annotation), model.__name__
+    # the same walk does find personal fields where they belong
+    assert {"family_name", "person_id"} <= _fields(contexts.SearchPage)
+    assert {"golden", "records", "accesses"} <= _fields(contexts.Portal)
+
+
+def test_pages_show_no_one_outside_the_roles_scope(served: Served,
+                                                   sessions: dict[str, TestClient]) -> None:
+    # an open case of a person the officer may not see, to be kept out of their queues
+    open_case(served.store, OUT_OF_REGION, "clarification", "address unclear", {}, "admin")
+    out_of_scope = {
+        "analyst": ["Иванов", "P0000000"],
+        "officer": [GIVEN[OUT_OF_REGION], OUT_OF_REGION],
+        "citizen": [GIVEN[OUT_OF_REGION], OUT_OF_REGION, GIVEN[ALSO_IN_REGION],
+                    ALSO_IN_REGION],
+    }
+    shown = 0
+    for role, absent in out_of_scope.items():
+        for path, _, expected in PAGES:
+            if expected[role] != 200:
+                continue
+            html = sessions[role].get(path).text
+            shown += 1
+            for text in absent:
+                assert text not in html, f"{text} on {path} for {role}"
+    assert shown == 8  # analyst 2, officer 5, citizen 1
+    admin_queue = sessions["admin"].get("/queues").text
+    assert OUT_OF_REGION in admin_queue  # the case is there, for those who may see it
+
+
+# --- The casework forms, end to end --------------------------------------------------------
+
+def test_officer_requests_and_closes_a_clarification_through_the_forms(
+        served: Served, sessions: dict[str, TestClient]) -> None:
+    officer = sessions["officer"]
+    url = f"/persons/{ALSO_IN_REGION}?purpose=clarification"
+    page = officer.get(url).text
+    assert "Conflicting values" in page and "1999-03-11" in page  # side by side
+    response = officer.post(f"/persons/{ALSO_IN_REGION}/clarification",
+                            data={"reason": "two birth dates", "csrf": token_of(page),
+                                  "back": url})
+    assert response.status_code == 303 and response.headers["location"] == url
+    page = officer.get(url).text
+    match = re.search(r'action="/cases/(\d+)/verified"', page)
+    assert match, "an open clarification offers the verified-values form"
+    case_id = int(match.group(1))
+    assert f'<label for="vfield-{case_id}">Field</label>' in page
+    assert f'<label for="vvalue-{case_id}">Value</label>' in page
+    assert ">Record</button>" in page
+    # an empty value is refused with a page that says which field, and nothing changes
+    response = officer.post(f"/cases/{case_id}/verified", data={
+        "field": "birth_date", "value": " ", "reason": "x", "csrf": token_of(page)})
+    assert response.status_code == 400 and "Value is empty" in response.text
+    response = officer.post(f"/cases/{case_id}/decide", data={
+        "outcome": "closed", "reason": "the passport office confirms 1999-03-10",
+        "csrf": token_of(page), "back": url})
+    assert response.status_code == 303 and response.headers["location"] == url
+    page = officer.get(url).text
+    assert (f'Case {case_id}: clarification</strong> <span class="tag">closed'
+            in page)
+    assert "the passport office confirms 1999-03-10" in page
+    with served.store.engine.connect() as conn:
+        done = set(conn.execute(sa.select(audit_log.c.action).where(
+            audit_log.c.person_id == ALSO_IN_REGION, audit_log.c.actor == "officer"
+        )).scalars())
+    assert {"person.read", "case.open", "case.decide"} <= done
+    assert verify(served.store).ok
+
+
+def test_citizen_proposes_and_officer_decides_in_the_queue(
+        served: Served, sessions: dict[str, TestClient]) -> None:
+    citizen, officer = sessions["citizen"], sessions["officer"]
+    portal = citizen.get("/portal").text
+    assert "The rules applied to you" in portal and "conscription" in portal
+    assert "Who accessed your record" in portal
+    response = citizen.post("/portal/correction", data={
+        "field": "address", "value": "Тверь, ул. Советская, 1", "reason": "I moved",
+        "csrf": token_of(portal)})
+    assert response.status_code == 303
+    portal = citizen.get("/portal").text
+    assert "correction</strong> <span class=\"tag warn\">open" in portal
+    queue = officer.get("/queues").text
+    match = re.search(r'action="/cases/(\d+)/decide"[^>]*hx-post="[^"]*"[^>]*'
+                      r'hx-target="#queue-correction"', queue)
+    assert match, "the correction waits in the officer's queue with a decide form"
+    case_id = match.group(1)
+    response = officer.post(f"/cases/{case_id}/decide", data={
+        "outcome": "rejected", "reason": "no proof of address", "csrf": token_of(queue),
+        "back": "/queues#queue-correction"})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/queues#queue-correction"
+    portal = citizen.get("/portal").text
+    assert "no proof of address" in portal  # the citizen sees the decision and why
+    # the citizen saw who opened their record, and why
+    assert re.search(r"<td>officer</td><td>officer</td><td>person.read</td>"
+                     r"<td>(casework|correction)</td>", portal)
+    # a citizen may not decide
+    assert citizen.post(f"/cases/{case_id}/decide", data={
+        "outcome": "approved", "reason": "x", "csrf": token_of(portal)}).status_code == 403
+
+
+# --- Recording a verified value on a real register ---------------------------------------
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def real(request: pytest.FixtureRequest,
+         tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RealRegister, Any]]:
+    root: Path = tmp_path_factory.mktemp("web-real")
+    urls: Iterator[str] = (iter([f"sqlite:///{root / 'ws' / 'muster.db'}"])
+                           if request.param == "sqlite" else _postgres_database())
+    url = next(urls)
+    try:
+        with pytest.MonkeyPatch.context() as env:
+            register = build_real_register(root, url, env)
+            app = create_app(register.workspace, "test-secret", database_url=url)
+            with TestClient(app):
+                yield register, app
+            register.store.close()
+    finally:
+        for _ in urls:  # drops the PostgreSQL database
+            pass
+
+
+def test_verified_value_wins_with_the_office_as_its_source(
+        real: tuple[RealRegister, Any]) -> None:
+    register, app = real
+    officer = TestClient(app, follow_redirects=False)
+    log_in(officer, "officer")
+    url = f"/persons/{register.citizen}?purpose=clarification"
+    page = officer.get(url).text
+    officer.post(f"/persons/{register.citizen}/clarification",
+                 data={"reason": "address to confirm", "csrf": token_of(page)})
+    page = officer.get(url).text
+    case_id = re.search(r'action="/cases/(\d+)/verified"', page).group(1)  # type: ignore[union-attr]
+    response = officer.post(f"/cases/{case_id}/verified", data={
+        "field": "address", "value": "Тверь, ул. Советская, 7", "reason": "seen in person",
+        "csrf": token_of(page), "back": url})
+    assert response.status_code == 303, response.text
+    page = officer.get(url).text
+    address = re.search(r'<th scope="row">address</th><td>(.*?)</td>\s*<td>(.*?)</td>',
+                        page, re.S)
+    assert address and "Тверь, ул. Советская, 7" in address.group(1)
+    assert "registration_office" in address.group(2)  # the badge names the office
+    assert f'Case {case_id}: clarification</strong> <span class="tag">resolved' in page
+    # the citizen sees the new value and who opened the record, and why
+    citizen = TestClient(app, follow_redirects=False)
+    log_in(citizen, "citizen")
+    portal = citizen.get("/portal").text
+    assert "Тверь, ул. Советская, 7" in portal
+    assert re.search(r"<td>officer</td><td>officer</td><td>person.read</td>"
+                     r"<td>clarification</td>", portal)
