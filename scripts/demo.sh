@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # The README's first command (`make demo`): build a register from synthetic agency
-# extracts on the embedded default (SQLite, no server) and show the result.
+# extracts on the embedded default (SQLite, no server), show the result, make one
+# account of each role and start the service on it.
+#
+# Environment: MUSTER_DEMO_DIR (default demo), MUSTER_DEMO_PERSONS (5000),
+# MUSTER_DEMO_PORT (8000), MUSTER_DEMO_SERVE (1: always serve; 0: never; unset: serve
+# only when stdin is a terminal, so that `make demo` in a script or CI ends).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -58,4 +63,16 @@ step "10. A few notices (PDF), and where they stand"
 "${MUSTER[@]}" -w "$DEMO/register" notices issue 1 --out "$DEMO/notices" --limit 5
 "${MUSTER[@]}" -w "$DEMO/register" notices status 1
 
+step "11. The service: one account of each role (demo passwords, new each run)"
+"${MUSTER[@]}" -w "$DEMO/register" users demo
+
 printf '\nThe register is in %s (SQLite: %s).\n' "$DEMO/register" "$DEMO/register/muster.db"
+SERVE=("${MUSTER[@]}" -w "$DEMO/register" serve --port "${MUSTER_DEMO_PORT:-8000}")
+# Serve when someone is at the terminal (or MUSTER_DEMO_SERVE=1); scripts and CI, which
+# need `make demo` to end, get the command instead (or set MUSTER_DEMO_SERVE=0).
+if [ "${MUSTER_DEMO_SERVE:-}" = 1 ] || { [ -t 0 ] && [ "${MUSTER_DEMO_SERVE:-}" != 0 ]; }; then
+    step "12. The service at http://127.0.0.1:${MUSTER_DEMO_PORT:-8000}/ (Ctrl-C stops it)"
+    exec "${SERVE[@]}"
+fi
+printf 'Start the service with:  %s\nthen open http://127.0.0.1:%s/ and log in with an account above.\n' \
+    "${SERVE[*]}" "${MUSTER_DEMO_PORT:-8000}"

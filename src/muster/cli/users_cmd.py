@@ -10,6 +10,10 @@ from rich.table import Table
 from muster.cli.app_state import app, console
 from muster.cli.context import store_for, workspace
 from muster.service.accounts import (
+    ADMINISTRATOR,
+    ANALYST,
+    CITIZEN,
+    OFFICER,
     ROLES,
     add_account,
     create_token,
@@ -92,3 +96,35 @@ def users_token(
     with store_for(ws) as store:
         token = create_token(store, username, name)
     console.print(token, highlight=False, soft_wrap=True)
+
+
+@users_app.command("demo")
+def users_demo() -> None:
+    """Create one account of each role for a demonstration and print their passwords.
+
+    admin (administrator), analyst (central analyst), officer (bound to the region of
+    the demo citizen) and citizen (a person who received a notice, when there is one).
+    The passwords are new each time and printed in clear: for a demo register only.
+
+    Example: muster users demo
+    """
+    from muster.service.demo import create_demo_accounts
+
+    ws = workspace()
+    profile = ws.profile()
+    with store_for(ws) as store:
+        made = create_demo_accounts(store, profile.regions.codes)
+    table = Table("role", "username", "password", "sees", title="Demo accounts")
+    for demo in made.accounts:
+        account = demo.account
+        sees = {ADMINISTRATOR: "everything, and the whole audit log",
+                ANALYST: "counts only, never a person",
+                OFFICER: f"the persons of region {', '.join(account.regions)}",
+                CITIZEN: f"only their own record, person {account.person_id}"}[account.role]
+        table.add_row(account.role, account.username, demo.password, sees)
+    table.columns[1].no_wrap = table.columns[2].no_wrap = True
+    console.print(table)
+    if not made.citizen_has_notice:
+        console.print("The register has no notices yet: the citizen's portal shows none.")
+    console.print("[bold yellow]Demo only:[/] these passwords are shown in clear; never use "
+                  "them, or this command, for a real register.")

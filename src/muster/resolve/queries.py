@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
-from muster.errors import ConflictError, MusterError, NotFound
+from muster.errors import BadRequest, ConflictError, MusterError, NotFound
 from muster.profile import Profile
 from muster.resolve.config import resolution_config
 from muster.resolve.golden import GOLDEN_FIELDS
@@ -112,10 +113,13 @@ def person_view(store: Store, person_id: str) -> PersonView:
         records = _records(conn, keys)
         links = _links(conn, keys)
         # A merged-away person's history is the merge event that names it among old ids.
+        # Only merges and splits name old ids: the literal '[]' test lets the database
+        # read just those (a partial index) instead of every person's 'created' event.
+        e = person_events.c
         history = conn.execute(sa.select(person_events).where(sa.or_(
-            person_events.c.person_id == person_id,
-            person_events.c.old_ids.contains(f'"{person_id}"'),
-        )).order_by(person_events.c.id)).mappings().all()
+            e.person_id == person_id,
+            sa.and_(e.old_ids != sa.literal_column("'[]'"), e.old_ids.contains(f'"{person_id}"')),
+        )).order_by(e.id)).mappings().all()
     return PersonView(
         person_id=person_id, status=person.status, successor=person.successor,
         golden=dict(golden or {}), values=[dict(v) for v in values], records=records,
@@ -161,8 +165,7 @@ def find_persons(store: Store, name: str | None, birth_date: str | None,
             query = query.where(sa.or_(g.family_key == key, g.given_key == key,
                                        g.middle_key == key))
     if birth_date:
-        query = query.where(g.birth_date == sa.func.date(birth_date)
-                            if store.dialect == "sqlite" else g.birth_date == birth_date)
+        query = query.where(g.birth_date == _iso_date(birth_date))
     if identifier:
         digits = "".join(ch for ch in identifier if ch.isalnum())
         query = query.where(sa.or_(g.national_id == digits, g.tax_id == digits,
@@ -174,6 +177,14 @@ def find_persons(store: Store, name: str | None, birth_date: str | None,
         _require_resolved(conn)
         rows = conn.execute(query.order_by(g.person_id).limit(limit)).mappings().all()
     return [dict(r) for r in rows]
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise BadRequest(f"Birth date {text!r} is not a date.",
+                         hint="Write it as YYYY-MM-DD, e.g. 1999-03-10.") from None
 
 
 @dataclass

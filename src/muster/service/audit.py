@@ -61,12 +61,11 @@ def record(conn: sa.Connection, *, actor: str, role: str, action: str,
     """Append an entry inside the caller's transaction; returns its sequence number.
 
     Bumping the head row first takes its write lock (a row lock on PostgreSQL, the
-    database lock on SQLite), so concurrent writers append one after another.
+    database lock on SQLite), so concurrent writers append one after another. Every
+    reader waits for that lock: it is held for as few statements as possible.
     """
-    conn.execute(audit_head.update().where(audit_head.c.id == 1).values(
-        seq=audit_head.c.seq + 1))
-    head = conn.execute(sa.select(audit_head.c.seq, audit_head.c.hash).where(
-        audit_head.c.id == 1)).one()
+    head = conn.execute(audit_head.update().where(audit_head.c.id == 1).values(
+        seq=audit_head.c.seq + 1).returning(audit_head.c.seq, audit_head.c.hash)).one()
     at = datetime.now(UTC)
     detail_text = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str)
     digest = entry_hash(head.seq, at, actor, role, action, person_id, purpose, detail_text,

@@ -229,6 +229,17 @@ golden_records = Table(
 )
 
 
+# Looking persons up one at a time (the service, migration 0006): search ORs the name
+# keys and the identifiers, so each needs its own index; merges and splits are the few
+# history events that name former ids.
+for _column in ("family_key", "given_key", "middle_key", "birth_date", "national_id",
+                "tax_id", "passport_no"):
+    Index(f"ix_golden_records_{_column}", golden_records.c[_column])
+Index("ix_person_events_renames", person_events.c.id,
+      sqlite_where=person_events.c.old_ids != "[]",
+      postgresql_where=person_events.c.old_ids != "[]")
+
+
 # --- Eligibility: the law applied to every person on a date (issue 4) ------------------
 
 # Eligibility reads the conflicting golden values on every run; they are few.

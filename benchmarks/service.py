@@ -1,0 +1,356 @@
+"""Service benchmark: person lookups over HTTP on a 1,000,000-person register on PostgreSQL.
+
+The register is built once through the real pipeline (`muster synth` -> `ingest --all`
+-> `resolve` -> `eligibility evaluate`) into a database named for its size,
+``muster_bench_service_<N>``, and reused while it exists (``--rebuild`` builds it
+again). So a person's record has what resolution really gives it: several source
+records, their links, the golden values and their sources, an eligibility result.
+
+The service runs as a real ``uvicorn --workers W`` process on loopback; the load comes
+from this process: an httpx AsyncClient with C concurrent tasks (default 50), each
+sending its next request as soon as its last answer arrived (closed loop), for a
+fixed time after a warm-up. Person ids and search terms are drawn at random from the
+register. Scenarios, each as a bearer-token client:
+
+  person (administrator)   GET /api/v1/persons/{id}?purpose=casework  (the main lookup)
+  person (officer)         the same as a regional officer, ids from the officer's region
+  search name+birth date   GET /api/v1/persons?name=FAMILY+GIVEN&birth_date=YYYY-MM-DD
+  search identifier        GET /api/v1/persons?id=NATIONAL_ID
+
+With ``--rate R`` each scenario runs a second time with the same C clients paced to R
+requests/s in total (latency counted from when a request was due, so a slow answer
+is not hidden by the requests it delayed). Goal: p99 <= 50 ms.
+
+    python benchmarks/service.py --postgres-url postgresql+psycopg://postgres@127.0.0.1:55499/postgres
+    python benchmarks/service.py --persons 100000 --extracts /tmp/ext100k --rate 100
+
+Without --postgres-url a private PostgreSQL server is started in --workdir (kept, like
+the register in it, for the next run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
+
+import httpx
+import numpy as np
+import sqlalchemy as sa
+from _common import MUSTER, fresh_database, new_workspace, private_postgres, run_measured
+
+if TYPE_CHECKING:
+    from muster.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+AS_OF = "2024-06-01"
+GOAL_P99_MS = 50.0
+SAMPLE = 20_000  # person ids (and search terms) drawn per scenario
+
+
+# --- the register --------------------------------------------------------------------
+
+def database_url(server: str, name: str) -> str:
+    return str(sa.engine.make_url(server).set(database=name).render_as_string(
+        hide_password=False))
+
+
+def register_size(url: str) -> int | None:
+    """Persons in a complete benchmark register at ``url`` (None: missing or unfinished;
+    the evaluation is the last step of the build)."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            if not conn.execute(sa.text("SELECT count(*) FROM eligibility_runs")).scalar():
+                return None
+            return int(conn.execute(sa.text(
+                "SELECT count(*) FROM persons WHERE status = 'active'")).scalar() or 0)
+    except sa.exc.SQLAlchemyError:
+        return None
+    finally:
+        engine.dispose()
+
+
+def build_register(server: str, name: str, persons: int, seed: int, workdir: Path,
+                   extracts: Path | None) -> str:
+    """Synthesise, ingest, resolve and evaluate a register into a fresh database."""
+    url = fresh_database(server, name)
+    assert url is not None
+    if extracts is None:
+        extracts = workdir / f"extracts-{persons}"
+        if not (extracts / "sources.toml").exists():
+            wall, peak, _ = run_measured([*MUSTER, "synth", str(extracts), "--persons",
+                                          str(persons), "--seed", str(seed)])
+            print(f"  synth {persons:,} persons: {wall:.0f} s, peak {peak:,.0f} MiB", flush=True)
+    ws = workspace_dir(workdir, persons)
+    env = new_workspace(ws, extracts / "sources.toml", url)
+    muster = [*MUSTER, "-w", str(ws)]
+    for step in (["ingest", "--all"], ["resolve"], ["eligibility", "evaluate", "--as-of", AS_OF]):
+        wall, peak, out = run_measured([*muster, *step], env)
+        last = out.strip().splitlines()[-1] if out.strip() else ""
+        print(f"  {' '.join(step)}: {wall:.0f} s, peak {peak:,.0f} MiB  {last[:100]}", flush=True)
+    return url
+
+
+def workspace_dir(workdir: Path, persons: int) -> Path:
+    return workdir / f"ws-{persons}"
+
+
+# --- accounts and what the clients ask for ---------------------------------------------
+
+@dataclass
+class Scenario:
+    label: str
+    token: str
+    paths: list[str]
+
+
+def _token(store: Store, username: str, role: str, regions: tuple[str, ...] = ()) -> str:
+    from muster.errors import ConflictError
+    from muster.service.accounts import add_account, create_token
+
+    with suppress(ConflictError):  # made by an earlier run on this register: a new token
+        add_account(store, username, secrets.token_urlsafe(16), role, regions=regions)
+    return str(create_token(store, username, "benchmark"))
+
+
+def scenarios(url: str, seed: int) -> tuple[list[Scenario], str]:
+    """The four scenarios with their tokens and random requests; the officer's region."""
+    from muster.store import open_store
+
+    store = open_store(url)  # also brings the schema (and its indexes) up to date
+    try:
+        with store.engine.connect() as conn:
+            conn.execute(sa.text("SELECT setseed(:s)"), {"s": (seed % 1000) / 1000})
+            region = conn.execute(sa.text(
+                "SELECT region FROM golden_records WHERE region IS NOT NULL "
+                "GROUP BY region ORDER BY count(*) DESC LIMIT 1")).scalar_one()
+            anyone = [r[0] for r in conn.execute(sa.text(
+                "SELECT person_id FROM golden_records ORDER BY random() LIMIT :n"),
+                {"n": SAMPLE})]
+            in_region = [r[0] for r in conn.execute(sa.text(
+                "SELECT person_id FROM golden_records WHERE region = :r "
+                "ORDER BY random() LIMIT :n"), {"r": region, "n": SAMPLE})]
+            named = conn.execute(sa.text(
+                "SELECT family_name, given_name, birth_date FROM golden_records "
+                "WHERE family_name IS NOT NULL AND given_name IS NOT NULL "
+                "AND birth_date IS NOT NULL ORDER BY random() LIMIT :n"), {"n": SAMPLE}).all()
+            ids = [r[0] for r in conn.execute(sa.text(
+                "SELECT national_id FROM golden_records WHERE national_id IS NOT NULL "
+                "ORDER BY random() LIMIT :n"), {"n": SAMPLE})]
+        admin = _token(store, "bench-admin", "administrator")
+        officer = _token(store, f"bench-officer-{region.lower()}", "officer", (region,))
+    finally:
+        store.close()
+    person = "/api/v1/persons/{}?purpose=casework"
+    return [
+        Scenario("person (administrator)", admin, [person.format(p) for p in anyone]),
+        Scenario(f"person (officer, {region})", officer, [person.format(p) for p in in_region]),
+        Scenario("search name+birth date", admin, [
+            "/api/v1/persons?" + urlencode({"name": f"{f} {g}", "birth_date": str(d)})
+            for f, g, d in named]),
+        Scenario("search identifier", admin, [
+            "/api/v1/persons?" + urlencode({"id": i}) for i in ids]),
+    ], region
+
+
+# --- the server and the load ------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def uvicorn_server(ws: Path, url: str, workers: int) -> Iterator[str]:
+    """``uvicorn --workers N`` serving the register; yields its base URL once it answers."""
+    port = _free_port()
+    env = {**os.environ, "MUSTER_WORKSPACE": str(ws), "MUSTER_DATABASE_URL": url,
+           "MUSTER_SECRET_KEY": secrets.token_urlsafe(32),
+           "PYTHONPATH": str(Path(__file__).parent)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "_service_app:app", "--host",
+         "127.0.0.1", "--port", str(port), "--workers", str(workers), "--no-access-log",
+         "--log-level", "warning", "--timeout-keep-alive", "60"], env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{base}/openapi.json", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                sys.exit("the service did not start (see its output above)")
+            time.sleep(0.5)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@dataclass
+class Figures:
+    requests: int
+    failed: Counter[int]
+    seconds: float
+    latencies_ms: np.ndarray
+    client_cpu: float  # share of one core the load generator used
+
+    def percentile(self, q: float) -> float:
+        return float(np.percentile(self.latencies_ms, q)) if len(self.latencies_ms) else 0.0
+
+
+async def _load(base: str, scenario: Scenario, clients: int, seconds: float,
+                rate: float | None, seed: int) -> Figures:
+    latencies: list[float] = []
+    failed: Counter[int] = Counter()
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    headers = {"Authorization": f"Bearer {scenario.token}"}
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits,
+                                 timeout=60) as client:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        stop = start + seconds
+        period = clients / rate if rate else 0.0
+
+        async def one(i: int) -> None:
+            rng = random.Random(seed * 1000 + i)
+            due = start + i * period / clients
+            while True:
+                if rate:
+                    await asyncio.sleep(max(0.0, due - loop.time()))
+                    sent = due  # paced: a late start counts against the answer
+                    due += period
+                else:
+                    sent = loop.time()
+                if sent >= stop:
+                    return
+                try:
+                    status = (await client.get(rng.choice(scenario.paths))).status_code
+                except httpx.TransportError:
+                    status = 0  # the connection broke: counted as failed, shown as 0
+                latencies.append((loop.time() - sent) * 1000)
+                if status != 200:
+                    failed[status] += 1
+
+        cpu = time.process_time()
+        await asyncio.gather(*(one(i) for i in range(clients)))
+        elapsed = loop.time() - start
+        cpu = time.process_time() - cpu
+    return Figures(len(latencies), failed, elapsed, np.array(latencies), cpu / elapsed)
+
+
+def measure(base: str, scenario: Scenario, clients: int, seconds: float, warmup: float,
+            rate: float | None, seed: int) -> Figures:
+    asyncio.run(_load(base, scenario, clients, warmup, rate, seed + 1))
+    return asyncio.run(_load(base, scenario, clients, seconds, rate, seed))
+
+
+def report_line(label: str, mode: str, f: Figures) -> str:
+    p99 = f.percentile(99)
+    errors = sum(f.failed.values())
+    verdict = "within" if p99 <= GOAL_P99_MS else "OVER"
+    fails = f"  {errors} failed {dict(f.failed)}" if errors else ""
+    return (f"{label:<28} {mode:<12} {f.requests:>8,} {f.requests / f.seconds:>8,.0f} "
+            f"{f.percentile(50):>7.1f} {f.percentile(90):>7.1f} {p99:>7.1f} "
+            f"{f.latencies_ms.max() if len(f.latencies_ms) else 0:>7.0f} "
+            f"{f.client_cpu:>5.0%}  {verdict}{fails}")
+
+
+# --- main ------------------------------------------------------------------------------
+
+def run(args: argparse.Namespace, server: str) -> None:
+    name = f"muster_bench_service_{args.persons}"
+    url = database_url(server, name)
+    size = None if args.rebuild else register_size(url)
+    if size is None:
+        print(f"building the register {name} (synth -> ingest -> resolve -> evaluate):",
+              flush=True)
+        build_register(server, name, args.persons, args.seed, args.workdir, args.extracts)
+        size = register_size(url)
+        assert size is not None
+    else:
+        print(f"reusing the register {name} (--rebuild to build it again)")
+    ws = workspace_dir(args.workdir, args.persons)
+    if not (ws / "muster.toml").exists():
+        new_workspace(ws, None, url)
+    tests, region = scenarios(url, args.seed)
+    print(f"register: {size:,} persons on PostgreSQL; uvicorn --workers {args.workers}; "
+          f"{args.clients} concurrent httpx clients on loopback; {args.seconds:.0f} s per run "
+          f"after {args.warmup:.0f} s warm-up; officer bound to {region}; "
+          f"{os.cpu_count()} cores", flush=True)
+    lines = []
+    with uvicorn_server(ws, url, args.workers) as base:
+        for scenario in tests:
+            modes: list[tuple[str, float | None]] = [("closed loop", None)]
+            if args.rate:
+                modes.append((f"{args.rate:.0f} req/s", args.rate))
+            for mode, rate in modes:
+                figures = measure(base, scenario, args.clients, args.seconds, args.warmup,
+                                  rate, args.seed)
+                lines.append(report_line(scenario.label, mode, figures))
+                print(lines[-1], flush=True)
+    print(f"\n{size:,} persons, {args.clients} clients, {args.workers} uvicorn workers; "
+          f"latency in ms; goal p99 <= {GOAL_P99_MS:.0f} ms")
+    print(f"{'scenario':<28} {'load':<12} {'requests':>8} {'req/s':>8} {'p50':>7} {'p90':>7} "
+          f"{'p99':>7} {'max':>7} {'client':>5}")
+    for line in lines:
+        print(line)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--persons", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--postgres-url", default=os.environ.get("MUSTER_BENCH_POSTGRES_URL"),
+                        help="server to keep the register on (its database "
+                        "muster_bench_service_<N> is made there)")
+    parser.add_argument("--extracts", type=Path, default=None,
+                        help="build from these extracts (with sources.toml) instead of "
+                        "synthesising them")
+    parser.add_argument("--rebuild", action="store_true",
+                        help="build the register again even if it exists")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="also run each scenario paced to this many requests/s in total")
+    parser.add_argument("--workdir", type=Path,
+                        default=Path(tempfile.gettempdir()) / "muster-bench-service")
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    os.chmod(args.workdir, 0o755)
+    if args.extracts:
+        args.extracts = args.extracts.resolve()
+    sys.path.insert(0, str(ROOT / "src"))
+    if args.postgres_url:
+        run(args, args.postgres_url)
+    else:
+        with private_postgres(args.workdir) as server:
+            run(args, server)
+
+
+if __name__ == "__main__":
+    main()
