@@ -1,4 +1,5 @@
-"""`muster resolve`, `muster review list`, `muster person ...`, `muster export links|persons`."""
+"""`muster resolve`, `muster review list|decide`, `muster person ...`, `muster export
+links|persons`."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from muster.casework.cases import default_actor
 from muster.cli.app_state import app, console, export_app, person_app, review_app
 from muster.cli.context import set_step, steps, store_for, workspace
 from muster.errors import MusterError
 from muster.resolve import ENGINES, resolve
+from muster.resolve.decisions import decide_pair, parse_record
 from muster.resolve.queries import (
     PersonView,
     explain_pair,
@@ -85,6 +88,35 @@ def review_list_cmd(
         console.print(f"… {total - len(rows):,} more (--limit).")
 
 
+@review_app.command("decide")
+def review_decide_cmd(
+    record_a: Annotated[str, typer.Argument(help="SOURCE:RECORD_ID")],
+    record_b: Annotated[str, typer.Argument(help="SOURCE:RECORD_ID")],
+    same: Annotated[bool | None, typer.Option(
+        "--same/--different", help="One person, or two different persons.")] = None,
+    reason: Annotated[str, typer.Option(help="What settled it (kept with the decision).")] = "",
+) -> None:
+    """Answer a review pair: the two records are the same person, or different persons.
+
+    The pair leaves the review list now; the next `muster resolve` links it ("same",
+    unless the records cannot be one person) or keeps it apart ("different").
+
+    Example: muster review decide voters:000123 passports:4567 --different
+    --reason "brothers; birth certificates checked"
+    """
+    if same is None:
+        raise MusterError("Say whether the records are one person: --same or --different.",
+                          hint="Compare them first with: muster person explain A B")
+    ws = workspace()
+    with store_for(ws) as store:
+        d = decide_pair(store, parse_record(record_a), parse_record(record_b),
+                        "same" if same else "different", default_actor(), reason)
+    verdict = "the same person" if d.decision == "same" else "different persons"
+    console.print(f"Recorded: {record_a} and {record_b} are [bold]{verdict}[/] "
+                  f"({d.review_closed} review entr{'y' if d.review_closed == 1 else 'ies'} "
+                  "closed). The next `muster resolve` applies it.", highlight=False)
+
+
 def _show_person(view: PersonView) -> None:
     status = view.status if not view.successor else f"{view.status} → {view.successor}"
     console.print(f"[bold]{view.person_id}[/] ({status}), {len(view.records)} source records")
@@ -143,14 +175,6 @@ def person_show(person_id: Annotated[str, typer.Argument(help="A person id, e.g.
         _show_person(person_view(store, person_id))
 
 
-def _record_ref(text: str) -> tuple[str, str]:
-    source, sep, record_id = text.partition(":")
-    if not sep or not source or not record_id:
-        raise MusterError(f"{text!r} does not name a record.",
-                          hint="Write SOURCE:RECORD_ID, e.g. voters:000123.")
-    return source, record_id
-
-
 @person_app.command("explain")
 def person_explain(
     record_a: Annotated[str, typer.Argument(help="SOURCE:RECORD_ID")],
@@ -162,7 +186,7 @@ def person_explain(
     """
     ws = workspace()
     with store_for(ws) as store:
-        x = explain_pair(store, ws.profile(), _record_ref(record_a), _record_ref(record_b))
+        x = explain_pair(store, ws.profile(), parse_record(record_a), parse_record(record_b))
     same = x.person_left is not None and x.person_left == x.person_right
     console.print(f"{record_a} → {x.person_left}; {record_b} → {x.person_right}: "
                   f"[bold]{'the same person' if same else 'different persons'}[/].")

@@ -23,6 +23,12 @@ from muster.errors import MusterError
 from muster.profile import Profile
 from muster.resolve.cluster import cluster_records
 from muster.resolve.config import resolution_config
+from muster.resolve.decisions import (
+    add_decided_pairs,
+    load_decisions,
+    mark_applied,
+    pending_count,
+)
 from muster.resolve.deterministic import identifier_pairs, mark_disputed
 from muster.resolve.golden import build_golden
 from muster.resolve.identity import ID_PREFIX, assign_ids
@@ -105,7 +111,7 @@ def resolve(store: Store, profile: Profile, engine: str = "duckdb",
                                   hint="Ingest extracts first: muster ingest SOURCE FILE.")
             last = None if full else _last_run(db)
             new = count_new(db, int(last["last_batch"])) if last else total
-            if last is not None and new == 0:
+            if last is not None and new == 0 and pending_count(db) == 0:
                 return _up_to_date(last, total, started)
             incremental = last is not None and new <= FULL_RUN_SHARE * total
             if incremental:
@@ -127,6 +133,8 @@ def resolve(store: Store, profile: Profile, engine: str = "duckdb",
                 mark_disputed(con, config)
                 load_pins(db, con)
                 add_pin_pairs(con)
+                load_decisions(db, con)
+                add_decided_pairs(con)
                 step("scoring candidate pairs (Splink)")
                 trained = (score_spark(con, config) if engine == "spark"
                            else score_duckdb(con, config))
@@ -141,6 +149,7 @@ def resolve(store: Store, profile: Profile, engine: str = "duckdb",
             step("writing")
             run_id = db.next_id("resolve_runs")
             write_results(db, con, run_id, changes, scoped=incremental)
+            mark_applied(db, run_id)
             report = _report(db, con, run_id, "duckdb" if incremental else engine,
                              "incremental" if incremental else "full", total, decided, new,
                              changes.events, started)

@@ -19,6 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from muster.resolve.config import ResolutionConfig
+from muster.resolve.decisions import DIFFERENT_REASON
 from muster.resolve.rules import conflict_sql
 
 DETERMINISTIC_WEIGHT = 1e6  # identifier links are considered before any scored link
@@ -53,6 +54,10 @@ def cluster_records(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) ->
         WHERE a.label IN (SELECT label FROM labels GROUP BY label HAVING count(*) > 1)
           AND a.rid NOT IN (SELECT rid FROM pinned) AND b.rid NOT IN (SELECT rid FROM pinned)
           AND {conflict_sql(config)} IS NOT NULL
+        UNION ALL  -- an officer's "different persons" is a cannot-link like the rules'
+        SELECT d.rid_l, d.rid_r, a.label, '{DIFFERENT_REASON}'
+        FROM decided d JOIN labels a ON a.rid = d.rid_l JOIN labels b ON b.rid = d.rid_r
+        WHERE d.decision = 'different' AND a.label = b.label
     """)
     result = _split_conflicted(con, config)
     con.register("split_clusters", pa.table({

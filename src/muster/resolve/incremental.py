@@ -28,6 +28,7 @@ import duckdb
 
 from muster.resolve import model
 from muster.resolve.config import ResolutionConfig
+from muster.resolve.decisions import add_decided_pairs, load_decisions
 from muster.resolve.deterministic import identifier_pairs, mark_disputed
 from muster.resolve.pins import PIN_RULE, add_pin_pairs, load_pins
 from muster.resolve.probabilistic import score_new
@@ -57,6 +58,7 @@ def load_scope(db: BulkConnection, con: duckdb.DuckDBPyConnection, config: Resol
     and the store's temporary tables naming its records and persons (for the write)."""
     _load_keys(db, con, config)
     load_pins(db, con)
+    load_decisions(db, con)
     con.execute(f"CREATE OR REPLACE TABLE delta AS "
                 f"SELECT rid FROM register_keys WHERE batch_id > {int(last_batch)}")
     _candidates(con, config, last_batch)
@@ -83,6 +85,7 @@ def load_scope(db: BulkConnection, con: duckdb.DuckDBPyConnection, config: Resol
     _merge_stored_edges(db, con, config)
     mark_disputed(con, config, rescore=("id_pairs", "scored"))
     add_pin_pairs(con)
+    add_decided_pairs(con)
     return Scope(
         new=_count(con, "delta"), records=scope.num_rows, persons=_count(con, "affected"),
     )
@@ -177,6 +180,10 @@ def _affected_persons(db: BulkConnection, con: duckdb.DuckDBPyConnection) -> Non
         UNION SELECT p.person_id FROM pins p JOIN register_keys k
           ON k.source = p.source AND k.record_id = p.record_id
         WHERE k.rid IN (SELECT rid FROM delta)
+        UNION SELECT k.person_id FROM decision_keys d JOIN register_keys k
+          ON (k.source = d.source_l AND k.record_id = d.record_id_l)
+          OR (k.source = d.source_r AND k.record_id = d.record_id_r)
+        WHERE d.pending AND k.person_id IS NOT NULL
     """)
     con.register("refused_arrow", db.fetch_arrow(
         "SELECT source_l, record_id_l, source_r, record_id_r FROM link_edges "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import duckdb
 
 from muster.resolve.config import ResolutionConfig
+from muster.resolve.decisions import DIFFERENT_REASON
 
 
 def build_outcomes(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> None:
@@ -23,13 +24,14 @@ def build_outcomes(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> 
           FROM id_pairs p FULL JOIN scored s USING (rid_l, rid_r)
         )
         SELECT p.rid_l, p.rid_r, p.rule, p.match_weight, p.contributions,
-          CASE WHEN p.conflict IS NOT NULL THEN 'refused'
+          CASE WHEN d.decision = 'different' OR p.conflict IS NOT NULL THEN 'refused'
                WHEN cl.cluster = cr.cluster AND (p.by_identifier OR p.match_weight >= {link})
                  THEN 'linked'
                WHEN cl.cluster = cr.cluster THEN 'supports'
                WHEN rf.reason IS NOT NULL THEN 'refused'
                ELSE 'review' END AS outcome,
-          CASE WHEN p.conflict IS NOT NULL THEN p.conflict
+          CASE WHEN d.decision = 'different' THEN '{DIFFERENT_REASON}'
+               WHEN p.conflict IS NOT NULL THEN p.conflict
                WHEN cl.cluster = cr.cluster AND (p.by_identifier OR p.match_weight >= {link})
                  THEN NULL
                WHEN cl.cluster = cr.cluster THEN 'below the link weight; same person through '
@@ -40,6 +42,7 @@ def build_outcomes(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> 
         FROM pairs p
         JOIN clusters cl ON cl.rid = p.rid_l JOIN clusters cr ON cr.rid = p.rid_r
         LEFT JOIN refused rf ON rf.rid_l = p.rid_l AND rf.rid_r = p.rid_r
+        LEFT JOIN decided d ON d.rid_l = p.rid_l AND d.rid_r = p.rid_r
     """)
     con.execute("""
         CREATE OR REPLACE TABLE edge_out AS
@@ -66,4 +69,6 @@ def build_outcomes(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> 
                  'the record matches two people who cannot be one person almost equally well'
           FROM ambiguous
         ) x JOIN records l ON l.rid = x.rid_l JOIN records r ON r.rid = x.rid_r
+        WHERE NOT EXISTS (  -- an officer has answered it
+          SELECT 1 FROM decided d WHERE d.rid_l = x.rid_l AND d.rid_r = x.rid_r)
     """)

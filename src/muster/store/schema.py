@@ -375,6 +375,25 @@ record_pins = Table(
     Column("case_id", Integer, nullable=False),
 )
 
+# An officer's answer to a review pair: the same person, or different persons. The
+# newest decision on a pair holds; every resolution run after it honours it (a "same"
+# pair is linked unless the records cannot be one person; a "different" pair is a
+# cannot-link). Every decision is kept: who decided what, when and why.
+review_decisions = Table(
+    "review_decisions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source_l", String(100), nullable=False),
+    Column("record_id_l", Text, nullable=False),
+    Column("source_r", String(100), nullable=False),
+    Column("record_id_r", Text, nullable=False),
+    Column("decision", String(10), nullable=False),  # same | different
+    Column("actor", String(100), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("applied_run", Integer),  # the first resolution run that honoured it
+    Index("ix_review_decisions_pair", "source_l", "record_id_l", "source_r", "record_id_r"),
+)
+
 
 # --- The service: accounts, API tokens and the tamper-evident audit log (issue 6) -------
 
