@@ -24,7 +24,7 @@ from muster.service.audit import verify
 from muster.service.auth import LoginThrottle
 from muster.service.web import contexts
 from muster.store import Store, open_store
-from muster.store.schema import audit_log, cases
+from muster.store.schema import audit_log, cases, review_decisions, review_pairs
 from muster.workspace import create_workspace
 from service_data import (
     ALSO_IN_REGION,
@@ -432,6 +432,34 @@ def test_citizen_proposes_and_officer_decides_in_the_queue(
     # a citizen may not decide
     assert citizen.post(f"/cases/{case_id}/decide", data={
         "outcome": "approved", "reason": "x", "csrf": token_of(portal)}).status_code == 403
+
+
+def test_officer_answers_a_review_pair_in_the_queue(
+        served: Served, sessions: dict[str, TestClient]) -> None:
+    with served.store.engine.begin() as conn:  # two records of TVE persons
+        pair = int(conn.execute(review_pairs.insert().values(
+            run_id=1, kind="uncertain", source_l="passports", record_id_l="R0",
+            source_r="passports", record_id_r="R2", match_weight=22.5,
+            detail="same family name, different given names", status="open"
+        )).inserted_primary_key[0])
+    officer, citizen = sessions["officer"], sessions["citizen"]
+    queue = officer.get("/queues").text
+    assert f'action="/review/{pair}/decide"' in queue
+    assert f'<label for="rreason-{pair}">Reason</label>' in queue
+    assert citizen.post(f"/review/{pair}/decide", data={
+        "decision": "same", "reason": "x", "csrf": token_of(citizen.get("/portal").text)
+    }).status_code == 403
+    assert officer.post(f"/review/{pair}/decide", data={  # a reason is required
+        "decision": "different", "reason": " ", "csrf": token_of(queue)}).status_code == 400
+    response = officer.post(f"/review/{pair}/decide", data={
+        "decision": "different", "reason": "two brothers", "csrf": token_of(queue)})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/queues#queue-review"
+    assert f'action="/review/{pair}/decide"' not in officer.get("/queues").text
+    with served.store.engine.connect() as conn:
+        kept = conn.execute(sa.select(review_decisions.c.decision, review_decisions.c.actor,
+                                      review_decisions.c.reason)).all()
+    assert ("different", "officer", "two brothers") in [tuple(k) for k in kept]
 
 
 # --- Recording a verified value on a real register ---------------------------------------

@@ -18,7 +18,14 @@ from muster.casework import open_case
 from muster.service import create_app
 from muster.service.audit import verify
 from muster.store import Store, open_store
-from muster.store.schema import audit_log, notices
+from muster.store.schema import (
+    audit_log,
+    notices,
+    person_records,
+    review_decisions,
+    review_pairs,
+    source_records,
+)
 from muster.workspace import create_workspace
 from service_data import (
     ALSO_IN_REGION,
@@ -305,3 +312,46 @@ def test_person_record_lists_cases_and_notices(served: Served) -> None:
     assert body["cases"][0]["reason"] == "set up by the test"
     assert [n["id"] for n in body["notices"]] == [served.work.notices[IN_REGION]]
     assert verify(served.store).ok
+
+
+def _pair(store: Store, left: tuple[str, str], right: tuple[str, str]) -> int:
+    """A new open review pair between two records; returns its id."""
+    with store.engine.begin() as conn:
+        return int(conn.execute(review_pairs.insert().values(
+            run_id=1, kind="uncertain", source_l=left[0], record_id_l=left[1],
+            source_r=right[0], record_id_r=right[1], match_weight=21.0,
+            detail="test pair", status="open")).inserted_primary_key[0])
+
+
+def test_review_decisions_by_scope_are_kept_and_audited(served: Served) -> None:
+    with served.store.engine.begin() as conn:  # a second record of ALSO_IN_REGION (TVE)
+        conn.execute(source_records.insert().values(
+            source="voters", record_id="V2", batch_id=2, first_batch_id=2, line=3,
+            row_hash="2" * 32, raw="{}", flags=0, family_name="Иванов", given_name="Олег",
+            region="TVE"))
+        conn.execute(person_records.insert().values(
+            source="voters", record_id="V2", person_id=ALSO_IN_REGION, run_id=1))
+    within = _pair(served.store, ("passports", "R0"), ("voters", "V2"))  # TVE and TVE
+    across = _pair(served.store, ("passports", "R0"), ("voters", "V1"))  # TVE and MOW
+    body = {"decision": "different", "reason": "brothers: birth certificates seen"}
+    url = f"/api/v1/review/{within}/decision"
+    for role, status in (("analyst", 403), ("citizen", 403)):
+        assert served.call("POST", url, role, json=body).status_code == status
+    assert served.call("POST", f"/api/v1/review/{across}/decision", "officer",
+                       json=body).status_code == 403  # reaches into MOW: an administrator's
+    assert served.call("POST", url, "officer", json={**body, "decision": "maybe"}
+                       ).status_code == 422
+    before = audit_count(served.store, action="review.decide")
+    answer = served.call("POST", url, "officer", json=body)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["decision"] == "different"
+    assert answer.json()["record_l"] == "passports:R0" and answer.json()["actor"] == "officer"
+    assert audit_count(served.store, action="review.decide") == before + 2  # both persons
+    assert audit_count(served.store, action="review.decide", person_id=ALSO_IN_REGION) >= 1
+    assert served.call("POST", url, "officer", json=body).status_code == 404  # answered
+    with served.store.engine.connect() as conn:
+        kept = conn.execute(sa.select(review_decisions)).mappings().all()
+    assert [(k["decision"], k["actor"], k["applied_run"]) for k in kept] == [
+        ("different", "officer", None)]  # applied by the next resolution run
+    assert served.call("POST", f"/api/v1/review/{across}/decision", "admin",
+                       json={**body, "decision": "same"}).status_code == 200

@@ -32,6 +32,7 @@ from muster.service.actions_cases import (
     case_for,
     cases_for_person,
     decide,
+    decide_review_pair,
     file_appeal,
     file_claim,
     open_clarification,
@@ -43,7 +44,8 @@ from muster.service.actions_cases import (
 
 __all__ = [
     "NoticeView", "PlanCheck", "PlanDetail", "RegionLine", "ReviewPair", "Selected",
-    "case_for", "cases_for_person", "decide", "file_appeal", "file_claim", "notice_pdf",
+    "case_for", "cases_for_person", "decide", "decide_review_pair",
+    "file_appeal", "file_claim", "notice_pdf",
     "notices_for_person", "open_clarification", "plan_detail", "plans",
     "propose_correction", "queue", "record_notice_event", "record_verified",
     "review_pairs", "verify_plan",

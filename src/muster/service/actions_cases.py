@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from muster import casework
 from muster.casework import OUTCOMES, Case, Decided
-from muster.errors import BadRequest, ConflictError, NotFound
+from muster.errors import BadRequest, ConflictError, Forbidden, NotFound
+from muster.resolve.decisions import PairDecision, decide_pair
 from muster.service import access
 from muster.service.access import CASEWORKERS, PERSON_SIDE
 from muster.service.accounts import Account
@@ -22,7 +23,7 @@ from muster.service.actions_common import (
     audit_each,
 )
 from muster.service.state import Service
-from muster.service.work_queries import review_page
+from muster.service.work_queries import open_review_pair, review_page
 
 STATUSES = ("open", "all", *sorted({o for outcomes in OUTCOMES.values() for o in outcomes}))
 
@@ -206,3 +207,27 @@ def review_pairs(svc: Service, account: Account, kind: str | None = None, limit:
                [p for pair in pairs for p in (pair.person_l, pair.person_r) if p],
                "data_quality", {"kind": kind, "offset": offset, "shown": len(pairs)})
     return pairs, total
+
+
+def decide_review_pair(svc: Service, account: Account, pair_id: int, decision: str,
+                       reason: str) -> PairDecision:
+    """Answer an open review pair: the same person, or different persons (applied by the
+    next resolution run). An officer decides pairs whose persons are all in their
+    regions; a pair reaching into another region is for an administrator (403). A pair
+    the account may not see, or already answered, is 404."""
+    access.require_role(account, CASEWORKERS, "decide review pairs")
+    regions = access.regions_of(account)
+    pair = open_review_pair(svc.store, pair_id, regions)
+    if pair is None:
+        raise NotFound(f"No open review pair {pair_id} that you may see.",
+                       hint="List them with GET /api/v1/review.")
+    if regions is not None and not {pair["region_l"], pair["region_r"]} <= set(regions):
+        raise Forbidden("This pair joins a person of another region.",
+                        hint="An administrator, or an officer of both regions, decides it.")
+    with as_bad_request():
+        decided = decide_pair(svc.store, (pair["source_l"], pair["record_id_l"]),
+                              (pair["source_r"], pair["record_id_r"]), decision,
+                              account.username, reason)
+    audit_each(svc, account, "review.decide", (pair["person_l"], pair["person_r"]),
+               "data_quality", {"pair": pair_id, "decision": decision})
+    return decided

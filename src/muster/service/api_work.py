@@ -31,6 +31,8 @@ from muster.service.models_work import (
     PlanDetailOut,
     PlanList,
     RegionLineOut,
+    ReviewDecisionIn,
+    ReviewDecisionOut,
     ReviewPage,
     ReviewPairOut,
     SelectedOut,
@@ -197,3 +199,15 @@ def review(
     pairs, total = actions.review_pairs(svc, account, kind, limit, offset)
     return ReviewPage(pairs=[ReviewPairOut(**vars(p)) for p in pairs], total=total,
                       limit=limit, offset=offset)
+
+
+@router.post("/review/{pair_id}/decision", response_model=ReviewDecisionOut,
+             tags=["resolution"])
+def decide_review(pair_id: int, body: ReviewDecisionIn, svc: ServiceDep,
+                  account: AccountDep) -> ReviewDecisionOut:
+    """Answer a review pair: the same person, or different persons. The pair leaves the
+    review list now; the next resolution run links it or keeps it apart."""
+    d = actions.decide_review_pair(svc, account, _id(pair_id), body.decision, body.reason)
+    return ReviewDecisionOut(pair_id=pair_id, decision=d.decision, record_l=":".join(d.left),
+                             record_r=":".join(d.right), actor=d.actor, reason=d.reason,
+                             decided_at=d.decided_at)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
@@ -221,6 +221,24 @@ class ReviewPairOut(BaseModel):
     person_r: str | None
     match_weight: float | None
     detail: str
+
+
+class ReviewDecisionIn(BaseModel):
+    decision: Annotated[Literal["same", "different"], Field(
+        description="same: one person; different: two persons, never to be linked")]
+    reason: Reason
+
+
+class ReviewDecisionOut(BaseModel):
+    """The decision as kept; the persons change at the next resolution run."""
+
+    pair_id: int
+    decision: str
+    record_l: str
+    record_r: str
+    actor: str
+    reason: str
+    decided_at: datetime
 
 
 class ReviewPage(BaseModel):

@@ -18,26 +18,44 @@ from muster.store.schema import (
 )
 
 
-def review_page(store: Store, kind: str | None, regions: tuple[str, ...] | None,
-                limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
-    """Open review pairs, strongest first, with the person of each record (``person_l``,
-    ``person_r``); ``regions`` keeps pairs with a record of a person in those regions."""
+def _open_pairs(regions: tuple[str, ...] | None) -> sa.Select[Any]:
+    """Open review pairs with the person and region of each record (``person_l``,
+    ``region_l``, ...); ``regions`` keeps pairs with a record of a person in them."""
     left, right = person_records.alias("pl"), person_records.alias("pr")
     gl, gr = golden_records.alias("gl"), golden_records.alias("gr")
     r = review_pairs.c
     query = (sa.select(review_pairs, left.c.person_id.label("person_l"),
-                       right.c.person_id.label("person_r"))
+                       right.c.person_id.label("person_r"), gl.c.region.label("region_l"),
+                       gr.c.region.label("region_r"))
              .outerjoin(left, sa.and_(left.c.source == r.source_l,
                                       left.c.record_id == r.record_id_l))
              .outerjoin(right, sa.and_(right.c.source == r.source_r,
                                        right.c.record_id == r.record_id_r))
+             .outerjoin(gl, gl.c.person_id == left.c.person_id)
+             .outerjoin(gr, gr.c.person_id == right.c.person_id)
              .where(r.status == "open"))
+    if regions is not None:
+        query = query.where(sa.or_(gl.c.region.in_(regions), gr.c.region.in_(regions)))
+    return query
+
+
+def open_review_pair(store: Store, pair_id: int,
+                     regions: tuple[str, ...] | None) -> dict[str, Any] | None:
+    """One open review pair as ``review_page`` gives it, or None."""
+    with store.engine.connect() as conn:
+        row = conn.execute(_open_pairs(regions).where(review_pairs.c.id == pair_id)
+                           ).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def review_page(store: Store, kind: str | None, regions: tuple[str, ...] | None,
+                limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """Open review pairs, strongest first, with the person of each record (``person_l``,
+    ``person_r``); ``regions`` keeps pairs with a record of a person in those regions."""
+    r = review_pairs.c
+    query = _open_pairs(regions)
     if kind:
         query = query.where(r.kind == kind)
-    if regions is not None:
-        query = (query.outerjoin(gl, gl.c.person_id == left.c.person_id)
-                 .outerjoin(gr, gr.c.person_id == right.c.person_id)
-                 .where(sa.or_(gl.c.region.in_(regions), gr.c.region.in_(regions))))
     with store.engine.connect() as conn:
         total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar()
         rows = conn.execute(query.order_by(r.match_weight.desc().nulls_last(), r.id)

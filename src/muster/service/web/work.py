@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from muster.callup import Plan
 from muster.casework import KINDS, VERIFIABLE
@@ -21,7 +21,7 @@ from muster.service.web.contexts import (
     ReviewLine,
     SelectedLine,
 )
-from muster.service.web.deps import AccountDep, ServiceDep
+from muster.service.web.deps import AccountDep, FormDep, ServiceDep, required
 from muster.service.web.records import case_line
 from muster.service.web.render import render
 
@@ -43,6 +43,14 @@ def queues(request: Request, svc: ServiceDep, account: AccountDep) -> Response:
                            detail=p.detail) for p in pairs],
         review_total=pairs_total, queues=lists, verifiable=list(VERIFIABLE))
     return render(request, "queues.html", page, title="Work queues", account=account)
+
+
+@router.post("/review/{pair_id}/decide")
+def decide_review(pair_id: int, svc: ServiceDep, account: AccountDep,
+                  form: FormDep) -> Response:
+    actions.decide_review_pair(svc, account, pair_id, required(form, "decision", "Answer"),
+                               required(form, "reason", "Reason"))
+    return RedirectResponse("/queues#queue-review", status_code=303)
 
 
 def _summary(plan: Plan) -> PlanSummary:
