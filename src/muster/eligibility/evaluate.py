@@ -37,6 +37,7 @@ from muster.errors import MusterError
 from muster.profile import Profile
 from muster.store import Store
 from muster.store.bulk import BulkConnection, bulk_transaction
+from muster.store.locks import lock_register
 
 RESULT_COLUMNS = ("person_id", "region", "status", "ground", "grounds", "until", "subject_from")
 DATED = [r for r in RULES if r.date is not None]
@@ -194,6 +195,7 @@ def evaluate(store: Store, profile: Profile, as_of: date, law: Law | None = None
     ctx = context_for(store, law, as_of)
     started = datetime.now(UTC)
     with bulk_transaction(store) as db:
+        lock_register(db)  # the persons it reads do not change under it
         resolve_run = require_resolved(db)
         run_id = db.next_id("eligibility_runs")
         day = ctx.date(as_of)

@@ -24,6 +24,7 @@ from muster.ingest.declaration import SourceDeclaration
 from muster.ingest.normalise import Normalised
 from muster.store import Store
 from muster.store.bulk import BulkConnection, bulk_transaction
+from muster.store.locks import lock_register
 
 # Fault-injection point for the atomicity tests: pause (seconds) just before commit,
 # so a test can kill a real ingest process with its writes still uncommitted.
@@ -87,6 +88,7 @@ def write_batch(
 ) -> tuple[int, Changes]:
     """Write everything in one transaction; returns (batch id, change counts)."""
     with bulk_transaction(store) as db:
+        lock_register(db)
         existing = db.fetch_arrow(
             "SELECT record_id, row_hash, first_batch_id FROM source_records WHERE source = ?",
             (decl.name,),

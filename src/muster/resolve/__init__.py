@@ -41,6 +41,7 @@ from muster.resolve.spark import check_spark, score_spark
 from muster.resolve.write import write_results
 from muster.store import Store
 from muster.store.bulk import BulkConnection, bulk_transaction
+from muster.store.locks import lock_register
 
 __all__ = ["ENGINES", "ResolveReport", "resolve"]
 
@@ -104,6 +105,7 @@ def resolve(store: Store, profile: Profile, engine: str = "duckdb",
     con = duckdb_connection()
     try:
         with bulk_transaction(store) as db:
+            lock_register(db)  # no ingest commits while this run reads and writes
             step("looking for new records")
             total = int(db.scalar("SELECT count(*) FROM source_records") or 0)
             if total == 0:
