@@ -4,13 +4,16 @@ that win survivorship with their provenance, eligibility decided again at once."
 
 from __future__ import annotations
 
+import threading
 import tomllib
+from datetime import date
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from conftest import Register
 from helpers import records
+from muster.casework.verified import record_verified
 from muster.store.schema import (
     eligibility_results,
     golden_records,
@@ -89,3 +92,29 @@ def test_officer_verified_values_win_with_provenance(register: Register,
     assert f"case {case_id} (clarification) decided by officer3" in shown
     # The declared source does not break `ingest --all`: its file is the office's extract.
     register.ok("ingest", "--all")
+
+    # Two officers recording at the same moment (the service's workers, the command
+    # line): both values reach the office's extract and the register, none is lost.
+    with register.store().engine.connect() as conn:
+        others = conn.execute(sa.text(
+            "SELECT id, person_id FROM cases WHERE kind = 'clarification' AND person_id <> :p "
+            "ORDER BY id LIMIT 2"), {"p": person}).all()
+    assert len(others) == 2
+    ws, store = register.workspace(), register.store()
+    errors: list[BaseException] = []
+
+    def record(case: int, who: str) -> None:
+        try:
+            record_verified(ws, store, ws.profile(), case, who, {"fitness_category": "A"},
+                            date(2024, 6, 2))
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=record, args=(int(c), str(p))) for c, p in others]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    office = records(register.store(), "registration_office")
+    assert {f"case-{c}-1" for c, _ in others} <= set(office)

@@ -22,8 +22,11 @@ trust order puts this source first, so its values win survivorship.
 from __future__ import annotations
 
 import csv
+import fcntl
 import io
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -131,6 +134,26 @@ def record_verified(ws: Workspace, store: Store, profile: Profile, case_id: int,
     """
     check_values(profile, values)
     name = source_name(profile)
+    with _office_writer(ws, name):
+        return _append_verified(ws, store, profile, name, case_id, person_id, values, on)
+
+
+@contextmanager
+def _office_writer(ws: Workspace, name: str) -> Iterator[None]:
+    """One writer of the office's extract at a time, across processes (the service's
+    workers, the command line): its next record id and the file itself are read,
+    extended and ingested under an exclusive lock, so no value is lost."""
+    lock = ws.root / f".{name}.lock"
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _append_verified(ws: Workspace, store: Store, profile: Profile, name: str, case_id: int,
+                     person_id: str, values: dict[str, str], on: date) -> tuple[str, str]:
     with store.engine.connect() as conn:
         n = 1 + int(conn.execute(sa.select(sa.func.count()).select_from(record_pins).where(
             record_pins.c.case_id == case_id)).scalar_one())
