@@ -1,17 +1,28 @@
 #!/usr/bin/env bash
-# Debian libraries muster needs outside Python: WeasyPrint (notices as PDF) draws
-# text with Pango/HarfBuzz, and a notice in Cyrillic needs a font that has it.
+# Debian packages muster needs outside Python, by what needs them:
+#   notices  WeasyPrint (notices as PDF) draws text with Pango/HarfBuzz, and a notice
+#            in Cyrillic needs a font that has it (the default group)
+#   browser  the real-browser test (tests/test_service_browser.py) drives Debian's
+#            Chromium through Playwright; Playwright's own download is never used (the
+#            network is closed to it), the test launches /usr/bin/chromium
 #
-#   scripts/system_deps.sh ensure    apt-get install what is missing (nothing when all
-#                                    are there: a fast no-op)
-#   scripts/system_deps.sh missing   print the missing packages (exit 1 if any)
+#   scripts/system_deps.sh ensure [GROUP]    apt-get install what is missing (nothing
+#                                            when all are there: a fast no-op)
+#   scripts/system_deps.sh missing [GROUP]   print the missing packages (exit 1 if any)
 #
 # As root the packages are installed directly, otherwise through sudo; without
 # either, the script says what to install.
 set -euo pipefail
 
-# libharfbuzz-subset0: font subsetting ~10x faster than fontTools (10,000 notices in minutes).
-PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fonts-dejavu-core)
+case ${2:-notices} in
+    # libharfbuzz-subset0: font subsetting ~10x faster than fontTools (10,000 notices in minutes).
+    notices) PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fonts-dejavu-core)
+             ELSEWHERE="make sure Pango and a Cyrillic font are installed" ;;
+    # fonts-dejavu-core: the pages show Cyrillic names.
+    browser) PACKAGES=(chromium chromium-driver fonts-dejavu-core)
+             ELSEWHERE="install Chromium as /usr/bin/chromium" ;;
+    *) printf 'system_deps.sh: error: unknown group %s (notices | browser)\n' "$2" >&2; exit 2 ;;
+esac
 
 die() { printf 'system_deps.sh: error: %s\n' "$*" >&2; exit 1; }
 log() { printf 'system_deps.sh: %s\n' "$*" >&2; }
@@ -40,7 +51,7 @@ as_root() {
 
 cmd_ensure() {
     local need
-    command -v dpkg-query >/dev/null 2>&1 || { log "not a Debian system: make sure Pango and a Cyrillic font are installed"; return 0; }
+    command -v dpkg-query >/dev/null 2>&1 || { log "not a Debian system: $ELSEWHERE"; return 0; }
     mapfile -t need < <(missing)
     if [ "${#need[@]}" -eq 0 ]; then
         return 0
@@ -54,7 +65,7 @@ main() {
     case ${1:-} in
         ensure) cmd_ensure ;;
         missing) out=$(missing); [ -z "$out" ] || { printf '%s\n' "$out"; exit 1; } ;;
-        *) die "usage: system_deps.sh {ensure|missing}" ;;
+        *) die "usage: system_deps.sh {ensure|missing} [notices|browser]" ;;
     esac
 }
 

@@ -33,7 +33,7 @@ bash scripts/system_deps.sh ensure
 # The real-browser test drives Debian's Chromium (apt-get only when missing); with
 # MUSTER_REQUIRE_BROWSER=1 it fails rather than skips when Chromium cannot run.
 section "ensuring Chromium for the browser test"
-bash scripts/browser_deps.sh ensure
+bash scripts/system_deps.sh ensure browser
 export MUSTER_REQUIRE_BROWSER=1
 
 # The Spark engine's tests (tests/test_resolve_spark.py) need Java 17+: apt-get

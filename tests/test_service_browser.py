@@ -4,7 +4,7 @@ clarification and records the verified value; then that citizen logs in and sees
 the portal, the officer's access and the changed value. A screenshot of each step is
 kept in test-artifacts/browser/.
 
-Chromium comes from Debian (scripts/browser_deps.sh; never `playwright install`:
+Chromium comes from Debian (scripts/system_deps.sh ensure browser; never `playwright install`:
 the network is closed). Without it the test is skipped, unless
 MUSTER_REQUIRE_BROWSER=1, when it fails.
 """
@@ -41,7 +41,7 @@ def _require_browser() -> Any:
     except ImportError:
         problem = "the Python package playwright is not installed (the [test] extra)"
     if problem is None and not CHROMIUM.exists():
-        problem = f"{CHROMIUM} is missing (bash scripts/browser_deps.sh ensure installs it)"
+        problem = f"{CHROMIUM} is missing (bash scripts/system_deps.sh ensure browser installs it)"
     if problem is not None:
         if os.environ.get("MUSTER_REQUIRE_BROWSER") == "1":
             pytest.fail(f"MUSTER_REQUIRE_BROWSER=1 but {problem}")
