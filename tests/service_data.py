@@ -4,20 +4,25 @@ record each, an eligibility evaluation, and one account of each role with a toke
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
+from conftest import _postgres_database
 from eligibility_data import man, write_register
 from muster.callup import create_plan
 from muster.eligibility import evaluate
 from muster.notices import issue_notices
 from muster.profile import Profile
 from muster.service.accounts import add_account, create_token
-from muster.store import Store
+from muster.store import Store, open_store
 from muster.store.schema import (
+    audit_log,
     golden_records,
     notices,
     person_events,
@@ -26,6 +31,7 @@ from muster.store.schema import (
     review_pairs,
     source_records,
 )
+from muster.workspace import Workspace, create_workspace
 
 PASSWORD = "correct horse battery"
 IN_REGION = "P000000001"  # TVE: the officer's region; the citizen is this person
@@ -113,3 +119,41 @@ def add_work(store: Store, profile: Profile, out: Path) -> Work:
                                                                  notices.c.id))}
     assert set(ids) == {IN_REGION, OUT_OF_REGION}, ids
     return Work(plan_id=report.plan.id, notices=ids)
+
+
+class Clock:
+    """The login throttle's clock, moved by the tests."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@contextmanager
+def register_backend(backend: str, root: Path) -> Iterator[tuple[Workspace, Store, str]]:
+    """A workspace and an empty register on ``backend`` (sqlite | postgresql, a fresh
+    database dropped afterwards): (workspace, open store, database url)."""
+    workspace = create_workspace(root / "ws")
+    urls: Iterator[str] = (iter([f"sqlite:///{root / 'register.db'}"])
+                           if backend == "sqlite" else _postgres_database())
+    url = next(urls)
+    try:
+        store = open_store(url)
+        try:
+            yield workspace, store, url
+        finally:
+            store.close()
+    finally:
+        for _ in urls:  # drops the PostgreSQL database
+            pass
+
+
+def audit_count(store: Store, **where: Any) -> int:
+    """Audit entries, all of them or those whose columns equal ``where``."""
+    query = sa.select(sa.func.count()).select_from(audit_log)
+    for column, value in where.items():
+        query = query.where(audit_log.c[column] == value)
+    with store.engine.connect() as conn:
+        return int(conn.execute(query).scalar() or 0)

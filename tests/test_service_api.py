@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
-from conftest import _postgres_database
 from muster.service import create_app
 from muster.service.accounts import add_account, create_token, disable_account
 from muster.service.audit import verify
@@ -29,18 +28,13 @@ from service_data import (
     MISSING,
     OUT_OF_REGION,
     PASSWORD,
+    Clock,
+    audit_count,
     build_register,
+    register_backend,
 )
 
 ROLES = ("admin", "analyst", "officer", "citizen")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass
@@ -60,25 +54,13 @@ class Served:
 def served(request: pytest.FixtureRequest,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     root: Path = tmp_path_factory.mktemp("service")
-    workspace = create_workspace(root / "ws")
-    profile = workspace.profile()
-    if request.param == "sqlite":
-        urls: Iterator[str] = iter([f"sqlite:///{root / 'register.db'}"])
-    else:
-        urls = _postgres_database()
-    url = next(urls)
-    try:
-        store = open_store(url)
-        built = build_register(store, profile)
+    with register_backend(request.param, root) as (workspace, store, url):
+        built = build_register(store, workspace.profile())
         clock = Clock()
         app = create_app(workspace, "test-secret", database_url=url,
                          throttle=LoginThrottle(clock=clock))
         with TestClient(app) as client:
             yield Served(client, store, built.tokens, clock, app)
-        store.close()
-    finally:
-        for _ in urls:  # drops the PostgreSQL database
-            pass
 
 
 @pytest.fixture
@@ -89,12 +71,6 @@ def client(served: Served) -> Iterator[TestClient]:
     fresh.close()
 
 
-def audit_count(store: Store, **where: Any) -> int:
-    query = sa.select(sa.func.count()).select_from(audit_log)
-    for column, value in where.items():
-        query = query.where(audit_log.c[column] == value)
-    with store.engine.connect() as conn:
-        return int(conn.execute(query).scalar() or 0)
 
 
 SEARCH = ("/api/v1/persons", {"name": "Иванов"})

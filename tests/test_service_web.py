@@ -23,16 +23,18 @@ from muster.service import create_app
 from muster.service.audit import verify
 from muster.service.auth import LoginThrottle
 from muster.service.web import contexts
-from muster.store import Store, open_store
+from muster.store import Store
 from muster.store.schema import audit_log, cases, review_decisions, review_pairs
-from muster.workspace import create_workspace
 from service_data import (
     ALSO_IN_REGION,
     IN_REGION,
     MISSING,
     OUT_OF_REGION,
     PASSWORD,
+    Clock,
+    audit_count,
     build_register,
+    register_backend,
 )
 from web_register import RealRegister, build_real_register
 
@@ -43,14 +45,6 @@ PERSONAL_FIELDS = {"family_name", "given_name", "middle_name", "birth_date", "bi
                    "national_id", "tax_id", "passport_no", "address", "phone", "email",
                    "person_id", "person_left", "person_right", "record", "golden", "records",
                    "fields", "accesses", "selection", "not_callable", "results"}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass
@@ -64,22 +58,13 @@ class Served:
 def served(request: pytest.FixtureRequest,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     root: Path = tmp_path_factory.mktemp("web")
-    workspace = create_workspace(root / "ws")
-    urls: Iterator[str] = (iter([f"sqlite:///{root / 'register.db'}"])
-                           if request.param == "sqlite" else _postgres_database())
-    url = next(urls)
-    try:
-        store = open_store(url)
+    with register_backend(request.param, root) as (workspace, store, url):
         build_register(store, workspace.profile())
         clock = Clock()
         app = create_app(workspace, "test-secret", database_url=url,
                          throttle=LoginThrottle(clock=clock))
         with TestClient(app):  # runs the lifespan once for the module
             yield Served(store, clock, app)
-        store.close()
-    finally:
-        for _ in urls:  # drops the PostgreSQL database
-            pass
 
 
 @pytest.fixture
@@ -102,12 +87,6 @@ def log_in(client: TestClient, username: str, password: str = PASSWORD) -> Any:
                                         "csrf": token_of(form.text)})
 
 
-def audit_count(store: Store, **where: Any) -> int:
-    query = sa.select(sa.func.count()).select_from(audit_log)
-    for column, value in where.items():
-        query = query.where(audit_log.c[column] == value)
-    with store.engine.connect() as conn:
-        return int(conn.execute(query).scalar() or 0)
 
 
 # --- Logging in and out ---------------------------------------------------------------------

@@ -13,20 +13,17 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from conftest import _postgres_database
 from muster.casework import open_case
 from muster.service import create_app
 from muster.service.audit import verify
-from muster.store import Store, open_store
+from muster.store import Store
 from muster.store.schema import (
-    audit_log,
     notices,
     person_records,
     review_decisions,
     review_pairs,
     source_records,
 )
-from muster.workspace import create_workspace
 from service_data import (
     ALSO_IN_REGION,
     IN_REGION,
@@ -34,7 +31,9 @@ from service_data import (
     OUT_OF_REGION,
     Work,
     add_work,
+    audit_count,
     build_register,
+    register_backend,
 )
 
 ROLES = ("admin", "analyst", "officer", "citizen")
@@ -74,29 +73,14 @@ class Served:
 def served(request: pytest.FixtureRequest,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     root: Path = tmp_path_factory.mktemp("work")
-    workspace = create_workspace(root / "ws")
-    profile = workspace.profile()
-    urls: Iterator[str] = (iter([f"sqlite:///{root / 'register.db'}"])
-                           if request.param == "sqlite" else _postgres_database())
-    url = next(urls)
-    try:
-        store = open_store(url)
+    with register_backend(request.param, root) as (workspace, store, url):
+        profile = workspace.profile()
         built = build_register(store, profile)
         work = add_work(store, profile, root / "notices")
         with TestClient(create_app(workspace, "test-secret", database_url=url)) as client:
             yield Served(client, store, built.tokens, work)
-        store.close()
-    finally:
-        for _ in urls:  # drops the PostgreSQL database
-            pass
 
 
-def audit_count(store: Store, **where: Any) -> int:
-    query = sa.select(sa.func.count()).select_from(audit_log)
-    for column, value in where.items():
-        query = query.where(audit_log.c[column] == value)
-    with store.engine.connect() as conn:
-        return int(conn.execute(query).scalar() or 0)
 
 
 def expect(admin: int, analyst: int, officer: int, citizen: int) -> dict[str, int]:
