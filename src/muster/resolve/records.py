@@ -1,14 +1,16 @@
 """The accepted source records, loaded from the store into DuckDB for linkage.
 
 Each record gets a dense integer ``rid`` (Splink's unique id) and the derived
-columns the comparisons use: the birth date as ISO text (for typo and day/month
-swap levels) and the address as a list of word tokens.
+columns the comparisons and rules use: the birth date as ISO text (for typo and
+day/month swap levels), the birth place normalised (rules.place_key) and the
+address as a list of word tokens.
 """
 
 from __future__ import annotations
 
 import duckdb
 
+from muster.resolve.rules import place_key
 from muster.store.bulk import BulkConnection
 from muster.store.schema import STORED_FIELDS
 
@@ -47,7 +49,7 @@ def build_records(con: duckdb.DuckDBPyConnection, relation: str, table: str = "r
     con.execute(f"""
         CREATE OR REPLACE TABLE {table} AS
         SELECT CAST(_rid AS BIGINT) AS rid, * EXCLUDE (_rid),
-          strftime(birth_date, '%Y-%m-%d') AS birth_text,
+          strftime(birth_date, '%Y-%m-%d') AS birth_text, {place_key()} AS place_key,
           CAST([] AS VARCHAR[]) AS disputed_ids,  -- see deterministic.mark_disputed
           list_filter(regexp_split_to_array(lower(address), '[^[:alnum:]-]+'),
                       lambda t: length(t) > 0 AND t NOT IN ({stop})) AS address_tokens

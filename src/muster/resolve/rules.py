@@ -26,15 +26,17 @@ def _names_differ(key: str, config: ResolutionConfig, a: str, b: str) -> str:
             f"jaro_winkler_similarity({a}.{key}, {b}.{key}) < {config.name_similarity})")
 
 
-def _place(x: str) -> str:
-    """A birth place compared without case and the "city" abbreviation before it."""
-    return (f"regexp_replace(lower(trim({x}.birth_place)), "
+def place_key(column: str = "birth_place") -> str:
+    """A birth place compared without case and the "city" abbreviation before it;
+    records.build_records keeps it as the column ``place_key`` of every record, so
+    the millions of pairs the rules below look at do not each run the regex."""
+    return (f"regexp_replace(lower(trim({column})), "
             f"'^(г\\.|гор\\.|город|g\\.|gorod)\\s*', '')")
 
 
 def _places_differ(config: ResolutionConfig, a: str, b: str) -> str:
     # Only within one script: "Москва" and "Moskva" are not evidence of two people.
-    pa, pb = _place(a), _place(b)
+    pa, pb = f"{a}.place_key", f"{b}.place_key"
     return (f"({pa} <> {pb} AND regexp_matches({pa}, '[а-яё]') = regexp_matches({pb}, '[а-яё]') "
             f"AND jaro_winkler_similarity({pa}, {pb}) < {config.name_similarity})")
 
