@@ -115,7 +115,11 @@ def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
 def collect_scores(con: duckdb.DuckDBPyConnection, predictions: str,
                    config: ResolutionConfig, prior: float) -> None:
     """Keep each pair's weight (the evidence: Splink's weight without the ``prior``),
-    its per-comparison contributions and any conflict."""
+    its per-comparison contributions and any conflict.
+
+    Weights are rounded to 6 decimals: parallel sums differ in their last bits from
+    run to run, and clustering orders and compares weights, so unrounded the same
+    data could give a different review list (or tie order) on every run."""
     parts = []
     cols = {c[0] for c in con.execute(f"DESCRIBE {predictions}").fetchall()}
     for name in model.COMPARISONS:
@@ -127,7 +131,7 @@ def collect_scores(con: duckdb.DuckDBPyConnection, predictions: str,
         parts.append(f"'{name}', json_array(p.gamma_{name}, round({weight}, 2))")
     con.execute(f"""
         CREATE OR REPLACE TABLE scored AS
-        SELECT p.rid_l, p.rid_r, p.match_weight - {prior} AS match_weight,
+        SELECT p.rid_l, p.rid_r, round(p.match_weight - {prior}, 6) AS match_weight,
                CAST(json_object({', '.join(parts)}) AS VARCHAR) AS contributions,
                {conflict_sql(config)} AS conflict
         FROM {predictions} p
