@@ -131,7 +131,8 @@ def render_all(settings: NoticeSettings, jobs: list[tuple[NoticeContext, str]],
             if progress:
                 progress(len(digests))
         return digests
-    size = max(10, min(200, len(jobs) // (workers * 4)))
+    # Small batches keep every worker busy to the end (a notice takes tens of ms).
+    size = max(10, min(50, len(jobs) // (workers * 4)))
     batches = [jobs[i:i + size] for i in range(0, len(jobs), size)]
     digests = []
     # spawn: a fresh interpreter, never a fork of a process holding database drivers.

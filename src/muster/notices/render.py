@@ -29,6 +29,7 @@ class NoticeSettings:
     offices: dict[str, dict[str, str]]
     report_after_days: int
     appeal_days: int
+    stylesheet: Path | None = None  # parsed once per renderer, not once per notice
 
     def office(self, region: str, region_name: str) -> tuple[str, str]:
         own = self.offices.get(region, {})
@@ -42,6 +43,9 @@ def notice_settings(profile: Profile) -> NoticeSettings:
     template = profile.path / str(data.get("template", "notice.html"))
     if not template.is_file():
         problems.append(f"notices.template: {template} does not exist")
+    stylesheet = profile.path / str(data["stylesheet"]) if "stylesheet" in data else None
+    if stylesheet is not None and not stylesheet.is_file():
+        problems.append(f"notices.stylesheet: {stylesheet} does not exist")
     days = {}
     for key, default in (("report_after_days", 30), ("appeal_days", 15)):
         value = data.get(key, default)
@@ -52,7 +56,8 @@ def notice_settings(profile: Profile) -> NoticeSettings:
         raise ConfigError(f"The [notices] settings of profile {profile.name!r} are not valid:",
                           problems=problems, hint="docs/callup.md describes them.")
     return NoticeSettings(
-        template=template, office_name=str(data.get("office_name", "Registration office")),
+        template=template, stylesheet=stylesheet,
+        office_name=str(data.get("office_name", "Registration office")),
         office_address=str(data.get("office_address", "{region}")),
         offices={str(k): dict(v) for k, v in data.get("offices", {}).items()}, **days)
 
@@ -93,10 +98,16 @@ class NoticeContext:
 
 
 class Renderer:
-    """Compiles the template once and shares WeasyPrint's font configuration."""
+    """Compiles the template and parses the stylesheet once; shares the font configuration.
+
+    Rendering is where a large batch of notices spends its time (tens of milliseconds
+    each, nearly all of it WeasyPrint's layout and drawing), so whatever can be done
+    once per process is done here.
+    """
 
     def __init__(self, settings: NoticeSettings) -> None:
         import jinja2
+        from weasyprint import CSS
         from weasyprint.text.fonts import FontConfiguration
 
         env = jinja2.Environment(
@@ -109,6 +120,8 @@ class Renderer:
                               f"line {exc.lineno}: {exc.message}") from None
         self.base_url = str(settings.template.parent)
         self.fonts = FontConfiguration()
+        self.stylesheets = [] if settings.stylesheet is None else [
+            CSS(filename=str(settings.stylesheet), font_config=self.fonts)]
 
     def html(self, ctx: NoticeContext) -> str:
         import jinja2
@@ -124,6 +137,6 @@ class Renderer:
         from weasyprint import HTML
 
         data = HTML(string=self.html(ctx), base_url=self.base_url).write_pdf(
-            font_config=self.fonts)
+            font_config=self.fonts, stylesheets=self.stylesheets)
         assert data is not None
         return bytes(data)
