@@ -22,6 +22,7 @@ from muster.ingest import (
     prepare_file,
     write_prepared,
 )
+from muster.ingest.order import ingest_order
 from muster.ingest.report import export_quarantine, quarantine_table
 
 
@@ -96,7 +97,7 @@ def ingest(
     profile = ws.profile()
     jobs: list[tuple[str, Path | None]]
     if all_sources:
-        jobs = [(name, None) for name in sorted(ws.sources)]
+        jobs = [(name, None) for name in ingest_order(ws.sources, ws.root)]
     elif source is None:
         raise ConfigError("Name a source to ingest, or pass --all.",
                           hint="Example: muster ingest voters extracts/voters.csv")

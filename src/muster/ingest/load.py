@@ -99,7 +99,8 @@ def write_batch(
         try:
             _retire_changed(db, decl.name, changed, batch_id)
             _append_records(db, decl.name, batch_id, to_write)
-            _append_flags(db, decl.name, normalised.flags, to_write)
+            everything = to_write.num_rows == normalised.records.num_rows
+            _append_flags(db, decl.name, normalised.flags, to_write, everything)
             _append_quarantine(db, decl.name, batch_id, file, normalised.quarantine)
             final = _final_name(archived) if archived else None
             _append_batch(db, decl, batch_id, file, final, started_at, normalised, changes)
@@ -165,9 +166,11 @@ def _append_records(db: BulkConnection, source: str, batch_id: int, rows: pa.Tab
     db.append("source_records", rows)
 
 
-def _append_flags(db: BulkConnection, source: str, flags: pa.Table, written: pa.Table) -> None:
-    ids = written.column("record_id")
-    flags = flags.filter(pc.is_in(flags.column("record_id"), value_set=ids))
+def _append_flags(db: BulkConnection, source: str, flags: pa.Table, written: pa.Table,
+                  everything: bool) -> None:
+    if not everything:  # only the written (new and changed) records' flags
+        ids = written.column("record_id")
+        flags = flags.filter(pc.is_in(flags.column("record_id"), value_set=ids))
     flags = flags.append_column("source", pa.repeat(pa.scalar(source), flags.num_rows))
     db.append("record_flags", flags)
 

@@ -115,6 +115,14 @@ def _connect(store: Store) -> Any:
         import adbc_driver_sqlite.dbapi as driver
 
         conn = driver.connect(store.adbc_uri())
+        # The driver opens the transaction at once, and SQLite changes the safety level
+        # only outside one: step out, set it, step back in. In WAL mode NORMAL is
+        # crash-safe (a commit may be lost on power loss, never half-applied) and
+        # halves the fsyncs of a bulk load; it is what the store's own connections use.
+        conn.adbc_connection.set_autocommit(True)
+        with conn.cursor() as cur:
+            cur.execute("PRAGMA synchronous=NORMAL")
+        conn.adbc_connection.set_autocommit(False)
         with conn.cursor() as cur:
             cur.execute("PRAGMA busy_timeout=30000")  # wait for a concurrent writer
             # A large page cache keeps primary-key inserts of a million rows in memory.
