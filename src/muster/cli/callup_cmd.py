@@ -8,19 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from muster.callup import (
-    CATEGORIES,
-    create_plan,
-    export_callup,
-    export_candidates,
-    list_plans,
-    read_quotas,
-    verify_plan,
-)
-from muster.casework import default_actor
 from muster.cli.app_state import app, console, export_app
 from muster.cli.context import store_for, workspace
-from muster.eligibility import parse_date
 
 callup_app = typer.Typer(help="Call-up plans drawn by a publicly verifiable lottery "
                          "(docs/callup.md).", no_args_is_help=True)
@@ -36,7 +25,7 @@ def plan_cmd(
     as_of: Annotated[str, typer.Option("--as-of", help="The date of the call-up, YYYY-MM-DD.")],
     quotas: Annotated[Path, typer.Option("--quotas", help="CSV file region,quota.")],
     category: Annotated[str, typer.Option(
-        help=f"Who is called: {' or '.join(CATEGORIES)}.")] = "conscript",
+        help="Who is called: conscript or reserve.")] = "conscript",
     seed: Annotated[str | None, typer.Option(
         help="The lottery seed (hex); default: 32 random bytes from the system.")] = None,
     by: By = None,
@@ -48,6 +37,10 @@ def plan_cmd(
 
     Example: muster callup plan --as-of 2024-06-01 --quotas quotas.csv
     """
+    from muster.callup import create_plan, read_quotas
+    from muster.casework import default_actor
+    from muster.eligibility import parse_date
+
     day = parse_date(as_of)
     ws = workspace()
     wanted = read_quotas(quotas, ws.profile())
@@ -78,6 +71,8 @@ def verify_cmd(plan_id: PlanId) -> None:
 
     Example: muster callup verify 1
     """
+    from muster.callup import verify_plan
+
     ws = workspace()
     with store_for(ws) as store:
         v = verify_plan(store, plan_id)
@@ -107,6 +102,8 @@ def list_cmd() -> None:
 
     Example: muster callup list
     """
+    from muster.callup import list_plans
+
     ws = workspace()
     with store_for(ws) as store:
         plans = list_plans(store)
@@ -130,6 +127,8 @@ def export_callup_cmd(
 
     Example: muster export callup 1 --out callup.csv
     """
+    from muster.callup import export_callup
+
     ws = workspace()
     with store_for(ws) as store:
         n = export_callup(store, plan_id, out)
@@ -144,6 +143,8 @@ def export_candidates_cmd(
 
     Example: muster export candidates 1 --out candidates.csv
     """
+    from muster.callup import export_candidates
+
     ws = workspace()
     with store_for(ws) as store:
         n = export_candidates(store, plan_id, out)

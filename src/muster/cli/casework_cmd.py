@@ -10,27 +10,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from muster.casework import (
-    DEFERMENT_GROUNDS,
-    KINDS,
-    OUTCOMES,
-    claim_deferment,
-    decide_case,
-    default_actor,
-    export_cases,
-    generate_clarifications,
-    get_case,
-    list_cases,
-    lodge_appeal,
-    open_case,
-    parse_values,
-    propose_correction,
-    queue_counts,
-)
 from muster.cli.app_state import app, console, export_app
 from muster.cli.context import store_for, workspace
-from muster.eligibility import parse_date
-from muster.eligibility.law import officer_source
 
 casework_app = typer.Typer(
     help="Clarifications, corrections, deferment claims and appeals (docs/callup.md).",
@@ -57,6 +38,10 @@ def generate_cmd(
 
     Example: muster casework generate --as-of 2024-06-01
     """
+    from muster.casework import default_actor, generate_clarifications
+    from muster.eligibility import parse_date
+    from muster.eligibility.law import officer_source
+
     day = parse_date(as_of)
     ws = workspace()
     with store_for(ws) as store:
@@ -69,7 +54,8 @@ def generate_cmd(
 
 @casework_app.command("queue")
 def queue_cmd(
-    kind: Annotated[str | None, typer.Option(help=f"Only one kind: {', '.join(KINDS)}.")] = None,
+    kind: Annotated[str | None, typer.Option(
+        help="Only one kind: clarification, correction, deferment_claim, appeal.")] = None,
     status: Annotated[str, typer.Option(help="open (default), a decision, or all.")] = "open",
     person: Annotated[str | None, typer.Option(help="Only this person's cases.")] = None,
     limit: Annotated[int, typer.Option(help="Cases shown.")] = 30,
@@ -78,6 +64,8 @@ def queue_cmd(
 
     Example: muster casework queue --kind appeal
     """
+    from muster.casework import list_cases, queue_counts
+
     ws = workspace()
     with store_for(ws) as store:
         counts = queue_counts(store)
@@ -99,6 +87,8 @@ def show_cmd(case_id: Annotated[int, typer.Argument(help="A case id.")]) -> None
 
     Example: muster casework show 7
     """
+    from muster.casework import OUTCOMES, get_case
+
     ws = workspace()
     with store_for(ws) as store:
         c = get_case(store, case_id)
@@ -124,6 +114,8 @@ def clarify_cmd(person_id: Person, reason: Reason, by: By = None) -> None:
 
     Example: muster casework clarify P000000042 --reason "two addresses in one month"
     """
+    from muster.casework import default_actor, open_case
+
     ws = workspace()
     with store_for(ws) as store:
         c = open_case(store, person_id, "clarification", reason, {}, by or default_actor())
@@ -137,6 +129,8 @@ def correct_cmd(person_id: Person, reason: Reason, value: Values = None,
 
     Example: muster casework correct P000000042 --value birth_date=1999-03-10 --reason "..."
     """
+    from muster.casework import default_actor, parse_values, propose_correction
+
     ws = workspace()
     with store_for(ws) as store:
         c = propose_correction(store, ws.profile(), person_id, parse_values(value or []),
@@ -148,7 +142,8 @@ def correct_cmd(person_id: Person, reason: Reason, value: Values = None,
 @casework_app.command("claim")
 def claim_cmd(
     person_id: Person,
-    ground: Annotated[str, typer.Option(help=f"The ground: {', '.join(DEFERMENT_GROUNDS)}.")],
+    ground: Annotated[str, typer.Option(
+        help="The ground: dependents, protected_occupation, student, temporarily_unfit.")],
     evidence: Annotated[str, typer.Option(help="Reference to the evidence offered.")],
     reason: Reason,
     by: By = None,
@@ -158,6 +153,8 @@ def claim_cmd(
     Example: muster casework claim P000000042 --ground student --evidence "letter 12" \
     --reason "I study"
     """
+    from muster.casework import claim_deferment, default_actor
+
     ws = workspace()
     with store_for(ws) as store:
         c = claim_deferment(store, person_id, ground, evidence, reason, by or default_actor())
@@ -175,6 +172,8 @@ def appeal_cmd(
 
     Example: muster casework appeal P000000042 --plan 1 --reason "I care for my mother"
     """
+    from muster.casework import default_actor, lodge_appeal
+
     ws = workspace()
     with store_for(ws) as store:
         c = lodge_appeal(store, person_id, plan, reason, by or default_actor())
@@ -198,6 +197,8 @@ def decide_cmd(
 
     Example: muster casework decide 7 resolved --value sex=M --reason "passport seen"
     """
+    from muster.casework import decide_case, default_actor, parse_values
+
     ws = workspace()
     with store_for(ws) as store:
         d = decide_case(ws, store, ws.profile(), case_id, outcome, reason,
@@ -219,6 +220,8 @@ def export_cases_cmd(out: Annotated[Path, typer.Option(help="CSV file to write."
 
     Example: muster export cases --out cases.csv
     """
+    from muster.casework import export_cases
+
     ws = workspace()
     with store_for(ws) as store:
         n = export_cases(store, out)

@@ -1,23 +1,34 @@
-"""Shared plumbing for commands: the workspace, the store, progress display."""
+"""Shared plumbing for commands: the workspace, the store, progress display.
+
+The store and the workspace are imported when a command asks for them, not when the
+command line starts: `muster --help` should not load SQLAlchemy (tests/test_cli_startup.py).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from muster.cli.app_state import console, state
-from muster.store import Store, open_store
-from muster.workspace import Workspace, open_workspace
+
+if TYPE_CHECKING:
+    from muster.store import Store
+    from muster.workspace import Workspace
 
 
 def workspace() -> Workspace:
+    from muster.workspace import open_workspace
+
     return open_workspace(state.workspace)
 
 
 @contextmanager
 def store_for(ws: Workspace) -> Iterator[Store]:
+    from muster.store import open_store
+
     store = open_store(ws.database_url)
     try:
         yield store

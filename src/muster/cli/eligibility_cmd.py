@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -12,18 +12,9 @@ from rich.table import Table
 
 from muster.cli.app_state import app, console, export_app
 from muster.cli.context import set_step, steps, store_for, workspace
-from muster.eligibility import (
-    RULES,
-    STATUSES,
-    diff_law,
-    evaluate,
-    explain_person,
-    export_eligibility,
-    load_law,
-    parse_date,
-    parse_law,
-)
-from muster.eligibility.explain import Explanation, require_person_id
+
+if TYPE_CHECKING:
+    from muster.eligibility.explain import Explanation
 
 law_app = typer.Typer(help="The law in force: parameters with effective dates (docs/law.md).",
                       no_args_is_help=True)
@@ -55,6 +46,8 @@ def law_show(
 
     Example: muster law show --as-of 2024-06-01
     """
+    from muster.eligibility import RULES, load_law, parse_date, parse_law
+
     day = parse_date(as_of) if as_of else None
     law = parse_law(law_file) if law_file else load_law(workspace().profile())
     console.print(f"[bold]{law.title}[/] — {law.label} ({law.path}, sha256 {law.sha256[:12]})")
@@ -82,6 +75,8 @@ def evaluate_cmd(as_of: AsOf) -> None:
 
     Example: muster eligibility evaluate --as-of 2024-06-01
     """
+    from muster.eligibility import STATUSES, evaluate, parse_date
+
     day = parse_date(as_of)
     ws = workspace()
     with store_for(ws) as store, steps("evaluating") as progress:
@@ -160,6 +155,9 @@ def explain_cmd(
 
     Example: muster eligibility explain P000000042 --as-of 2024-06-01
     """
+    from muster.eligibility import explain_person, parse_date
+    from muster.eligibility.explain import require_person_id
+
     day = parse_date(as_of)
     ws = workspace()
     with store_for(ws) as store:
@@ -178,6 +176,8 @@ def diff_cmd(
 
     Example: muster eligibility diff --as-of 2025-01-01 --law proposed.toml
     """
+    from muster.eligibility import diff_law, parse_date
+
     day = parse_date(as_of)
     ws = workspace()
     with store_for(ws) as store:
@@ -222,6 +222,8 @@ def export_eligibility_cmd(
 
     Example: muster export eligibility --as-of 2024-06-01 --out eligibility.csv
     """
+    from muster.eligibility import export_eligibility, parse_date
+
     day: date = parse_date(as_of)
     ws = workspace()
     with store_for(ws) as store:

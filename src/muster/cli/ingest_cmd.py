@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import Progress
@@ -13,17 +13,9 @@ from rich.table import Table
 from muster.cli.app_state import app, console, export_app, quarantine_app, sources_app
 from muster.cli.context import set_step, steps, store_for, workspace
 from muster.errors import ConfigError
-from muster.ingest import (
-    IngestReport,
-    PreparedFile,
-    add_sources,
-    check_file,
-    declaration_for,
-    prepare_file,
-    write_prepared,
-)
-from muster.ingest.order import ingest_order
-from muster.ingest.report import export_quarantine, quarantine_table
+
+if TYPE_CHECKING:
+    from muster.ingest import IngestReport, PreparedFile
 
 
 @sources_app.command("add")
@@ -36,6 +28,8 @@ def sources_add(
 
     Example: muster sources add extracts/sources.toml
     """
+    from muster.ingest import add_sources
+
     ws = workspace()
     added, replaced = add_sources(ws.config, file)
     ws.save()
@@ -93,6 +87,9 @@ def ingest(
 
     Example: muster ingest voters extracts/voters.csv
     """
+    from muster.ingest import check_file, declaration_for, prepare_file, write_prepared
+    from muster.ingest.order import ingest_order
+
     ws = workspace()
     profile = ws.profile()
     jobs: list[tuple[str, Path | None]]
@@ -147,6 +144,8 @@ def quarantine_list(
 
     Example: muster quarantine list voters
     """
+    from muster.ingest.report import quarantine_table
+
     ws = workspace()
     with store_for(ws) as store:
         rows = quarantine_table(store, source)
@@ -169,6 +168,8 @@ def export_quarantine_cmd(
 
     Example: muster export quarantine --out quarantine.csv
     """
+    from muster.ingest.report import export_quarantine
+
     ws = workspace()
     with store_for(ws) as store:
         n = export_quarantine(store, out)

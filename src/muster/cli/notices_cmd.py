@@ -9,18 +9,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from muster.casework import default_actor
 from muster.cli.app_state import app, console
 from muster.cli.context import set_step, steps, store_for, workspace
-from muster.notices import (
-    STATUSES,
-    TRANSITIONS,
-    issue_notices,
-    list_notices,
-    notice_history,
-    plan_status,
-    transition,
-)
 
 notices_app = typer.Typer(help="Call-up notices: issued as PDF, tracked until the end of "
                           "their life (docs/callup.md).", no_args_is_help=True)
@@ -45,6 +35,9 @@ def issue_cmd(
 
     Example: muster notices issue 1 --out notices/
     """
+    from muster.casework import default_actor
+    from muster.notices import issue_notices
+
     ws = workspace()
     with store_for(ws) as store, steps("issuing notices") as progress:
         r = issue_notices(store, ws.profile(), plan_id, out, by or default_actor(), limit,
@@ -64,6 +57,8 @@ def status_cmd(plan_id: PlanId) -> None:
 
     Example: muster notices status 1
     """
+    from muster.notices import STATUSES, plan_status
+
     ws = workspace()
     with store_for(ws) as store:
         s = plan_status(store, plan_id)
@@ -90,6 +85,8 @@ def list_cmd(
 
     Example: muster notices list 1 --status delivered
     """
+    from muster.notices import list_notices
+
     ws = workspace()
     with store_for(ws) as store:
         rows = list_notices(store, plan_id, status)
@@ -106,6 +103,8 @@ def show_cmd(notice_id: Annotated[int, typer.Argument(help="A notice id.")]) -> 
 
     Example: muster notices show 12
     """
+    from muster.notices import TRANSITIONS, notice_history
+
     ws = workspace()
     with store_for(ws) as store:
         notice, events = notice_history(store, notice_id)
@@ -123,7 +122,8 @@ def show_cmd(notice_id: Annotated[int, typer.Argument(help="A notice id.")]) -> 
 @notices_app.command("mark")
 def mark_cmd(
     notice_id: Annotated[int, typer.Argument(help="A notice id.")],
-    status: Annotated[str, typer.Argument(help=f"The new stage: {', '.join(STATUSES[1:])}.")],
+    status: Annotated[str, typer.Argument(
+        help="The new stage: sent, delivered, appealed, reported, deferred, withdrawn.")],
     evidence: Annotated[str | None, typer.Option(
         help="Delivery evidence (required for delivered): receipt, signature, mail number.")
     ] = None,
@@ -135,6 +135,9 @@ def mark_cmd(
 
     Example: muster notices mark 12 delivered --evidence "registered mail RR123456789"
     """
+    from muster.casework import default_actor
+    from muster.notices import transition
+
     ws = workspace()
     with store_for(ws) as store:
         before = transition(store, notice_id, status, by or default_actor(), evidence, reason)

@@ -5,31 +5,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from muster.casework.cases import default_actor
 from muster.cli.app_state import app, console, export_app, person_app, review_app
 from muster.cli.context import set_step, steps, store_for, workspace
 from muster.errors import MusterError
-from muster.resolve import ENGINES, resolve
-from muster.resolve.decisions import decide_pair, parse_record
-from muster.resolve.queries import (
-    PersonView,
-    explain_pair,
-    export_links,
-    export_persons,
-    find_persons,
-    person_view,
-    review_list,
-)
+
+if TYPE_CHECKING:
+    from muster.resolve.queries import PersonView
 
 
 @app.command("resolve")
 def resolve_cmd(
-    engine: Annotated[str, typer.Option(help=f"Linkage engine: {' | '.join(ENGINES)}.")] = "duckdb",
+    engine: Annotated[str, typer.Option(help="Linkage engine: duckdb | spark.")] = "duckdb",
     full: Annotated[bool, typer.Option(
         "--full", help="Re-decide every record and retrain the model, not only what is new.",
     )] = False,
@@ -42,6 +33,8 @@ def resolve_cmd(
 
     Example: muster resolve            (or: muster resolve --full)
     """
+    from muster.resolve import resolve
+
     ws = workspace()
     with store_for(ws) as store, steps("resolving") as progress:
         report = resolve(store, ws.profile(), engine=engine, full=full,
@@ -75,6 +68,8 @@ def review_list_cmd(
 
     Example: muster review list --kind identifier_collision
     """
+    from muster.resolve.queries import review_list
+
     ws = workspace()
     with store_for(ws) as store:
         rows, total = review_list(store, kind, limit)
@@ -104,6 +99,9 @@ def review_decide_cmd(
     Example: muster review decide voters:000123 passports:4567 --different
     --reason "brothers; birth certificates checked"
     """
+    from muster.casework.cases import default_actor
+    from muster.resolve.decisions import decide_pair, parse_record
+
     if same is None:
         raise MusterError("Say whether the records are one person: --same or --different.",
                           hint="Compare them first with: muster person explain A B")
@@ -170,6 +168,8 @@ def person_show(person_id: Annotated[str, typer.Argument(help="A person id, e.g.
 
     Example: muster person show P000000042
     """
+    from muster.resolve.queries import person_view
+
     ws = workspace()
     with store_for(ws) as store:
         _show_person(person_view(store, person_id))
@@ -184,6 +184,9 @@ def person_explain(
 
     Example: muster person explain voters:000123 passports:4567
     """
+    from muster.resolve.decisions import parse_record
+    from muster.resolve.queries import explain_pair
+
     ws = workspace()
     with store_for(ws) as store:
         x = explain_pair(store, ws.profile(), parse_record(record_a), parse_record(record_b))
@@ -216,6 +219,8 @@ def person_find(
 
     Example: muster person find --name "Иванов Иван" --birth-date 1990-05-12
     """
+    from muster.resolve.queries import find_persons
+
     ws = workspace()
     with store_for(ws) as store:
         rows = find_persons(store, name, birth_date, identifier, ws.profile())
@@ -233,6 +238,8 @@ def export_links_cmd(out: Annotated[Path, typer.Option(help="CSV file to write."
 
     Example: muster export links --out links.csv
     """
+    from muster.resolve.queries import export_links
+
     ws = workspace()
     with store_for(ws) as store:
         n = export_links(store, out)
@@ -245,6 +252,8 @@ def export_persons_cmd(out: Annotated[Path, typer.Option(help="CSV file to write
 
     Example: muster export persons --out persons.csv
     """
+    from muster.resolve.queries import export_persons
+
     ws = workspace()
     with store_for(ws) as store:
         n = export_persons(store, out)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from muster.cli.app_state import app, console
-from muster.profile import load_profile
-from muster.synth import STEPS, SynthResult, check_arguments, generate
+
+if TYPE_CHECKING:
+    from muster.synth import SynthResult
 
 _STEP_LABELS = {"population": "population", "answers": "truth, defects, traps, manifest"}
 
@@ -47,6 +48,9 @@ def synth(
         str, typer.Option("--profile", "-p", help="Built-in profile name or profile folder.")
     ] = "default",
 ) -> None:
+    from muster.profile import load_profile
+    from muster.synth import STEPS, check_arguments, generate
+
     check_arguments(outdir, persons, seed)  # before the progress bar is drawn
     loaded = load_profile(profile, base=Path.cwd())
     with Progress(

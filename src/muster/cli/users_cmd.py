@@ -9,17 +9,6 @@ from rich.table import Table
 
 from muster.cli.app_state import app, console
 from muster.cli.context import store_for, workspace
-from muster.service.accounts import (
-    ADMINISTRATOR,
-    ANALYST,
-    CITIZEN,
-    OFFICER,
-    ROLES,
-    add_account,
-    create_token,
-    disable_account,
-    list_accounts,
-)
 
 users_app = typer.Typer(help="Accounts of the service: who may log in, with which role.",
                         no_args_is_help=True)
@@ -29,7 +18,7 @@ app.add_typer(users_app, name="users")
 @users_app.command("add")
 def users_add(
     username: Annotated[str, typer.Argument(help="The login name (one word).")],
-    role: Annotated[str, typer.Option(help=" | ".join(ROLES))],
+    role: Annotated[str, typer.Option(help="administrator | analyst | officer | citizen")],
     region: Annotated[list[str] | None, typer.Option(
         help="An officer's region code (repeat for several).")] = None,
     person: Annotated[str | None, typer.Option(help="A citizen's person id.")] = None,
@@ -41,6 +30,8 @@ def users_add(
 
     Example: muster users add olga --role officer --region TVE --region MOW
     """
+    from muster.service.accounts import add_account
+
     ws = workspace()
     profile = ws.profile()
     with store_for(ws) as store:
@@ -55,6 +46,8 @@ def users_list() -> None:
 
     Example: muster users list
     """
+    from muster.service.accounts import list_accounts
+
     ws = workspace()
     with store_for(ws) as store:
         accounts = list_accounts(store)
@@ -75,6 +68,8 @@ def users_disable(
 
     Example: muster users disable olga
     """
+    from muster.service.accounts import disable_account
+
     ws = workspace()
     with store_for(ws) as store:
         account = disable_account(store, username)
@@ -92,6 +87,8 @@ def users_token(
 
     Example: muster users token olga --name nightly-export
     """
+    from muster.service.accounts import create_token
+
     ws = workspace()
     with store_for(ws) as store:
         token = create_token(store, username, name)
@@ -108,6 +105,7 @@ def users_demo() -> None:
 
     Example: muster users demo
     """
+    from muster.service.accounts import ADMINISTRATOR, ANALYST, CITIZEN, OFFICER
     from muster.service.demo import create_demo_accounts
 
     ws = workspace()

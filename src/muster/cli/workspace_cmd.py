@@ -10,9 +10,6 @@ from rich.table import Table
 
 from muster.cli.app_state import app, console, db_app
 from muster.cli.context import store_for, workspace
-from muster.ingest.report import source_statuses
-from muster.store import open_store
-from muster.workspace import create_workspace
 
 
 @app.command()
@@ -26,6 +23,8 @@ def init(
 
     Example: muster init register && cd register
     """
+    from muster.workspace import create_workspace
+
     ws = create_workspace(directory, profile)
     with store_for(ws) as store:
         revision = store.current_revision()
@@ -40,6 +39,8 @@ def db_upgrade() -> None:
 
     Example: MUSTER_DATABASE_URL=postgresql+psycopg://muster@db/muster muster db upgrade
     """
+    from muster.store import open_store
+
     ws = workspace()
     store = open_store(ws.database_url, upgrade=False)
     try:
@@ -58,6 +59,8 @@ def status() -> None:
 
     Example: muster status
     """
+    from muster.ingest.report import source_statuses
+
     ws = workspace()
     with store_for(ws) as store:
         statuses = source_statuses(store)
