@@ -6,7 +6,9 @@ The register is built once through the real pipeline (`muster synth` -> `ingest 
 again). So a person's record has what resolution really gives it: several source
 records, their links, the golden values and their sources, an eligibility result.
 
-The service runs as a real ``uvicorn --workers W`` process on loopback; the load comes
+The service runs as ``uvicorn --factory muster.service.asgi:app --workers W`` on loopback
+(what ``muster serve --workers W`` runs, and with uvloop and httptools, which uvicorn picks
+up when they are installed, as they are with muster); the load comes
 from this process: an httpx AsyncClient with C concurrent tasks (default 50), each
 sending its next request as soon as its last answer arrived (closed loop), for a
 fixed time after a warm-up. Person ids and search terms are drawn at random from the
@@ -176,15 +178,22 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@dataclass
+class Server:
+    base: str
+    pid: int  # uvicorn's supervisor; its workers are its children
+
+
 @contextmanager
-def uvicorn_server(ws: Path, url: str, workers: int) -> Iterator[str]:
-    """``uvicorn --workers N`` serving the register; yields its base URL once it answers."""
+def uvicorn_server(ws: Path, url: str, workers: int, factory: str) -> Iterator[Server]:
+    """``uvicorn --workers N`` serving the register; yields it once it answers. (A
+    PYTHONPATH given to the benchmark reaches the server: to serve another checkout's
+    muster, for a before/after comparison.)"""
     port = _free_port()
     env = {**os.environ, "MUSTER_WORKSPACE": str(ws), "MUSTER_DATABASE_URL": url,
-           "MUSTER_SECRET_KEY": secrets.token_urlsafe(32),
-           "PYTHONPATH": str(Path(__file__).parent)}
+           "MUSTER_SECRET_KEY": secrets.token_urlsafe(32)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "_service_app:app", "--host",
+        [sys.executable, "-m", "uvicorn", "--factory", factory, "--host",
          "127.0.0.1", "--port", str(port), "--workers", str(workers), "--no-access-log",
          "--log-level", "warning", "--timeout-keep-alive", "60"], env=env)
     base = f"http://127.0.0.1:{port}"
@@ -199,13 +208,60 @@ def uvicorn_server(ws: Path, url: str, workers: int) -> Iterator[str]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 sys.exit("the service did not start (see its output above)")
             time.sleep(0.5)
-        yield base
+        yield Server(base, proc.pid)
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of one process so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except FileNotFoundError:
+        return []
+    return [int(c) for c in text.split()]
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds spent by the service (uvicorn and its workers) and by the PostgreSQL
+    backends serving its database: on a shared machine, CPU per request is steadier
+    than wall time. Backends that start and end within a run are not seen."""
+    server_pid: int
+    url: str
+
+    def _backends(self) -> list[int]:
+        engine = sa.create_engine(self.url, poolclass=sa.pool.NullPool)
+        try:
+            with engine.connect() as conn:
+                return [int(r[0]) for r in conn.execute(sa.text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid()"))]
+        finally:
+            engine.dispose()
+
+    def sample(self) -> tuple[float, dict[int, float]]:
+        server = sum(_cpu_seconds(p) for p in [self.server_pid, *_children(self.server_pid)])
+        return server, {p: _cpu_seconds(p) for p in self._backends()}
+
+    @staticmethod
+    def spent(before: tuple[float, dict[int, float]],
+              after: tuple[float, dict[int, float]]) -> tuple[float, float]:
+        """(service, database) CPU seconds between two samples."""
+        database = sum(cpu - before[1].get(pid, 0.0) for pid, cpu in after[1].items())
+        return after[0] - before[0], database
 
 
 @dataclass
@@ -215,6 +271,9 @@ class Figures:
     seconds: float
     latencies_ms: np.ndarray
     client_cpu: float  # share of one core the load generator used
+    server_cpu_ms: float = 0.0  # service CPU per request
+    database_cpu_ms: float = 0.0  # PostgreSQL backends' CPU per request
+    load: float = 0.0  # the machine's 1-minute load average at the end of the run
 
     def percentile(self, q: float) -> float:
         return float(np.percentile(self.latencies_ms, q)) if len(self.latencies_ms) else 0.0
@@ -260,10 +319,16 @@ async def _load(base: str, scenario: Scenario, clients: int, seconds: float,
     return Figures(len(latencies), failed, elapsed, np.array(latencies), cpu / elapsed)
 
 
-def measure(base: str, scenario: Scenario, clients: int, seconds: float, warmup: float,
-            rate: float | None, seed: int) -> Figures:
-    asyncio.run(_load(base, scenario, clients, warmup, rate, seed + 1))
-    return asyncio.run(_load(base, scenario, clients, seconds, rate, seed))
+def measure(server: Server, meter: CpuMeter, scenario: Scenario, clients: int,
+            seconds: float, warmup: float, rate: float | None, seed: int) -> Figures:
+    asyncio.run(_load(server.base, scenario, clients, warmup, rate, seed + 1))
+    before = meter.sample()
+    figures = asyncio.run(_load(server.base, scenario, clients, seconds, rate, seed))
+    service, database = CpuMeter.spent(before, meter.sample())
+    per_request = 1000 / max(1, figures.requests)
+    figures.server_cpu_ms, figures.database_cpu_ms = service * per_request, database * per_request
+    figures.load = os.getloadavg()[0]
+    return figures
 
 
 def report_line(label: str, mode: str, f: Figures) -> str:
@@ -274,7 +339,8 @@ def report_line(label: str, mode: str, f: Figures) -> str:
     return (f"{label:<28} {mode:<12} {f.requests:>8,} {f.requests / f.seconds:>8,.0f} "
             f"{f.percentile(50):>7.1f} {f.percentile(90):>7.1f} {p99:>7.1f} "
             f"{f.latencies_ms.max() if len(f.latencies_ms) else 0:>7.0f} "
-            f"{f.client_cpu:>5.0%}  {verdict}{fails}")
+            f"{f.client_cpu:>6.0%} {f.server_cpu_ms:>6.1f} {f.database_cpu_ms:>5.1f} "
+            f"{f.load:>5.1f}  {verdict}{fails}")
 
 
 # --- main ------------------------------------------------------------------------------
@@ -295,25 +361,29 @@ def run(args: argparse.Namespace, server: str) -> None:
     if not (ws / "muster.toml").exists():
         new_workspace(ws, None, url)
     tests, region = scenarios(url, args.seed)
+    tests = [t for t in tests if args.only in t.label]
     print(f"register: {size:,} persons on PostgreSQL; uvicorn --workers {args.workers}; "
           f"{args.clients} concurrent httpx clients on loopback; {args.seconds:.0f} s per run "
           f"after {args.warmup:.0f} s warm-up; officer bound to {region}; "
           f"{os.cpu_count()} cores", flush=True)
     lines = []
-    with uvicorn_server(ws, url, args.workers) as base:
+    with uvicorn_server(ws, url, args.workers, args.app) as server:
+        meter = CpuMeter(server.pid, url)
         for scenario in tests:
             modes: list[tuple[str, float | None]] = [("closed loop", None)]
             if args.rate:
                 modes.append((f"{args.rate:.0f} req/s", args.rate))
             for mode, rate in modes:
-                figures = measure(base, scenario, args.clients, args.seconds, args.warmup,
-                                  rate, args.seed)
+                figures = measure(server, meter, scenario, args.clients, args.seconds,
+                                  args.warmup, rate, args.seed)
                 lines.append(report_line(scenario.label, mode, figures))
                 print(lines[-1], flush=True)
     print(f"\n{size:,} persons, {args.clients} clients, {args.workers} uvicorn workers; "
-          f"latency in ms; goal p99 <= {GOAL_P99_MS:.0f} ms")
+          f"latency in ms; goal p99 <= {GOAL_P99_MS:.0f} ms; client: the load generator's "
+          "share of a core; svc/db: CPU ms per request of the service and of PostgreSQL; "
+          "loadavg: the machine's 1-minute load average (other work included)")
     print(f"{'scenario':<28} {'load':<12} {'requests':>8} {'req/s':>8} {'p50':>7} {'p90':>7} "
-          f"{'p99':>7} {'max':>7} {'client':>5}")
+          f"{'p99':>7} {'max':>7} {'client':>6} {'svc':>6} {'db':>5} {'loadavg':>5}")
     for line in lines:
         print(line)
 
@@ -337,6 +407,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--rate", type=float, default=0.0,
                         help="also run each scenario paced to this many requests/s in total")
+    parser.add_argument("--app", default="muster.service.asgi:app",
+                        help="the ASGI app factory uvicorn serves (another build's, to "
+                        "compare)")
+    parser.add_argument("--only", default="",
+                        help="run only the scenarios whose label contains this text")
     parser.add_argument("--workdir", type=Path,
                         default=Path(tempfile.gettempdir()) / "muster-bench-service")
     args = parser.parse_args()

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 
 from muster.eligibility.rules import RULES
 from muster.errors import ConfigError, ConflictError, MusterError, NotFound
-from muster.store import Store
+from muster.store import Reader, Store, reading
 from muster.store.schema import (
     case_events,
     cases,
@@ -166,7 +166,7 @@ def _cases_query(kind: str | None, status: str | None, person_id: str | None,
     return query
 
 
-def list_cases(store: Store, kind: str | None = None, status: str | None = OPEN,
+def list_cases(db: Reader, kind: str | None = None, status: str | None = OPEN,
                person_id: str | None = None, limit: int | None = None,
                regions: tuple[str, ...] | None = None, offset: int = 0) -> list[Case]:
     """A queue: cases by kind and status (open by default), oldest first; ``regions``
@@ -176,7 +176,7 @@ def list_cases(store: Store, kind: str | None = None, status: str | None = OPEN,
         query = query.limit(limit)
     if offset:
         query = query.offset(offset)
-    with store.engine.connect() as conn:
+    with reading(db) as conn:
         return [_case(r) for r in conn.execute(query).mappings().all()]
 
 

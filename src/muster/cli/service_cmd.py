@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -10,7 +11,6 @@ from rich.table import Table
 
 from muster.cli.app_state import app, console
 from muster.cli.context import store_for, workspace
-from muster.service import audit
 
 audit_app = typer.Typer(help="The tamper-evident log of every read and write of a person.",
                         no_args_is_help=True)
@@ -23,24 +23,37 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     secure_cookie: Annotated[bool, typer.Option(
         help="Mark the session cookie Secure (when served over HTTPS).")] = False,
+    workers: Annotated[int, typer.Option(
+        min=1, help="Worker processes; one per core serves the most requests "
+        "(each keeps its own login throttle).")] = 1,
 ) -> None:
     """Serve the REST API (under /api/v1, schema at /docs) over this workspace's register.
 
-    Session cookies are signed with MUSTER_SECRET_KEY, or with a key kept in the
-    workspace's service.secret (made on first start).
+    Session cookies are signed with MUSTER_SECRET_KEY, or with a key kept in the workspace's
+    service.secret (made on first start).
 
-    Example: muster serve --port 8000
+    Example: muster serve --port 8000 --workers 2
     """
     import uvicorn
 
     from muster.service import create_app, service_secret
+    from muster.service.asgi import SECURE_COOKIE_ENV, WORKSPACE_ENV
 
     ws = workspace()
     with store_for(ws):
         pass  # bring the schema up to date (and fail now) before listening
-    application = create_app(ws, service_secret(ws.root), cookie_secure=secure_cookie)
-    console.print(f"Serving the register at http://{host}:{port}/ (API docs: /docs)")
-    uvicorn.run(application, host=host, port=port, log_level="info")
+    secret = service_secret(ws.root)  # made now, before any worker looks for it
+    console.print(f"Serving the register at http://{host}:{port}/ (API docs: /docs)"
+                  + (f" with {workers} worker processes" if workers > 1 else ""))
+    if workers == 1:
+        application = create_app(ws, secret, cookie_secure=secure_cookie)
+        uvicorn.run(application, host=host, port=port, log_level="info")
+        return
+    # Each worker process builds the app again, from the environment (muster.service.asgi).
+    os.environ[WORKSPACE_ENV] = str(ws.root.resolve())
+    os.environ[SECURE_COOKIE_ENV] = "1" if secure_cookie else "0"
+    uvicorn.run("muster.service.asgi:app", factory=True, workers=workers, host=host,
+                port=port, log_level="info")
 
 
 @audit_app.command("verify")
@@ -51,6 +64,8 @@ def audit_verify() -> None:
 
     Example: muster audit verify
     """
+    from muster.service import audit
+
     ws = workspace()
     with store_for(ws) as store:
         result = audit.verify(store)
@@ -74,6 +89,8 @@ def audit_list(
 
     Example: muster audit list --person P000000042
     """
+    from muster.service import audit
+
     ws = workspace()
     with store_for(ws) as store:
         rows, total = audit.entries(store, person_id=person, limit=limit)

@@ -25,7 +25,7 @@ from muster.eligibility.rules import (
 )
 from muster.errors import MusterError, NotFound
 from muster.profile import Profile
-from muster.store import Store
+from muster.store import Reader, Store, reading
 from muster.store.schema import (
     eligibility_results,
     eligibility_runs,
@@ -157,10 +157,10 @@ def _stored(conn: sa.Connection, person_id: str, as_of: date) -> dict[str, Any] 
             "law_sha256": run["law_sha256"], "evaluated_at": run["finished_at"]}
 
 
-def stored_results(store: Store, person_id: str) -> list[dict[str, Any]]:
+def stored_results(db: Reader, person_id: str) -> list[dict[str, Any]]:
     """The person's stored result in every current evaluation (newest date first)."""
     r, e = eligibility_results.c, eligibility_runs.c
-    with store.engine.connect() as conn:
+    with reading(db) as conn:
         rows = conn.execute(sa.select(
             e.as_of, e.law_name, e.law_version, e.law_sha256, e.finished_at.label("evaluated_at"),
             r.status, r.ground, r.grounds, r.until, r.subject_from, r.region,

@@ -20,7 +20,7 @@ from muster.resolve.golden import GOLDEN_FIELDS
 from muster.resolve.probabilistic import level_labels, prior_weight
 from muster.resolve.records import RECORD_COLUMNS, build_records
 from muster.resolve.rules import conflict_sql
-from muster.store import Store
+from muster.store import Reader, Store, reading
 from muster.store.bulk import bulk_transaction
 from muster.store.schema import (
     golden_records,
@@ -35,7 +35,8 @@ from muster.store.schema import (
 
 
 def _require_resolved(conn: sa.Connection) -> dict[str, Any]:
-    run = conn.execute(sa.select(resolve_runs).order_by(resolve_runs.c.id.desc())).first()
+    run = conn.execute(sa.select(resolve_runs).order_by(resolve_runs.c.id.desc())
+                       .limit(1)).first()
     if run is None:
         raise ConflictError("The register has not been resolved yet.",
                             hint="Run `muster resolve` after ingesting extracts.")
@@ -95,63 +96,83 @@ class PersonView:
     labels: dict[str, dict[int, str]] = field(default_factory=dict)
 
 
-def person_view(store: Store, person_id: str) -> PersonView:
-    with store.engine.connect() as conn:
-        run = _require_resolved(conn)
-        person = conn.execute(sa.select(persons).where(persons.c.person_id == person_id)).first()
-        if person is None:
+def _person_statements() -> dict[str, sa.Select[Any]]:
+    """The queries of ``person_view``, built once: a service runs them for every read,
+    and a statement object reused skips SQLAlchemy's building and cache-key work."""
+    pid = sa.bindparam("person_id", type_=sa.String)
+    # The newest run's model (for the links' level labels) comes with the person.
+    model = (sa.select(resolve_runs.c.model).order_by(resolve_runs.c.id.desc()).limit(1)
+             .scalar_subquery())
+    source = sa.table("source_records", *[sa.column(c) for c in (
+        "source", "record_id", "line", "raw", *GOLDEN_FIELDS, "record_date")])
+    p, e, h = person_records.c, link_edges.c, person_events.c
+
+    def links_by(side_source: Any, side_record: Any) -> sa.Select[Any]:
+        return sa.select(link_edges).join(person_records, sa.and_(
+            p.source == side_source, p.record_id == side_record)).where(
+            # outcome = ... OR ...: an IN list would be expanded anew on every execution
+            p.person_id == pid, sa.or_(*(e.outcome == o for o in ("linked", "refused",
+                                                                  "review"))))
+
+    # An edge between two of the person's records is found from its left side only.
+    mine = person_records.alias("mine")
+    left_is_mine = sa.exists().where(mine.c.person_id == pid, mine.c.source == e.source_l,
+                                     mine.c.record_id == e.record_id_l)
+    links = sa.union_all(links_by(e.source_l, e.record_id_l),
+                         links_by(e.source_r, e.record_id_r).where(~left_is_mine)
+                         ).subquery("links")
+    return {
+        "person": sa.select(persons.c.status, persons.c.successor, model.label("model"),
+                            *golden_records.c)
+        .outerjoin(golden_records, golden_records.c.person_id == persons.c.person_id)
+        .where(persons.c.person_id == pid),
+        "values": sa.select(golden_values).where(golden_values.c.person_id == pid)
+        .order_by(golden_values.c.field, golden_values.c.chosen.desc()),
+        "records": sa.select(source).join(person_records, sa.and_(
+            p.source == source.c.source, p.record_id == source.c.record_id))
+        .where(p.person_id == pid),
+        "links": links.select().order_by(links.c.match_weight.desc().nulls_first()),
+        # A merged-away person's history is the merge event that names it among old
+        # ids. Only merges and splits name old ids: the literal '[]' test lets the
+        # database read just those (a partial index), not every person's 'created' event.
+        "history": sa.select(person_events).where(sa.or_(
+            h.person_id == pid,
+            sa.and_(h.old_ids != sa.literal_column("'[]'"),
+                    h.old_ids.contains(sa.bindparam("quoted_id", type_=sa.String))),
+        )).order_by(h.id),
+    }
+
+
+_PERSON = _person_statements()
+_GOLDEN_COLUMNS = tuple(c.key for c in golden_records.c)
+
+
+def person_view(db: Reader, person_id: str) -> PersonView:
+    """A person's record as resolution left it: five queries, whatever its size."""
+    ids = {"person_id": person_id}
+    with reading(db) as conn:
+        person = conn.execute(_PERSON["person"], ids).mappings().first()
+        if person is None or person["model"] is None:
+            _require_resolved(conn)
             raise NotFound(f"No person {person_id}.",
                            hint="Find one with `muster person find --name ...`.")
-        golden = conn.execute(sa.select(golden_records).where(
-            golden_records.c.person_id == person_id)).mappings().first()
-        values = conn.execute(sa.select(golden_values).where(
-            golden_values.c.person_id == person_id).order_by(
-            golden_values.c.field, golden_values.c.chosen.desc())).mappings().all()
-        members = conn.execute(sa.select(person_records.c.source, person_records.c.record_id)
-                               .where(person_records.c.person_id == person_id)).all()
-        keys = [(m.source, m.record_id) for m in members]
-        records = _records(conn, keys)
-        links = _links(conn, keys)
-        # A merged-away person's history is the merge event that names it among old ids.
-        # Only merges and splits name old ids: the literal '[]' test lets the database
-        # read just those (a partial index) instead of every person's 'created' event.
-        e = person_events.c
-        history = conn.execute(sa.select(person_events).where(sa.or_(
-            e.person_id == person_id,
-            sa.and_(e.old_ids != sa.literal_column("'[]'"), e.old_ids.contains(f'"{person_id}"')),
-        )).order_by(e.id)).mappings().all()
+        values = conn.execute(_PERSON["values"], ids).mappings().all()
+        records = conn.execute(_PERSON["records"], ids).mappings().all()
+        links = conn.execute(_PERSON["links"], ids).mappings().all()
+        history = conn.execute(_PERSON["history"],
+                               {**ids, "quoted_id": f'"{person_id}"'}).mappings().all()
+    has_golden = person["person_id"] is not None
     return PersonView(
-        person_id=person_id, status=person.status, successor=person.successor,
-        golden=dict(golden or {}), values=[dict(v) for v in values], records=records,
-        links=links, history=[dict(h) for h in history],
-        labels=level_labels(json.loads(run["model"])),
+        person_id=person_id, status=person["status"], successor=person["successor"],
+        golden={k: person[k] for k in _GOLDEN_COLUMNS} if has_golden else {},
+        values=[dict(v) for v in values],
+        records=sorted((dict(r) for r in records), key=lambda r: (r["source"], r["record_id"])),
+        links=[dict(r) for r in links], history=[dict(h) for h in history],
+        labels=level_labels(json.loads(person["model"])),
     )
 
 
-def _records(conn: sa.Connection, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
-    if not keys:
-        return []
-    table = sa.table("source_records", *[sa.column(c) for c in
-                                         ("source", "record_id", "line", "raw", *GOLDEN_FIELDS,
-                                          "record_date")])
-    rows = conn.execute(sa.select(table).where(
-        sa.tuple_(table.c.source, table.c.record_id).in_(keys))).mappings().all()
-    return sorted((dict(r) for r in rows), key=lambda r: (r["source"], r["record_id"]))
-
-
-def _links(conn: sa.Connection, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
-    if not keys:
-        return []
-    e = link_edges.c
-    rows = conn.execute(sa.select(link_edges).where(
-        sa.or_(sa.tuple_(e.source_l, e.record_id_l).in_(keys),
-               sa.tuple_(e.source_r, e.record_id_r).in_(keys)),
-        e.outcome.in_(("linked", "refused", "review")),
-    ).order_by(e.match_weight.desc().nulls_first())).mappings().all()
-    return [dict(r) for r in rows]
-
-
-def find_persons(store: Store, name: str | None, birth_date: str | None,
+def find_persons(db: Reader, name: str | None, birth_date: str | None,
                  identifier: str | None, profile: Profile, limit: int = 20,
                  regions: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
     """Persons matching every criterion given; ``regions`` limits them to those regions."""
@@ -173,9 +194,10 @@ def find_persons(store: Store, name: str | None, birth_date: str | None,
     if not (name or birth_date or identifier):
         raise MusterError("Say what to look for.",
                           hint="Give --name, --birth-date or --id (any combination).")
-    with store.engine.connect() as conn:
-        _require_resolved(conn)
+    with reading(db) as conn:
         rows = conn.execute(query.order_by(g.person_id).limit(limit)).mappings().all()
+        if not rows:  # persons found are resolved; none found may mean nothing is
+            _require_resolved(conn)
     return [dict(r) for r in rows]
 
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from muster.errors import BadRequest, Forbidden, NotFound
 from muster.service.accounts import ADMINISTRATOR, ANALYST, CITIZEN, OFFICER, Account
 from muster.service.audit import PURPOSES
-from muster.store import Store
+from muster.store import Reader, reading
 from muster.store.schema import golden_records, persons
 
 # Who may do what, beyond reading a person (casework, plans, notices; issue 6).
@@ -53,23 +53,23 @@ def person_region(conn: sa.Connection, person_id: str) -> tuple[bool, str | None
     return (row is not None, row.region if row is not None else None)
 
 
-def require_in_scope(store: Store, account: Account, person_id: str) -> None:
+def require_in_scope(db: Reader, account: Account, person_id: str) -> None:
     """404 unless the person exists and is the account's to see: a citizen themselves, an
     officer a person of their regions, an administrator anyone. Call after the role check."""
     if account.role not in PERSON_SIDE or (account.role == CITIZEN
                                            and person_id != account.person_id):
         raise _no_person(person_id)
-    with store.engine.connect() as conn:
+    with reading(db) as conn:
         exists, region = person_region(conn, person_id)
     if not exists or (account.role == OFFICER and region not in account.regions):
         raise _no_person(person_id)
 
 
-def require_person(store: Store, account: Account, person_id: str,
+def require_person(db: Reader, account: Account, person_id: str,
                    purpose: str | None) -> None:
     """May the account open this person's record, for this purpose?"""
     require_role(account, (ADMINISTRATOR, OFFICER, CITIZEN), "see a person's record")
-    require_in_scope(store, account, person_id)
+    require_in_scope(db, account, person_id)
     if account.role == OFFICER and purpose is None:
         raise BadRequest("An officer opening a record must say why: the purpose is "
                          "missing.", hint=f"Add ?purpose= one of {', '.join(PURPOSES)}.")

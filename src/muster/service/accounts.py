@@ -182,11 +182,15 @@ def create_token(store: Store, username: str, name: str) -> str:
     return token
 
 
+# Run for every request a machine client makes: built once.
+_ACCOUNT_OF_TOKEN = sa.select(accounts).join(
+    api_tokens, api_tokens.c.account_id == accounts.c.id).where(
+    api_tokens.c.token_sha256 == sa.bindparam("digest", type_=sa.String))
+
+
 def account_for_token(store: Store, token: str) -> Account:
-    with store.engine.connect() as conn:
-        row = conn.execute(sa.select(accounts).join(
-            api_tokens, api_tokens.c.account_id == accounts.c.id).where(
-            api_tokens.c.token_sha256 == _token_digest(token))).first()
+    with store.read_connection() as conn:
+        row = conn.execute(_ACCOUNT_OF_TOKEN, {"digest": _token_digest(token)}).first()
     if row is None:
         raise Unauthorized("The API token is not valid.",
                            hint="Ask an administrator for one: `muster users token USERNAME`.")

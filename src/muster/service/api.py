@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Cookie, Depends, Header, Query, Request, Response
 
-from muster.casework import list_cases
 from muster.errors import Unauthorized
 from muster.service import access, audit, reads
 from muster.service.accounts import Account, authenticate
@@ -30,7 +29,6 @@ from muster.service.models import (
 from muster.service.models_work import case_out, notice_out
 from muster.service.state import Service
 from muster.service.stats import region_counts
-from muster.service.work_queries import person_notices
 from muster.store.schema import NAME_KEYS
 
 # Every error answers application/problem+json (translated once, in app.py).
@@ -42,7 +40,8 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/api/v1", responses=PROBLEMS)
 
 
-def service(request: Request) -> Service:
+async def service(request: Request) -> Service:
+    # async: it does no I/O, and a plain def would cost a trip through the thread pool
     state: Service = request.app.state.service
     return state
 
@@ -144,9 +143,8 @@ def get_person(
             law_sha256=r["law_sha256"], evaluated_at=r["evaluated_at"], status=r["status"],
             ground=r["ground"], grounds=[g for g in r["grounds"].split(",") if g],
             until=r["until"], subject_from=r["subject_from"]) for r in results],
-        cases=[case_out(c) for c in reversed(list_cases(svc.store, status="all",
-                                                         person_id=person_id))],
-        notices=[notice_out(notice_view(n)) for n in person_notices(svc.store, person_id)],
+        cases=[case_out(c) for c in reversed(read.cases)],
+        notices=[notice_out(notice_view(n)) for n in read.notices],
     )
 
 

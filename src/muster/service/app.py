@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from http import HTTPStatus
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -32,6 +33,11 @@ from muster.workspace import Workspace
 SECRET_ENV = "MUSTER_SECRET_KEY"
 SECRET_FILE = "service.secret"
 PROBLEM_JSON = "application/problem+json"
+# Requests one process works on at once (its threads; as many pooled connections).
+# Each request mostly waits on the database, so a few threads keep a core busy; more
+# would only contend for the interpreter lock while holding connections. The rest
+# queue, at no cost, until a thread is free.
+REQUEST_THREADS = 8
 log = logging.getLogger("muster.service")
 
 
@@ -42,9 +48,18 @@ def service_secret(root: Path) -> str:
         return os.environ[SECRET_ENV]
     path = root / SECRET_FILE
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Written aside, then linked into place: worker processes starting together
+        # never read a half-written key, and the first one's key wins.
+        draft = root / f".{SECRET_FILE}.{os.getpid()}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_urlsafe(48))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return path.read_text(encoding="utf-8").strip()
 
 
@@ -96,7 +111,8 @@ def create_app(workspace: Workspace, secret: str, *, database_url: str | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = open_store(database_url)
+        anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
+        store = open_store(database_url, pool_size=REQUEST_THREADS)
         app.state.service = Service(store=store, profile=profile, workspace=workspace,
                                     sessions=Sessions(secret),
                                     throttle=throttle or LoginThrottle(),

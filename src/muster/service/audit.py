@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from muster.store import Store
+from muster.store import Reader, Store, reading
 from muster.store.schema import audit_head, audit_log
 
 GENESIS = "0" * 64
@@ -47,12 +49,53 @@ def _utc_text(at: datetime) -> str:
     return at.isoformat(timespec="microseconds")
 
 
+def _canonical_rest(actor: str, role: str, action: str, person_id: str | None,
+                    purpose: str | None, detail: str) -> str:
+    """The items of an entry's canonical text after its time and before its
+    previous hash, as they appear there (see ``entry_hash``)."""
+    return json.dumps([actor, role, action, person_id, purpose, detail],
+                      ensure_ascii=False, separators=(",", ":"))[1:-1]
+
+
 def entry_hash(seq: int, at: datetime, actor: str, role: str, action: str,
                person_id: str | None, purpose: str | None, detail: str, prev_hash: str) -> str:
-    """SHA-256 of an entry's canonical text, chained to the previous entry's hash."""
-    canonical = json.dumps([seq, _utc_text(at), actor, role, action, person_id, purpose,
-                            detail, prev_hash], ensure_ascii=False, separators=(",", ":"))
+    """SHA-256 of an entry's canonical text, chained to the previous entry's hash.
+
+    The text is ``json.dumps([seq, at, actor, role, action, person_id, purpose, detail,
+    prev_hash])``, compact and not ASCII-escaped. A JSON list's items are joined by
+    commas, so it is also ``[<seq>,"<at>",<rest>,"<prev_hash>"]``: the form PostgreSQL
+    finishes when it appends (``_APPEND_PG``).
+    """
+    rest = _canonical_rest(actor, role, action, person_id, purpose, detail)
+    canonical = f"[{int(seq)},{json.dumps(_utc_text(at))},{rest},{json.dumps(prev_hash)}]"
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+# PostgreSQL appends an entry in one statement: it locks the head, takes the time, writes
+# the canonical text with the new seq, the time and the previous hash around ``rest``,
+# hashes it (sha256, PostgreSQL 11+), moves the head and inserts the entry. In autocommit
+# the head's row lock is held only while the server runs this, never across a round trip
+# to this process; and times follow the order of the chain.
+_APPEND_PG = sa.text("""
+WITH prev AS MATERIALIZED (
+    SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE
+), entry AS MATERIALIZED (
+    SELECT prev.seq + 1 AS seq, prev.hash AS prev_hash, clock_timestamp() AS at FROM prev
+), hashed AS MATERIALIZED (
+    SELECT seq, at, prev_hash, encode(sha256(convert_to(
+        '[' || seq || ',"' || to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')
+        || '+00:00",' || :rest || ',"' || prev_hash || '"]', 'UTF8')), 'hex') AS hash
+    FROM entry
+), moved AS (
+    UPDATE audit_head SET seq = hashed.seq, hash = hashed.hash
+    FROM hashed WHERE audit_head.id = 1
+)
+INSERT INTO audit_log (seq, at, actor, role, action, person_id, purpose, detail,
+                       prev_hash, hash)
+SELECT seq, at, :actor, :role, :action, :person_id, :purpose, :detail, prev_hash, hash
+FROM hashed
+RETURNING seq
+""").bindparams(sa.bindparam("rest", type_=sa.Text))
 
 
 def record(conn: sa.Connection, *, actor: str, role: str, action: str,
@@ -60,25 +103,46 @@ def record(conn: sa.Connection, *, actor: str, role: str, action: str,
            detail: dict[str, Any] | None = None) -> int:
     """Append an entry inside the caller's transaction; returns its sequence number.
 
-    Bumping the head row first takes its write lock (a row lock on PostgreSQL, the
-    database lock on SQLite), so concurrent writers append one after another. Every
-    reader waits for that lock: it is held for as few statements as possible.
+    The head row's write lock (a row lock on PostgreSQL, the database lock on SQLite)
+    makes concurrent writers append one after another; it is held until the caller's
+    transaction ends, so append last.
     """
+    detail_text = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str)
+    values = {"actor": actor, "role": role, "action": action, "person_id": person_id,
+              "purpose": purpose, "detail": detail_text}
+    if conn.dialect.name == "postgresql":
+        rest = _canonical_rest(actor, role, action, person_id, purpose, detail_text)
+        return int(conn.execute(_APPEND_PG, {**values, "rest": rest}).scalar_one())
     head = conn.execute(audit_head.update().where(audit_head.c.id == 1).values(
         seq=audit_head.c.seq + 1).returning(audit_head.c.seq, audit_head.c.hash)).one()
     at = datetime.now(UTC)
-    detail_text = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str)
     digest = entry_hash(head.seq, at, actor, role, action, person_id, purpose, detail_text,
                         head.hash)
-    conn.execute(audit_log.insert().values(
-        seq=head.seq, at=at, actor=actor, role=role, action=action, person_id=person_id,
-        purpose=purpose, detail=detail_text, prev_hash=head.hash, hash=digest))
+    conn.execute(audit_log.insert().values(**values, seq=head.seq, at=at,
+                                           prev_hash=head.hash, hash=digest))
     conn.execute(audit_head.update().where(audit_head.c.id == 1).values(hash=digest))
     return int(head.seq)
 
 
-def append(store: Store, **kwargs: Any) -> int:
-    with store.engine.begin() as conn:
+@contextmanager
+def appending(db: Reader) -> Iterator[sa.Connection]:
+    """A connection to append entries with, as a transaction of their own.
+
+    Given a reading connection (``Store.read_connection``), the reads done on it end
+    first: on SQLite its read transaction is committed, so the append does not try to
+    turn a stale read snapshot into a write; on PostgreSQL it is in autocommit and
+    each entry is one atomic statement. Never pass a connection with writes of yours
+    still to commit: use ``record`` inside that transaction instead.
+    """
+    with reading(db) as conn:
+        conn.commit()
+        with conn.begin():
+            yield conn
+
+
+def append(db: Reader, **kwargs: Any) -> int:
+    """Append one entry (see ``record`` for the fields) as a transaction of its own."""
+    with appending(db) as conn:
         return record(conn, **kwargs)
 
 

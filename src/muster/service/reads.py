@@ -1,17 +1,23 @@
-"""Reading persons through the service: the access check, the library call and the
-audit entry, in one place for the REST API and the web pages alike."""
+"""Reading persons through the service: the access check, the library calls and the
+audit entry, in one place for the REST API and the web pages alike.
+
+A read uses one connection from start to end (on PostgreSQL in autocommit, so each
+query is one round trip) and writes its audit entry last, on the same connection.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from muster.casework import Case, list_cases
 from muster.eligibility.explain import stored_results
 from muster.errors import BadRequest
 from muster.resolve.queries import PersonView, find_persons, person_view
 from muster.service import access, audit
 from muster.service.accounts import Account
 from muster.service.state import Service
+from muster.service.work_queries import person_notices
 
 
 def search_persons(svc: Service, account: Account, name: str | None, birth_date: str | None,
@@ -22,15 +28,16 @@ def search_persons(svc: Service, account: Account, name: str | None, birth_date:
     if not (name or birth_date or identifier):
         raise BadRequest("Say what to look for.",
                          hint="Give name, birth_date (YYYY-MM-DD) or id (any combination).")
-    rows = find_persons(svc.store, name, birth_date, identifier, svc.profile, limit=limit,
-                        regions=regions)
     query = {k: v for k, v in (("name", name), ("birth_date", birth_date),
                                ("id", identifier)) if v}
-    with svc.store.engine.begin() as conn:
-        for row in rows or [{"person_id": None}]:
-            audit.record(conn, actor=account.username, role=account.role,
-                         action="person.search", person_id=row["person_id"],
-                         detail={"query": query, "results": len(rows)})
+    with svc.store.read_connection() as conn:
+        rows = find_persons(conn, name, birth_date, identifier, svc.profile, limit=limit,
+                            regions=regions)
+        with audit.appending(conn):
+            for row in rows or [{"person_id": None}]:
+                audit.record(conn, actor=account.username, role=account.role,
+                             action="person.search", person_id=row["person_id"],
+                             detail={"query": query, "results": len(rows)})
     return rows
 
 
@@ -38,18 +45,25 @@ def search_persons(svc: Service, account: Account, name: str | None, birth_date:
 class PersonRead:
     view: PersonView
     eligibility: list[dict[str, Any]]  # stored results, newest date first
+    cases: list[Case]  # oldest first
+    notices: list[dict[str, Any]]  # newest first, each with its events
 
 
 def read_person(svc: Service, account: Account, person_id: str,
                 purpose: str | None) -> PersonRead:
-    """A person's record with its eligibility results, if the account may open it for
-    this purpose; writes the ``person.read`` entry."""
-    access.require_person(svc.store, account, person_id, purpose)
-    view = person_view(svc.store, person_id)
-    results = stored_results(svc.store, person_id)
-    audit.append(svc.store, actor=account.username, role=account.role, action="person.read",
-                 person_id=person_id, purpose=purpose)
-    return PersonRead(view, results)
+    """A person's record with its eligibility results, cases and notices, if the account
+    may open it for this purpose (refused before anything is read); writes the
+    ``person.read`` entry, which covers all of it."""
+    with svc.store.read_connection() as conn:
+        access.require_person(conn, account, person_id, purpose)
+        read = PersonRead(
+            view=person_view(conn, person_id),
+            eligibility=stored_results(conn, person_id),
+            cases=list_cases(conn, status="all", person_id=person_id),
+            notices=person_notices(conn, person_id))
+        audit.append(conn, actor=account.username, role=account.role,
+                     action="person.read", person_id=person_id, purpose=purpose)
+    return read
 
 
 def read_audit(svc: Service, account: Account, person_id: str | None, limit: int,

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from muster.store import Store
+from muster.store import Reader, Store, reading
 from muster.store.schema import (
     golden_records,
     notice_events,
@@ -73,9 +73,9 @@ def _with_events(conn: sa.Connection, rows: list[dict[str, Any]]) -> list[dict[s
     return [{**n, "events": events[int(n["id"])]} for n in rows]
 
 
-def person_notices(store: Store, person_id: str) -> list[dict[str, Any]]:
+def person_notices(db: Reader, person_id: str) -> list[dict[str, Any]]:
     """A person's notices, newest first, each with its ``events``."""
-    with store.engine.connect() as conn:
+    with reading(db) as conn:
         rows = [dict(r) for r in conn.execute(sa.select(notices).where(
             notices.c.person_id == person_id).order_by(notices.c.id.desc())).mappings()]
         return _with_events(conn, rows)

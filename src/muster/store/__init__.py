@@ -4,6 +4,6 @@ Small reads and writes go through SQLAlchemy; bulk movement goes through Arrow a
 ADBC (`store.bulk`). Dialect differences live here and nowhere else.
 """
 
-from muster.store.database import Store, open_store
+from muster.store.database import Reader, Store, open_store, reading
 
-__all__ = ["Store", "open_store"]
+__all__ = ["Reader", "Store", "open_store", "reading"]

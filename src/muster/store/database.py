@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -50,6 +52,18 @@ class Store:
                 command.upgrade(config, "head")
         return before, self.current_revision()
 
+    def read_connection(self) -> sa.Connection:
+        """A connection for reads that need no transaction (use it in a ``with``).
+
+        On PostgreSQL it is in autocommit: each query is one round trip, with no BEGIN
+        before it and no ROLLBACK when the connection goes back to the pool, and the
+        server keeps the statements it has prepared. SQLite reads as ever.
+        """
+        conn = self.engine.connect()
+        if self.dialect == "postgresql":
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        return conn
+
     def adbc_uri(self) -> str:
         """The same database, addressed for an ADBC driver."""
         if self.dialect == "sqlite":
@@ -58,6 +72,21 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+# What a read function accepts: the store (it opens a connection of its own) or a
+# connection the caller already reads with, so one request can make do with one.
+Reader = Store | sa.Connection
+
+
+@contextmanager
+def reading(db: Reader) -> Iterator[sa.Connection]:
+    """The caller's connection as it is, or a new reading connection of the store."""
+    if isinstance(db, sa.Connection):
+        yield db
+    else:
+        with db.read_connection() as conn:
+            yield conn
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -72,8 +101,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def open_store(url: str, *, upgrade: bool = True) -> Store:
-    """Connect to the register's database and bring its schema up to date."""
+def open_store(url: str, *, upgrade: bool = True, pool_size: int | None = None) -> Store:
+    """Connect to the register's database and bring its schema up to date.
+
+    ``pool_size``: connections kept open to PostgreSQL (a server: one per request it
+    works on at a time), instead of SQLAlchemy's default of 5.
+    """
     try:
         parsed = make_url(url)
     except sa.exc.ArgumentError:
@@ -90,7 +123,9 @@ def open_store(url: str, *, upgrade: bool = True) -> Store:
         parsed = parsed.set(drivername="postgresql+psycopg")
     # SQLite: no pooling. A pooled pysqlite connection can keep a read snapshot open
     # across uses, hiding what the ADBC bulk connection has since committed.
-    pool = {"poolclass": sa.pool.NullPool} if parsed.get_backend_name() == "sqlite" else {}
+    pool: dict[str, Any] = {"poolclass": sa.pool.NullPool}
+    if parsed.get_backend_name() == "postgresql":
+        pool = {"pool_size": pool_size} if pool_size else {}
     engine = sa.create_engine(parsed, **pool)
     if parsed.get_backend_name() == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
