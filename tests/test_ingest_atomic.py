@@ -36,6 +36,9 @@ def _start(register, extract: Path, pause: float) -> subprocess.Popen[bytes]:
         [sys.executable, "-m", "muster", "--workspace", str(register.root), "ingest", "big",
          str(extract)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        # As at a terminal: a test run started in the background inherits SIGINT
+        # ignored, and Python then never turns Ctrl-C into KeyboardInterrupt.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
