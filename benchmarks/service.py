@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-import httpx
+import httpx2 as httpx
 import numpy as np
 import sqlalchemy as sa
 from _common import MUSTER, fresh_database, new_workspace, private_postgres, run_measured
