@@ -16,12 +16,11 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from conftest import _postgres_database
-from muster.cli import main
 from muster.service import create_app
 from muster.service.accounts import add_account, create_token
-from muster.store import Store, open_store
+from muster.store import Store
 from muster.store.schema import callup_selection, eligibility_results, golden_records, notices
-from muster.workspace import DATABASE_ENV, create_workspace
+from web_register import muster_ok, synthetic_register
 
 AS_OF = "2024-06-01"
 PASSWORD = "correct horse battery"
@@ -39,13 +38,6 @@ class Register:
     def call(self, method: str, path: str, role: str, json: Any = None, **params: str) -> Any:
         return self.client.request(method, path, params=params, json=json,
                                    headers={"Authorization": f"Bearer {self.tokens[role]}"})
-
-
-def _muster(root: Path, *args: str | Path) -> None:
-    try:
-        main(["--workspace", str(root), *(str(a) for a in args)])
-    except SystemExit as exc:
-        assert not exc.code, f"muster {' '.join(map(str, args))} failed"
 
 
 def _with_status(store: Store, *grounds: str) -> list[tuple[str, str]]:
@@ -68,18 +60,7 @@ def reg(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     url = next(urls)
     try:
         with pytest.MonkeyPatch.context() as env:
-            if request.param == "postgresql":
-                env.setenv(DATABASE_ENV, url)
-            else:
-                env.delenv(DATABASE_ENV, raising=False)
-            workspace = create_workspace(root / "ws")
-            extracts = root / "extracts"
-            _muster(workspace.root, "synth", extracts, "--persons", "200", "--seed", "11")
-            _muster(workspace.root, "sources", "add", extracts / "sources.toml")
-            _muster(workspace.root, "ingest", "--all")
-            _muster(workspace.root, "resolve")
-            _muster(workspace.root, "eligibility", "evaluate", "--as-of", AS_OF)
-            store = open_store(url)
+            workspace, store = synthetic_register(root, url, env, AS_OF)
             # A small synthetic population has few men of conscription age: the plan
             # calls up reservists.
             reserve = _with_status(store, "reserve")
@@ -88,9 +69,9 @@ def reg(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
             [(_, clarified), *_] = _with_status(store, "fitness_outdated", "fitness_unknown")
             quotas = root / "quotas.csv"
             quotas.write_text(f"region,quota\n{region},1\n", encoding="utf-8")
-            _muster(workspace.root, "callup", "plan", "--as-of", AS_OF, "--quotas", quotas,
-                    "--seed", "00c0ffee", "--category", "reserve")
-            _muster(workspace.root, "notices", "issue", "1", "--out", root / "notices")
+            muster_ok(workspace.root, "callup", "plan", "--as-of", AS_OF, "--quotas", quotas,
+                      "--seed", "00c0ffee", "--category", "reserve")
+            muster_ok(workspace.root, "notices", "issue", "1", "--out", root / "notices")
             with store.engine.connect() as conn:
                 appellant = str(conn.execute(sa.select(callup_selection.c.person_id)
                                              ).scalar_one())

@@ -33,26 +33,34 @@ class RealRegister:
     other_region_person: str  # a person the officer may not see
 
 
-def _muster(root: Path, *args: str | Path) -> None:
+def muster_ok(root: Path, *args: str | Path) -> None:
+    """Run a muster command in the workspace at ``root``; it must succeed."""
     try:
         main(["--workspace", str(root), *(str(a) for a in args)])
     except SystemExit as exc:
         assert not exc.code, f"muster {' '.join(map(str, args))} failed"
 
 
-def build_real_register(root: Path, url: str, env: pytest.MonkeyPatch) -> RealRegister:
+def synthetic_register(root: Path, url: str, env: pytest.MonkeyPatch,
+                       as_of: str) -> tuple[Workspace, Store]:
+    """200 synthetic persons' extracts ingested, resolved and evaluated on ``as_of``
+    through the command line, in a workspace on the database at ``url``."""
     if url.startswith("postgresql"):
         env.setenv(DATABASE_ENV, url)
     else:
         env.delenv(DATABASE_ENV, raising=False)
     workspace = create_workspace(root / "ws")
     extracts = root / "extracts"
-    _muster(workspace.root, "synth", extracts, "--persons", "200", "--seed", "11")
-    _muster(workspace.root, "sources", "add", extracts / "sources.toml")
-    _muster(workspace.root, "ingest", "--all")
-    _muster(workspace.root, "resolve")
-    _muster(workspace.root, "eligibility", "evaluate", "--as-of", AS_OF)
-    store = open_store(url)
+    muster_ok(workspace.root, "synth", extracts, "--persons", "200", "--seed", "11")
+    muster_ok(workspace.root, "sources", "add", extracts / "sources.toml")
+    muster_ok(workspace.root, "ingest", "--all")
+    muster_ok(workspace.root, "resolve")
+    muster_ok(workspace.root, "eligibility", "evaluate", "--as-of", as_of)
+    return workspace, open_store(url)
+
+
+def build_real_register(root: Path, url: str, env: pytest.MonkeyPatch) -> RealRegister:
+    workspace, store = synthetic_register(root, url, env, AS_OF)
     g = golden_records.c
     with store.engine.connect() as conn:
         people = conn.execute(sa.select(g.region, g.person_id, g.family_name).join(
