@@ -16,7 +16,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from muster.resolve.config import ResolutionConfig
 from muster.resolve.decisions import DIFFERENT_REASON
@@ -87,27 +90,23 @@ def cluster_records(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) ->
 
 
 def _connected_components(con: duckdb.DuckDBPyConnection) -> None:
-    """``labels(rid, label)``: the smallest rid reachable through edges (min-label spreading)."""
-    con.execute("""
-        CREATE OR REPLACE TABLE neighbours AS
-        SELECT rid_l AS a, rid_r AS b FROM edges UNION ALL SELECT rid_r, rid_l FROM edges
-    """)
-    con.execute("CREATE OR REPLACE TABLE labels AS SELECT rid, rid AS label FROM records")
-    while True:
-        con.execute("""
-            CREATE OR REPLACE TABLE next_labels AS
-            SELECT l.rid, least(l.label, coalesce(m.label, l.label)) AS label
-            FROM labels l LEFT JOIN (
-              SELECT n.a AS rid, min(x.label) AS label
-              FROM neighbours n JOIN labels x ON x.rid = n.b GROUP BY n.a
-            ) m USING (rid)
-        """)
-        changed = con.execute("SELECT count(*) FROM labels l JOIN next_labels n USING (rid) "
-                              "WHERE l.label <> n.label").fetchall()[0][0]
-        con.execute("CREATE OR REPLACE TABLE labels AS SELECT * FROM next_labels")
-        if not changed:
-            break
-    con.execute("DROP TABLE next_labels")
+    """``labels(rid, label)``: each record's component, named by its smallest rid.
+
+    SciPy's union of the edge arrays takes a second where spreading labels in SQL
+    took one join per step of the longest chain (15 s at 4.5M records).
+    """
+    rids = con.sql("SELECT rid FROM records").to_arrow_table().column(0).to_numpy()
+    edges = con.sql("SELECT rid_l, rid_r FROM edges").to_arrow_table()
+    left = edges.column(0).to_numpy()
+    right = edges.column(1).to_numpy()
+    size = int(rids.max()) + 1 if len(rids) else 0
+    graph = coo_matrix((np.ones(len(left), np.int8), (left, right)), shape=(size, size))
+    _, component = connected_components(graph, directed=False)
+    smallest = np.full(size, size, np.int64)
+    np.minimum.at(smallest, component[rids], rids)
+    con.register("labels_arrow", pa.table({"rid": rids, "label": smallest[component[rids]]}))
+    con.execute("CREATE OR REPLACE TABLE labels AS SELECT * FROM labels_arrow")
+    con.unregister("labels_arrow")
 
 
 def _split_conflicted(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> ComponentResult:
