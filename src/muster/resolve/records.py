@@ -2,15 +2,15 @@
 
 Each record gets a dense integer ``rid`` (Splink's unique id) and the derived
 columns the comparisons and rules use: the birth date as ISO text (for typo and
-day/month swap levels), the birth place normalised (rules.place_key) and the
-address as a list of word tokens.
+day/month swap levels), the birth place normalised (rules.place_key) and its
+script, and the address as a list of word tokens.
 """
 
 from __future__ import annotations
 
 import duckdb
 
-from muster.resolve.rules import place_key
+from muster.resolve.rules import place_cyrillic, place_key
 from muster.store.bulk import BulkConnection
 from muster.store.schema import STORED_FIELDS
 
@@ -32,13 +32,23 @@ def load_records(db: BulkConnection, con: duckdb.DuckDBPyConnection) -> int:
 
 
 def build_records(con: duckdb.DuckDBPyConnection, relation: str, table: str = "records",
-                  rid: str = "row_number() OVER (ORDER BY source, record_id)") -> int:
+                  rid: str | None = None) -> int:
     """Create ``table`` from a relation with RECORD_COLUMNS: typed, numbered, derived.
 
     ``rid`` follows (source, record_id) over the whole register (an incremental run
     passes the numbers it gave every record), so a pair's orientation (rid_l < rid_r)
     is the same whichever subset of the register is loaded.
     """
+    if rid is None:
+        # Numbering the keys alone and joining them back is four times faster than a
+        # window over whole records, which sorts every column along with the keys.
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE record_numbers AS
+                        SELECT source, record_id,
+                               row_number() OVER (ORDER BY source, record_id) AS _number
+                        FROM {relation}""")
+        relation = (f"(SELECT x.*, n._number FROM {relation} x "
+                    f"JOIN record_numbers n USING (source, record_id))")
+        rid = "_number"
     stop = ", ".join(f"'{w}'" for w in ADDRESS_STOPWORDS)
     typed = ", ".join(
         f"CAST({c} AS DATE) AS {c}" if c in DATE_COLUMNS else
@@ -48,11 +58,13 @@ def build_records(con: duckdb.DuckDBPyConnection, relation: str, table: str = "r
     )
     con.execute(f"""
         CREATE OR REPLACE TABLE {table} AS
-        SELECT CAST(_rid AS BIGINT) AS rid, * EXCLUDE (_rid),
-          strftime(birth_date, '%Y-%m-%d') AS birth_text, {place_key()} AS place_key,
-          CAST([] AS VARCHAR[]) AS disputed_ids,  -- see deterministic.mark_disputed
-          list_filter(regexp_split_to_array(lower(address), '[^[:alnum:]-]+'),
-                      lambda t: length(t) > 0 AND t NOT IN ({stop})) AS address_tokens
-        FROM (SELECT {typed}, {rid} AS _rid FROM {relation})
+        SELECT *, {place_cyrillic()} AS place_cyrillic FROM (
+          SELECT CAST(_rid AS BIGINT) AS rid, * EXCLUDE (_rid),
+            strftime(birth_date, '%Y-%m-%d') AS birth_text, {place_key()} AS place_key,
+            CAST([] AS VARCHAR[]) AS disputed_ids,  -- see deterministic.mark_disputed
+            list_filter(regexp_split_to_array(lower(address), '[^[:alnum:]-]+'),
+                        lambda t: length(t) > 0 AND t NOT IN ({stop})) AS address_tokens
+          FROM (SELECT {typed}, {rid} AS _rid FROM {relation}))
     """)
+    con.execute("DROP TABLE IF EXISTS record_numbers")
     return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])

@@ -34,10 +34,15 @@ def place_key(column: str = "birth_place") -> str:
             f"'^(г\\.|гор\\.|город|g\\.|gorod)\\s*', '')")
 
 
+def place_cyrillic(column: str = "place_key") -> str:
+    """Whether a birth place is written in Cyrillic: kept per record beside the key."""
+    return f"regexp_matches({column}, '[а-яё]')"
+
+
 def _places_differ(config: ResolutionConfig, a: str, b: str) -> str:
     # Only within one script: "Москва" and "Moskva" are not evidence of two people.
     pa, pb = f"{a}.place_key", f"{b}.place_key"
-    return (f"({pa} <> {pb} AND regexp_matches({pa}, '[а-яё]') = regexp_matches({pb}, '[а-яё]') "
+    return (f"({pa} <> {pb} AND {a}.place_cyrillic = {b}.place_cyrillic "
             f"AND jaro_winkler_similarity({pa}, {pb}) < {config.name_similarity})")
 
 
