@@ -72,6 +72,18 @@ class ResolveReport:
     steps: tuple[tuple[str, float], ...] = ()  # each step and its seconds
 
 
+# Linkage work that the writing and the golden records no longer read (they read
+# records, members, assigned, created, edge_out and review_out). Dropped, they leave
+# DuckDB's memory to the last steps instead of being pushed out to disk by them.
+WORK_TABLES = ("scored", "id_pairs", "edges", "labels", "clusters", "edge_outcomes",
+               "previous", "overlap", "kept", "conflicted")
+
+
+def _drop(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> None:
+    for table in tables:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
 def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     return int(con.execute(sql).fetchall()[0][0])
 
@@ -143,14 +155,15 @@ def resolve(store: Store, profile: Profile, engine: str = "duckdb",
             step("clustering")
             cluster_records(con, config)
             changes = assign_ids(con, _next_person_number(db))
-            con.execute("CREATE TABLE members AS SELECT c.rid, a.person_id "
+            con.execute("CREATE TABLE members AS SELECT c.rid, c.cluster, a.person_id "
                         "FROM clusters c JOIN assigned a USING (cluster)")
-            step("building golden records")
-            build_golden(con, config)
             build_outcomes(con, config)
-            step("writing")
+            _drop(con, WORK_TABLES)
+            step("building golden records, writing links")
             run_id = db.next_id("resolve_runs")
-            write_results(db, con, run_id, changes, scoped=incremental)
+            write_results(db, con, run_id, changes, lambda: build_golden(con, config),
+                          scoped=incremental)
+            step("writing")
             mark_applied(db, run_id)
             report = _report(db, con, run_id, "duckdb" if incremental else engine,
                              "incremental" if incremental else "full", total, decided, new,

@@ -27,13 +27,13 @@ UNLISTED_RANK = 1000
 
 def _trust_table(config: ResolutionConfig, sources: list[str]) -> pa.Table:
     fields, names, ranks = [], [], []
-    for field in GOLDEN_FIELDS:
+    for number, field in enumerate(GOLDEN_FIELDS):
         order = config.trust_order(field)
         for source in sources:
-            fields.append(field)
+            fields.append(number)
             names.append(source)
             ranks.append(order.index(source) if source in order else UNLISTED_RANK)
-    return pa.table({"field": fields, "source": names, "trust_rank": ranks})
+    return pa.table({"f": pa.array(fields, pa.uint8()), "source": names, "trust_rank": ranks})
 
 
 # Survivorship compares numbers, not structs of text: each candidate value's rank is
@@ -50,93 +50,105 @@ DAY_SHIFT = 2 ** (RID_BITS + SUPPORT_BITS)
 TRUST_SHIFT = 2 ** (RID_BITS + SUPPORT_BITS + DAY_BITS)
 
 
+def _candidate(number: int, field: str) -> str:
+    """A record's value of one field, as a struct of the field's number, the value
+    and what it is compared on (``cmp``): a name's key, or the value itself. Only
+    names carry their spelling as ``value`` too: for any other field it is cmp, which
+    the grouping then holds once instead of twice."""
+    if field in NAME_KEY:
+        value = f"CAST({field} AS VARCHAR)"
+        cmp = f"CAST(coalesce({NAME_KEY[field]}, {field}) AS VARCHAR)"
+    else:
+        value, cmp = "NULL", f"CAST({field} AS VARCHAR)"
+    return f"{{'f': CAST({number} AS UTINYINT), 'value': {value}, 'cmp': {cmp}}}"
+
+
 def build_golden(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> None:
-    """From ``members(rid, person_id)`` create ``golden_long`` and ``golden_wide``."""
+    """From ``members(rid, cluster, person_id)`` create ``golden_long`` and ``golden_wide``;
+    ``golden_long`` keeps its working columns ``cmp``, ``cluster`` and ``f``.
+
+    Work is keyed by numbers (the cluster, the field's position in GOLDEN_FIELDS) and
+    names come back only in the result: at 4.5M records some 60M candidate values are
+    grouped, and grouping on text keys was most of the time.
+    """
     sources = [r[0] for r in con.execute("SELECT DISTINCT source FROM records").fetchall()]
     con.register("trust", _trust_table(config, sources))
-    structs = ", ".join(
-        f"{{'field': '{f}', 'value': CAST({f} AS VARCHAR), "
-        f"'cmp': CAST({NAME_KEY.get(f, f)} AS VARCHAR)}}"
-        for f in GOLDEN_FIELDS
-    )
+    structs = ", ".join(_candidate(number, f) for number, f in enumerate(GOLDEN_FIELDS))
     day = (f"least(greatest(date_diff('day', DATE '0001-01-01', c.record_date), 0), "
            f"{NEWEST_DAY})")
+    # 1. one row per distinct value of a person's field, with its best record (the
+    #    candidate values stream into the grouping, never stored);
+    # 2. per person and field, the chosen value, the newest confirmation and whether
+    #    values disagree (identity fields always; addresses when recently confirmed).
     con.execute(f"""
-        CREATE OR REPLACE TABLE golden_candidates AS
-        SELECT c.person_id, c.v.field AS field, c.v.value AS value,
-               coalesce(c.v.cmp, c.v.value) AS cmp, c.record_date,
-               CAST(coalesce(t.trust_rank, {UNLISTED_RANK}) AS HUGEINT) * {TRUST_SHIFT}
-                 + CAST(coalesce({NEWEST_DAY} - {day}, {NEWEST_DAY + 1}) AS HUGEINT) * {DAY_SHIFT}
-                 + c.rid AS rank
-        FROM (SELECT m.person_id, r.rid, r.source, r.record_date,
-                     unnest([{structs}]) AS v
-              FROM members m JOIN records r USING (rid)) c
-        LEFT JOIN trust t ON t.field = c.v.field AND t.source = c.source
-        WHERE c.v.value IS NOT NULL
+        CREATE OR REPLACE TABLE golden_values_by AS
+        SELECT cluster, f, cmp, CAST(count(*) AS INTEGER) AS support,
+               coalesce(arg_min(value, rank), cmp) AS value, min(rank) AS rank,
+               max(record_date) AS newest_here, bool_or(record_date IS NULL) AS undated
+        FROM (
+          SELECT c.cluster, c.v.f AS f, c.v.value AS value, c.v.cmp AS cmp, c.record_date,
+                 CAST(coalesce(t.trust_rank, {UNLISTED_RANK}) AS HUGEINT) * {TRUST_SHIFT}
+                   + CAST(coalesce({NEWEST_DAY} - {day}, {NEWEST_DAY + 1}) AS HUGEINT)
+                     * {DAY_SHIFT}
+                   + c.rid AS rank
+          FROM (SELECT m.cluster, r.rid, r.source, r.record_date, unnest([{structs}]) AS v
+                FROM members m JOIN records r USING (rid)) c
+          LEFT JOIN trust t ON t.f = c.v.f AND t.source = c.source
+          WHERE c.v.cmp IS NOT NULL
+        ) GROUP BY cluster, f, cmp
     """)
     con.unregister("trust")
-    # Aggregations, not windows over every candidate: at 4.5M records there are some
-    # 60M candidate values, and sorting them per person and field is what took time.
-    # 1. one row per distinct value of a person's field, with its best record;
-    # 2. per person and field, the chosen value and the newest confirmation;
-    # 3. the values that disagree (identity fields always, addresses when recent).
-    con.execute("""
-        CREATE OR REPLACE TABLE golden_values_by AS
-        SELECT person_id, field, cmp, CAST(count(*) AS INTEGER) AS support,
-               arg_min(value, rank) AS value, min(rank) AS rank,
-               max(record_date) AS newest_here, bool_or(record_date IS NULL) AS undated
-        FROM golden_candidates GROUP BY person_id, field, cmp
-    """)
-    con.execute("DROP TABLE golden_candidates")
+    always = ", ".join(str(GOLDEN_FIELDS.index(f)) for f in CONFLICT_FIELDS)
+    current = ", ".join(str(GOLDEN_FIELDS.index(f)) for f in CURRENT_FIELDS)
     con.execute(f"""
         CREATE OR REPLACE TABLE golden_fields AS
-        SELECT person_id, field, max(newest_here) AS newest,
-               arg_min(cmp, rank + CAST({2 ** SUPPORT_BITS - 1} - support AS HUGEINT)
-                                  * {SUPPORT_SHIFT})
-                 AS chosen_cmp
-        FROM golden_values_by GROUP BY person_id, field
+        SELECT cluster, f, chosen_cmp,
+               CAST(CASE WHEN f IN ({always}) THEN n_values > 1
+                         WHEN f IN ({current}) THEN n_undated + coalesce(len(list_filter(
+                           dated, lambda d: d >= newest - INTERVAL {CURRENT_DAYS} DAY)), 0) > 1
+                         ELSE false END AS INTEGER) AS conflict
+        FROM (
+          SELECT cluster, f, max(newest_here) AS newest, count(*) AS n_values,
+                 count(*) FILTER (WHERE undated) AS n_undated,
+                 list(newest_here) FILTER (WHERE NOT undated AND f IN ({current})) AS dated,
+                 arg_min(cmp, rank + CAST({2 ** SUPPORT_BITS - 1} - support AS HUGEINT)
+                                    * {SUPPORT_SHIFT}) AS chosen_cmp
+          FROM golden_values_by GROUP BY cluster, f
+        )
     """)
-    conflict_fields = ", ".join(f"'{f}'" for f in CONFLICT_FIELDS)
-    current_fields = ", ".join(f"'{f}'" for f in CURRENT_FIELDS)
+    names = ", ".join(f"'{f}'" for f in GOLDEN_FIELDS)
     con.execute(f"""
         CREATE OR REPLACE TABLE golden_long AS
-        WITH v AS (
-          SELECT v.*, f.chosen_cmp, v.field IN ({conflict_fields})
-                 OR (v.field IN ({current_fields}) AND (v.undated
-                     OR v.newest_here >= f.newest - INTERVAL {CURRENT_DAYS} DAY)) AS counts
-          FROM golden_values_by v JOIN golden_fields f USING (person_id, field)
-        ), d AS (
-          SELECT person_id, field, count(*) FILTER (WHERE counts) > 1 AS conflict
-          FROM v GROUP BY person_id, field
-        )
-        SELECT v.person_id, v.field, v.value, v.cmp, r.source, r.record_id, r.record_date,
-               v.support, CAST(v.cmp IS NOT DISTINCT FROM v.chosen_cmp AS INTEGER) AS chosen,
-               CAST(d.conflict AS INTEGER) AS conflict
-        FROM v JOIN d USING (person_id, field)
+        SELECT p.person_id, [{names}][v.f + 1] AS field, v.value, v.cmp, r.source,
+               r.record_id, r.record_date, v.support,
+               CAST(v.cmp IS NOT DISTINCT FROM f.chosen_cmp AS INTEGER) AS chosen,
+               f.conflict, v.cluster, v.f
+        FROM golden_values_by v JOIN golden_fields f USING (cluster, f)
+        JOIN (SELECT DISTINCT cluster, person_id FROM members) p USING (cluster)
         JOIN records r ON r.rid = CAST(v.rank % {SUPPORT_SHIFT} AS BIGINT)
     """)
     con.execute("DROP TABLE golden_values_by")
     con.execute("DROP TABLE golden_fields")
 
-    def typed(field: str) -> str:
-        value = f"max(value) FILTER (WHERE field = '{field}' AND chosen = 1)"
+    def typed(number: int, field: str) -> str:
+        value = f"max(value) FILTER (WHERE f = {number})"
         if field in DATE_FIELDS:
             return f"CAST({value} AS DATE) AS {field}"
         if field in INTEGER_FIELDS:
             return f"CAST({value} AS INTEGER) AS {field}"
         return f"{value} AS {field}"
 
-    keys = ", ".join(f"max(cmp) FILTER (WHERE field = '{field}' AND chosen = 1) AS {key}"
+    keys = ", ".join(f"max(cmp) FILTER (WHERE f = {GOLDEN_FIELDS.index(field)}) AS {key}"
                      for field, key in NAME_KEY.items())
+    columns = ", ".join(typed(number, f) for number, f in enumerate(GOLDEN_FIELDS))
     con.execute(f"""
         CREATE OR REPLACE TABLE golden_wide AS
         WITH g AS (
-          SELECT person_id, {', '.join(typed(f) for f in GOLDEN_FIELDS)}, {keys},
-                 CAST(count(DISTINCT field) FILTER (WHERE conflict = 1) AS INTEGER)
-                   AS conflicts
-          FROM golden_long GROUP BY person_id
+          SELECT cluster, any_value(person_id) AS person_id, {columns}, {keys},
+                 CAST(count(*) FILTER (WHERE conflict = 1) AS INTEGER) AS conflicts
+          FROM golden_long WHERE chosen = 1 GROUP BY cluster
         )
-        SELECT g.*, counts.records FROM g
-        JOIN (SELECT person_id, CAST(count(*) AS INTEGER) AS records
-              FROM members GROUP BY person_id) counts USING (person_id)
+        SELECT g.* EXCLUDE (cluster), counts.records FROM g
+        JOIN (SELECT cluster, CAST(count(*) AS INTEGER) AS records
+              FROM members GROUP BY cluster) counts USING (cluster)
     """)

@@ -35,7 +35,17 @@ def score_duckdb(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
     predictions = linker.inference.predict(
         threshold_match_weight=config.review_weight + prior, warning_mode="never")
     collect_scores(con, predictions.physical_name, config, prior)
+    _drop_splink_tables(con, api, "model_input")
     return saved
+
+
+def _drop_splink_tables(con: duckdb.DuckDBPyConnection, api: DuckDBAPI, *inputs: str) -> None:
+    """Free what Splink kept (predictions with every intermediate column, blocked
+    pairs, comparison vectors) and its inputs: at 4.5M records that is several GB,
+    which the later steps would otherwise push out to disk and read back."""
+    api.delete_tables_created_by_splink_from_db()  # type: ignore[no-untyped-call]
+    for table in inputs:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def _train_on_sample(con: duckdb.DuckDBPyConnection, api: DuckDBAPI,
@@ -106,6 +116,7 @@ def score_new(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
     con.execute("CREATE OR REPLACE TABLE new_predictions AS "
                 + " UNION ALL BY NAME ".join(parts))
     collect_scores(con, "new_predictions", config, prior)
+    _drop_splink_tables(con, api, "new_predictions", "model_new", "model_existing")
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:

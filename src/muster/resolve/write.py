@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -13,60 +14,80 @@ from muster.resolve.identity import IdentityChanges
 from muster.resolve.incremental import SCOPE_PERSONS_TABLE, SCOPE_TABLE
 from muster.store.bulk import BulkConnection
 
-# What a full run empties and writes again.
-REWRITTEN = ("person_records", "link_edges", "golden_values", "golden_records")
+# What a full run empties and writes again: the linkage, then the golden records.
+LINKAGE_TABLES = ("person_records", "link_edges")
+GOLDEN_TABLES = ("golden_values", "golden_records")
+BATCH_ROWS = 200_000
 
 
 def write_results(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: int,
-                  changes: IdentityChanges, scoped: bool = False) -> None:
+                  changes: IdentityChanges, build_golden: Callable[[], None],
+                  scoped: bool = False) -> None:
     """Replace what this run re-decided: everything, or (``scoped``) only the records
-    and persons named in the store's temporary scope tables."""
+    and persons named in the store's temporary scope tables.
+
+    The linkage is written from a second thread while ``build_golden`` runs in this
+    one: the store's writes (one core) and DuckDB's work then share the machine's
+    cores instead of taking turns. Both threads only stream from DuckDB, each on its
+    own connection, and only the writing thread touches the store until it is done.
+    """
     if scoped:
         _delete_scope(db)
-        _append_results(db, con, run_id, changes)
-        return
-    for table in REWRITTEN:
-        db.execute(f"DELETE FROM {table}")
-    db.execute("DELETE FROM review_pairs WHERE status = 'open'")
-    with _indexes_built_after(db, REWRITTEN):
-        _append_results(db, con, run_id, changes)
+    else:
+        for table in (*LINKAGE_TABLES, *GOLDEN_TABLES):
+            db.execute(f"DELETE FROM {table}")
+        db.execute("DELETE FROM review_pairs WHERE status = 'open'")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        linkage = pool.submit(_append_linkage, db, con, run_id, changes, scoped)
+        build_golden()
+        linkage.result()
+    with _indexes_built_after(db, () if scoped else GOLDEN_TABLES):
+        # Rows go in the order of each table's key or main index: appending at the
+        # end of a B-tree is much cheaper than inserting all over it.
+        db.append("golden_values", _stream(con, "SELECT * EXCLUDE (cmp, cluster, f) "
+                                                "FROM golden_long ORDER BY person_id, field"))
+        db.append("golden_records", _stream(con, "SELECT * FROM golden_wide "
+                                                 "ORDER BY person_id"))
 
 
-def _append_results(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: int,
-                    changes: IdentityChanges) -> None:
+def _stream(con: duckdb.DuckDBPyConnection, sql: str) -> pa.RecordBatchReader:
+    return con.sql(sql).to_arrow_reader(BATCH_ROWS)
+
+
+def _append_linkage(db: BulkConnection, duck: duckdb.DuckDBPyConnection, run_id: int,
+                    changes: IdentityChanges, scoped: bool) -> None:
     now = datetime.now(UTC)
-    # Rows go in the order of each table's key or main index: appending at the end
-    # of a B-tree is much cheaper than inserting all over it.
-    db.append("person_records", con.sql(f"""
-        SELECT r.source, r.record_id, m.person_id, {run_id} AS run_id
-        FROM members m JOIN records r USING (rid)
-        ORDER BY r.source, r.record_id""").to_arrow_table())
-    db.append("persons", con.sql(f"""
-        SELECT person_id, 'active' AS status, {run_id} AS created_run
-        FROM assigned WHERE is_new ORDER BY person_id""").to_arrow_table())
-    for person_id, successor in sorted(changes.retired.items()):  # merges only: a few
-        db.execute("UPDATE persons SET status = 'retired', retired_run = ?, successor = ? "
-                   "WHERE person_id = ?", (run_id, successor, person_id))
-    created = con.sql(f"""
-        SELECT {run_id} AS run_id, 'created' AS kind, person_id, '[]' AS old_ids,
-               '["' || person_id || '"]' AS new_ids, 'first resolved' AS detail
-        FROM created""").to_arrow_table()
-    created = created.append_column("at", pa.repeat(pa.scalar(now), created.num_rows))
-    db.append("person_events", created)
-    if changes.events:
-        events = pa.Table.from_pylist(changes.events)
-        events = events.append_column("run_id", pa.repeat(pa.scalar(run_id), len(events)))
-        events = events.append_column("at", pa.repeat(pa.scalar(now), len(events)))
-        db.append("person_events", events)
-    edges = con.sql(f"SELECT {run_id} AS run_id, * FROM edge_out "
-                    "ORDER BY source_l, record_id_l, source_r, record_id_r").to_arrow_table()
-    db.append("link_edges", edges)
-    review = con.sql(f"SELECT {run_id} AS run_id, *, 'open' AS status FROM review_out")
-    db.append("review_pairs", review.to_arrow_table())
-    db.append("golden_values", con.sql("SELECT * EXCLUDE (cmp) FROM golden_long "
-                                       "ORDER BY person_id, field").to_arrow_table())
-    db.append("golden_records", con.sql("SELECT * FROM golden_wide ORDER BY person_id")
-              .to_arrow_table())
+    con = duck.cursor()  # this thread's own connection to the same DuckDB database
+    try:
+        with _indexes_built_after(db, () if scoped else LINKAGE_TABLES):
+            db.append("person_records", _stream(con, f"""
+                SELECT r.source, r.record_id, m.person_id, {run_id} AS run_id
+                FROM members m JOIN records r USING (rid)
+                ORDER BY r.source, r.record_id"""))
+            db.append("link_edges", _stream(
+                con, f"SELECT {run_id} AS run_id, * FROM edge_out "
+                     "ORDER BY source_l, record_id_l, source_r, record_id_r"))
+        db.append("persons", con.sql(f"""
+            SELECT person_id, 'active' AS status, {run_id} AS created_run
+            FROM assigned WHERE is_new ORDER BY person_id""").to_arrow_table())
+        for person_id, successor in sorted(changes.retired.items()):  # merges only: a few
+            db.execute("UPDATE persons SET status = 'retired', retired_run = ?, "
+                       "successor = ? WHERE person_id = ?", (run_id, successor, person_id))
+        created = con.sql(f"""
+            SELECT {run_id} AS run_id, 'created' AS kind, person_id, '[]' AS old_ids,
+                   '["' || person_id || '"]' AS new_ids, 'first resolved' AS detail
+            FROM created""").to_arrow_table()
+        created = created.append_column("at", pa.repeat(pa.scalar(now), created.num_rows))
+        db.append("person_events", created)
+        if changes.events:
+            events = pa.Table.from_pylist(changes.events)
+            events = events.append_column("run_id", pa.repeat(pa.scalar(run_id), len(events)))
+            events = events.append_column("at", pa.repeat(pa.scalar(now), len(events)))
+            db.append("person_events", events)
+        review = con.sql(f"SELECT {run_id} AS run_id, *, 'open' AS status FROM review_out")
+        db.append("review_pairs", review.to_arrow_table())
+    finally:
+        con.close()
 
 
 @contextmanager
@@ -77,7 +98,7 @@ def _indexes_built_after(db: BulkConnection, tables: tuple[str, ...]) -> Iterato
     the caller's transaction, so an error puts every index back, and readers of the
     WAL database see the previous state until the commit. PostgreSQL keeps its
     indexes: dropping one would lock readers out of the table until the commit."""
-    if db.dialect != "sqlite":
+    if db.dialect != "sqlite" or not tables:
         yield
         return
     names = ", ".join(f"'{t}'" for t in tables)

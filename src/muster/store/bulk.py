@@ -62,12 +62,22 @@ class BulkConnection:
         # SQLite serialises writers, so max+1 inside the write transaction is safe.
         return int(self.scalar(f"SELECT coalesce(max(id), 0) + 1 FROM {table}"))
 
-    def append(self, table: str, data: pa.Table) -> None:
-        """Append rows to a muster table, cast to the types that table's columns take."""
-        if data.num_rows == 0:
+    def append(self, table: str, data: pa.Table | pa.RecordBatchReader) -> None:
+        """Append rows to a muster table, cast to the types that table's columns take.
+
+        A stream (RecordBatchReader) is written batch by batch, never held whole.
+        """
+        if isinstance(data, pa.RecordBatchReader):
+            schema = self.conform(table, data.schema.empty_table()).schema
+            batches = (b for batch in data
+                       for b in self.conform(table, pa.Table.from_batches([batch])).to_batches())
+            data = pa.RecordBatchReader.from_batches(schema, batches)
+        elif data.num_rows == 0:
             return
+        else:
+            data = self.conform(table, data)
         with self._conn.cursor() as cur:
-            cur.adbc_ingest(table, self.conform(table, data), mode="append")
+            cur.adbc_ingest(table, data, mode="append")
 
     def create_temp(self, name: str, data: pa.Table) -> None:
         with self._conn.cursor() as cur:
