@@ -32,7 +32,7 @@ from muster.resolve.decisions import add_decided_pairs, load_decisions
 from muster.resolve.deterministic import identifier_pairs, mark_disputed
 from muster.resolve.pins import PIN_RULE, add_pin_pairs, load_pins
 from muster.resolve.probabilistic import score_new
-from muster.resolve.records import SELECT_COLUMNS, build_records
+from muster.resolve.records import SELECT_COLUMNS, build_records, number_records
 from muster.resolve.rules import conflict_sql
 from muster.store.bulk import BulkConnection
 
@@ -104,17 +104,19 @@ def _load_keys(db: BulkConnection, con: duckdb.DuckDBPyConnection,
     con.register("members_arrow", db.fetch_arrow(
         "SELECT source, record_id, person_id FROM person_records"))
     text = ", ".join(f"CAST(k.{c} AS VARCHAR) AS {c}" for c in columns)
+    number_records(con, "keys_arrow")
     con.execute(f"""
         CREATE OR REPLACE TABLE register_keys AS
-        SELECT row_number() OVER (ORDER BY source, record_id) AS rid, * FROM (
-          SELECT {text}, CAST(k.birth_date AS DATE) AS birth_date,
-                 strftime(CAST(k.birth_date AS DATE), '%Y-%m-%d') AS birth_text,
-                 CAST(k.batch_id AS INTEGER) AS batch_id,
-                 CAST(m.person_id AS VARCHAR) AS person_id
-          FROM keys_arrow k LEFT JOIN members_arrow m
-            ON CAST(m.source AS VARCHAR) = CAST(k.source AS VARCHAR)
-           AND CAST(m.record_id AS VARCHAR) = CAST(k.record_id AS VARCHAR))
+        SELECT n.number AS rid, {text}, CAST(k.birth_date AS DATE) AS birth_date,
+               strftime(CAST(k.birth_date AS DATE), '%Y-%m-%d') AS birth_text,
+               CAST(k.batch_id AS INTEGER) AS batch_id,
+               CAST(m.person_id AS VARCHAR) AS person_id
+        FROM keys_arrow k JOIN record_numbers n USING (source, record_id)
+        LEFT JOIN members_arrow m
+          ON CAST(m.source AS VARCHAR) = CAST(k.source AS VARCHAR)
+         AND CAST(m.record_id AS VARCHAR) = CAST(k.record_id AS VARCHAR)
     """)
+    con.execute("DROP TABLE record_numbers")
     con.unregister("keys_arrow")
     con.unregister("members_arrow")
 
