@@ -38,6 +38,11 @@ from muster.store.bulk import BulkConnection
 
 TF_COLUMNS = ("family_key", "given_key", "middle_key")
 SCOPE_TABLE, SCOPE_PERSONS_TABLE = "muster_scope", "muster_scope_persons"
+# The stored links between the scope's records (DuckDB), as link_edges has them
+# apart from run_id, in the column order of the resolution's links (edge_out).
+STORED_LINKS = "stored_links"
+LINK_COLUMNS = ("source_l", "record_id_l", "source_r", "record_id_r", "rule", "match_weight",
+                "outcome", "reason", "contributions")
 
 
 @dataclass(frozen=True)
@@ -223,12 +228,15 @@ def _merge_stored_edges(db: BulkConnection, con: duckdb.DuckDBPyConnection,
     Whether a pair conflicts is computed again from the records as they are now.
     """
     con.register("stored_arrow", db.fetch_arrow(f"""
-        SELECT e.source_l, e.record_id_l, e.source_r, e.record_id_r, e.rule,
-               e.match_weight, e.contributions
+        SELECT {', '.join(f'e.{c}' for c in LINK_COLUMNS)}
         FROM link_edges e
         WHERE (e.source_l, e.record_id_l) IN (SELECT source, record_id FROM {SCOPE_TABLE})
           AND (e.source_r, e.record_id_r) IN (SELECT source, record_id FROM {SCOPE_TABLE})
     """))
+    # As stored, for the write to touch only the links this run changes.
+    typed = ", ".join(f"CAST({c} AS DOUBLE) AS {c}" if c == "match_weight" else
+                      f"CAST({c} AS VARCHAR) AS {c}" for c in LINK_COLUMNS)
+    con.execute(f"CREATE OR REPLACE TABLE {STORED_LINKS} AS SELECT {typed} FROM stored_arrow")
     con.execute("""
         CREATE OR REPLACE TABLE stored_edges AS
         SELECT l.rid AS rid_l, r.rid AS rid_r, CAST(e.rule AS VARCHAR) AS rule,

@@ -11,13 +11,20 @@ import duckdb
 import pyarrow as pa
 
 from muster.resolve.identity import IdentityChanges
-from muster.resolve.incremental import SCOPE_PERSONS_TABLE, SCOPE_TABLE
+from muster.resolve.incremental import (
+    LINK_COLUMNS,
+    SCOPE_PERSONS_TABLE,
+    SCOPE_TABLE,
+    STORED_LINKS,
+)
 from muster.store.bulk import BulkConnection
 
 # What a full run empties and writes again: the linkage, then the golden records.
 LINKAGE_TABLES = ("person_records", "link_edges")
 GOLDEN_TABLES = ("golden_values", "golden_records")
 BATCH_ROWS = 200_000
+_LINKS = ", ".join(LINK_COLUMNS)
+_CHANGED_LINKS = f"(SELECT {_LINKS} FROM edge_out EXCEPT SELECT * FROM {STORED_LINKS})"
 
 
 def write_results(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: int,
@@ -32,7 +39,7 @@ def write_results(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: in
     own connection, and only the writing thread touches the store until it is done.
     """
     if scoped:
-        _delete_scope(db)
+        _delete_scope(db, con)
     else:
         for table in (*LINKAGE_TABLES, *GOLDEN_TABLES):
             db.execute(f"DELETE FROM {table}")
@@ -64,8 +71,9 @@ def _append_linkage(db: BulkConnection, duck: duckdb.DuckDBPyConnection, run_id:
                 SELECT r.source, r.record_id, m.person_id, {run_id} AS run_id
                 FROM members m JOIN records r USING (rid)
                 ORDER BY r.source, r.record_id"""))
+            links = _CHANGED_LINKS if scoped else "edge_out"
             db.append("link_edges", _stream(
-                con, f"SELECT {run_id} AS run_id, * FROM edge_out "
+                con, f"SELECT {run_id} AS run_id, * FROM {links} "
                      "ORDER BY source_l, record_id_l, source_r, record_id_r"))
         db.append("persons", con.sql(f"""
             SELECT person_id, 'active' AS status, {run_id} AS created_run
@@ -112,12 +120,22 @@ def _indexes_built_after(db: BulkConnection, tables: tuple[str, ...]) -> Iterato
         db.execute(str(index["sql"]))
 
 
-def _delete_scope(db: BulkConnection) -> None:
+def _delete_scope(db: BulkConnection, con: duckdb.DuckDBPyConnection) -> None:
     in_scope = f"IN (SELECT source, record_id FROM {SCOPE_TABLE})"
     db.execute(f"DELETE FROM person_records WHERE (source, record_id) {in_scope}")
-    for table, extra in (("link_edges", ""), ("review_pairs", " AND status = 'open'")):
-        db.execute(f"DELETE FROM {table} WHERE (source_l, record_id_l) {in_scope} "
-                   f"AND (source_r, record_id_r) {in_scope}{extra}")
+    # Of the links between the scope's records, only those this run changed or no
+    # longer has: most are decided again exactly as stored, and rewriting them all
+    # (through both of the table's indexes) cost 5 s of a 37 s incremental run at
+    # 1,000,000 persons.
+    keys = "source_l, record_id_l, source_r, record_id_r"
+    db.create_temp("muster_links_gone", con.sql(
+        f"SELECT {keys} FROM (SELECT * FROM {STORED_LINKS} EXCEPT SELECT {_LINKS} "
+        "FROM edge_out)").to_arrow_table())
+    db.execute(f"DELETE FROM link_edges WHERE ({keys}) IN "
+               f"(SELECT {keys} FROM muster_links_gone)")
+    db.execute("DROP TABLE muster_links_gone")
+    db.execute(f"DELETE FROM review_pairs WHERE (source_l, record_id_l) {in_scope} "
+               f"AND (source_r, record_id_r) {in_scope} AND status = 'open'")
     for table in ("golden_values", "golden_records"):
         db.execute(f"DELETE FROM {table} WHERE person_id IN "
                    f"(SELECT person_id FROM {SCOPE_PERSONS_TABLE})")
