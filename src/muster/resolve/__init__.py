@@ -32,7 +32,7 @@ from muster.resolve.decisions import (
 from muster.resolve.deterministic import identifier_pairs, mark_disputed
 from muster.resolve.golden import build_golden
 from muster.resolve.identity import ID_PREFIX, assign_ids
-from muster.resolve.incremental import count_new, load_scope
+from muster.resolve.incremental import count_written, load_scope
 from muster.resolve.outcomes import build_outcomes
 from muster.resolve.pins import add_pin_pairs, load_pins
 from muster.resolve.probabilistic import model_json, score_duckdb
@@ -124,19 +124,21 @@ def resolve(store: Store, profile: Profile, engine: str = "duckdb",
                 raise MusterError("There are no records to resolve.",
                                   hint="Ingest extracts first: muster ingest SOURCE FILE.")
             last = None if full else _last_run(db)
-            new = count_new(db, int(last["last_batch"])) if last else total
-            if last is not None and new == 0 and pending_count(db) == 0:
+            last_batch = int(last["last_batch"]) if last else 0
+            written = count_written(db, last_batch) if last else total
+            if last is not None and written == 0 and pending_count(db) == 0:
                 return _up_to_date(last, total, started)
-            incremental = last is not None and new <= FULL_RUN_SHARE * total
+            incremental = last is not None and written <= FULL_RUN_SHARE * total
             if incremental:
                 assert last is not None
                 step("loading new records and their neighbourhood")
                 trained: dict[str, Any] = json.loads(last["model"])
-                scope = load_scope(db, con, config, int(last["last_batch"]), trained)
-                decided = scope.records
+                scope = load_scope(db, con, config, last_batch, trained)
+                decided, new = scope.records, scope.new
             else:
                 step("loading records")
                 decided = load_records(db, con)
+                new = _count(con, f"SELECT count(*) FROM records WHERE batch_id > {last_batch}")
                 con.register("previous_arrow", db.fetch_arrow(
                     "SELECT source, record_id, person_id FROM person_records"))
                 con.execute("CREATE TABLE previous AS SELECT CAST(source AS VARCHAR) AS source, "
