@@ -159,12 +159,15 @@ def resolve(store: Store, profile: Profile, engine: str = "duckdb",
             changes = assign_ids(con, _next_person_number(db))
             con.execute("CREATE TABLE members AS SELECT c.rid, c.cluster, a.person_id "
                         "FROM clusters c JOIN assigned a USING (cluster)")
-            build_outcomes(con, config)
-            _drop(con, WORK_TABLES)
-            step("building golden records, writing links")
+
+            def decide_links() -> None:
+                build_outcomes(con, config)
+                _drop(con, WORK_TABLES)
+
+            step("deciding links, building golden records, writing")
             run_id = db.next_id("resolve_runs")
-            write_results(db, con, run_id, changes, lambda: build_golden(con, config),
-                          scoped=incremental)
+            write_results(db, con, run_id, changes, decide_links,
+                          lambda: build_golden(con, config), scoped=incremental)
             step("writing")
             mark_applied(db, run_id)
             report = _report(db, con, run_id, "duckdb" if incremental else engine,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -28,24 +28,34 @@ _CHANGED_LINKS = f"(SELECT {_LINKS} FROM edge_out EXCEPT SELECT * FROM {STORED_L
 
 
 def write_results(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: int,
-                  changes: IdentityChanges, build_golden: Callable[[], None],
-                  scoped: bool = False) -> None:
+                  changes: IdentityChanges, decide_links: Callable[[], None],
+                  build_golden: Callable[[], None], scoped: bool = False) -> None:
     """Replace what this run re-decided: everything, or (``scoped``) only the records
     and persons named in the store's temporary scope tables.
 
-    The linkage is written from a second thread while ``build_golden`` runs in this
-    one: the store's writes (one core) and DuckDB's work then share the machine's
-    cores instead of taking turns. Both threads only stream from DuckDB, each on its
-    own connection, and only the writing thread touches the store until it is done.
+    ``decide_links`` (DuckDB tables ``edge_out`` and ``review_out``) and then
+    ``build_golden`` (``golden_long``, ``golden_wide``) run in this thread while a
+    second one writes the memberships and, once the links are decided, the links and
+    the review list. The store's writes (one core) and DuckDB's work then share the
+    machine's cores instead of taking turns. Each thread streams from DuckDB on its
+    own connection; only the writing thread touches the store until it is done.
     """
     if scoped:
-        _delete_scope(db, con)
+        _delete_scope(db)
     else:
         for table in (*LINKAGE_TABLES, *GOLDEN_TABLES):
             db.execute(f"DELETE FROM {table}")
         db.execute("DELETE FROM review_pairs WHERE status = 'open'")
+    links_decided: Future[None] = Future()
     with ThreadPoolExecutor(max_workers=1) as pool:
-        linkage = pool.submit(_append_linkage, db, con, run_id, changes, scoped)
+        linkage = pool.submit(_append_linkage, db, con, run_id, changes, scoped,
+                              links_decided)
+        try:
+            decide_links()
+        except BaseException as error:
+            links_decided.set_exception(error)  # the writer stops instead of waiting
+            raise
+        links_decided.set_result(None)
         build_golden()
         linkage.result()
     with _indexes_built_after(db, () if scoped else GOLDEN_TABLES):
@@ -62,15 +72,20 @@ def _stream(con: duckdb.DuckDBPyConnection, sql: str) -> pa.RecordBatchReader:
 
 
 def _append_linkage(db: BulkConnection, duck: duckdb.DuckDBPyConnection, run_id: int,
-                    changes: IdentityChanges, scoped: bool) -> None:
+                    changes: IdentityChanges, scoped: bool,
+                    links_decided: Future[None]) -> None:
     now = datetime.now(UTC)
     con = duck.cursor()  # this thread's own connection to the same DuckDB database
     try:
-        with _indexes_built_after(db, () if scoped else LINKAGE_TABLES):
+        with _indexes_built_after(db, () if scoped else ("person_records",)):
             db.append("person_records", _stream(con, f"""
                 SELECT r.source, r.record_id, m.person_id, {run_id} AS run_id
                 FROM members m JOIN records r USING (rid)
                 ORDER BY r.source, r.record_id"""))
+        links_decided.result()
+        if scoped:
+            _delete_changed_links(db, con)
+        with _indexes_built_after(db, () if scoped else ("link_edges",)):
             links = _CHANGED_LINKS if scoped else "edge_out"
             db.append("link_edges", _stream(
                 con, f"SELECT {run_id} AS run_id, * FROM {links} "
@@ -120,13 +135,21 @@ def _indexes_built_after(db: BulkConnection, tables: tuple[str, ...]) -> Iterato
         db.execute(str(index["sql"]))
 
 
-def _delete_scope(db: BulkConnection, con: duckdb.DuckDBPyConnection) -> None:
+def _delete_scope(db: BulkConnection) -> None:
     in_scope = f"IN (SELECT source, record_id FROM {SCOPE_TABLE})"
     db.execute(f"DELETE FROM person_records WHERE (source, record_id) {in_scope}")
-    # Of the links between the scope's records, only those this run changed or no
-    # longer has: most are decided again exactly as stored, and rewriting them all
-    # (through both of the table's indexes) cost 5 s of a 37 s incremental run at
-    # 1,000,000 persons.
+    db.execute(f"DELETE FROM review_pairs WHERE (source_l, record_id_l) {in_scope} "
+               f"AND (source_r, record_id_r) {in_scope} AND status = 'open'")
+    for table in ("golden_values", "golden_records"):
+        db.execute(f"DELETE FROM {table} WHERE person_id IN "
+                   f"(SELECT person_id FROM {SCOPE_PERSONS_TABLE})")
+
+
+def _delete_changed_links(db: BulkConnection, con: duckdb.DuckDBPyConnection) -> None:
+    """Of the links between the scope's records, delete those this run changed or no
+    longer has: most are decided again exactly as stored, and rewriting them all
+    (through both of the table's indexes) cost 5 s of a 37 s incremental run at
+    1,000,000 persons."""
     keys = "source_l, record_id_l, source_r, record_id_r"
     db.create_temp("muster_links_gone", con.sql(
         f"SELECT {keys} FROM (SELECT * FROM {STORED_LINKS} EXCEPT SELECT {_LINKS} "
@@ -134,8 +157,3 @@ def _delete_scope(db: BulkConnection, con: duckdb.DuckDBPyConnection) -> None:
     db.execute(f"DELETE FROM link_edges WHERE ({keys}) IN "
                f"(SELECT {keys} FROM muster_links_gone)")
     db.execute("DROP TABLE muster_links_gone")
-    db.execute(f"DELETE FROM review_pairs WHERE (source_l, record_id_l) {in_scope} "
-               f"AND (source_r, record_id_r) {in_scope} AND status = 'open'")
-    for table in ("golden_values", "golden_records"):
-        db.execute(f"DELETE FROM {table} WHERE person_id IN "
-                   f"(SELECT person_id FROM {SCOPE_PERSONS_TABLE})")
