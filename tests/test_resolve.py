@@ -157,6 +157,18 @@ def test_ids_are_stable_across_reruns_and_new_batches(resolved: Register,
     assert "0 merges, 0 splits" in out
 
 
+def test_explain_scores_a_pair_when_one_record_has_no_birth_date(
+        resolved: Register, tmp_path: Path) -> None:
+    folder = tmp_path / "more"
+    folder.mkdir()
+    undated = ("cyr-undated", "Щукин", "Алексей", "Викторович", "", "M", "", "TVE",
+               "г. Тверь, ул. Садовая, д. 2, кв. 3")
+    resolved.ok("ingest", "cases", _cases_file(folder, [*CASES, undated]))
+    explained = resolved.ok("person", "explain", "cases:cyr", "cases:cyr-undated")
+    assert "Match weight" in explained
+    assert "missing on one side" in explained  # the birth-date comparison
+
+
 def test_person_show_and_explain_give_reasons(resolved: Register, tmp_path: Path) -> None:
     links = _links(resolved, tmp_path / "links.csv")
     shown = resolved.ok("person", "show", links[("cases", "dm-1")])

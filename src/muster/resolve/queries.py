@@ -293,17 +293,22 @@ def _score_pair(con: duckdb.DuckDBPyConnection, trained: dict[str, Any],
 
     con.execute(f"CREATE TABLE model_input AS SELECT {', '.join(model.MODEL_COLUMNS)} "
                 "FROM records")
-    linker = Linker(DuckDBAPI(connection=con).register("model_input"), trained,
-                    log_level=None)
-    rows = {(r["source"], r["record_id"]): r for r in
-            con.sql("SELECT * FROM model_input").to_arrow_table().to_pylist()}
-    records = []
-    for key in (left, right):
-        rec = dict(rows[key])
-        for column, freqs in tf.items():
-            rec[f"tf_{column}"] = freqs.get(rec.get(column) or "", None)
-        records.append(rec)
-    scored = linker.inference.score_pair(records[0], records[1]).as_record_list()[0]
+    api = DuckDBAPI(connection=con)
+    linker = Linker(api.register("model_input"), trained, log_level=None)
+    # Each record goes to Splink as a typed one-row table: from a dict, a value that
+    # is missing (a birth date) would reach Splink's SQL as an untyped NULL, which
+    # its date functions refuse.
+    sides = []
+    for side, (source, record_id) in (("pair_left", left), ("pair_right", right)):
+        frequencies = ", ".join(
+            f"CAST(? AS DOUBLE) AS tf_{column}" for column in tf)
+        values = [tf[column].get(value) for column, value in zip(tf, con.execute(
+            f"SELECT {', '.join(tf)} FROM model_input WHERE source = ? AND record_id = ?",
+            (source, record_id)).fetchall()[0], strict=True)]
+        con.execute(f"CREATE TABLE {side} AS SELECT *, {frequencies} FROM model_input "
+                    "WHERE source = ? AND record_id = ?", (*values, source, record_id))
+        sides.append(api.register(side))
+    scored = linker.inference.score_pair(sides[0], sides[1]).as_record_list()[0]
     labels = level_labels(trained)
     contributions = {}
     for name in model.COMPARISONS:
