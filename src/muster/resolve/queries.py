@@ -298,15 +298,14 @@ def _score_pair(con: duckdb.DuckDBPyConnection, trained: dict[str, Any],
     # Each record goes to Splink as a typed one-row table: from a dict, a value that
     # is missing (a birth date) would reach Splink's SQL as an untyped NULL, which
     # its date functions refuse.
+    rows = {(r["source"], r["record_id"]): r for r in
+            con.sql("SELECT * FROM model_input").to_arrow_table().to_pylist()}
+    columns = ", ".join(f"CAST(? AS DOUBLE) AS tf_{column}" for column in tf)
     sides = []
-    for side, (source, record_id) in (("pair_left", left), ("pair_right", right)):
-        frequencies = ", ".join(
-            f"CAST(? AS DOUBLE) AS tf_{column}" for column in tf)
-        values = [tf[column].get(value) for column, value in zip(tf, con.execute(
-            f"SELECT {', '.join(tf)} FROM model_input WHERE source = ? AND record_id = ?",
-            (source, record_id)).fetchall()[0], strict=True)]
-        con.execute(f"CREATE TABLE {side} AS SELECT *, {frequencies} FROM model_input "
-                    "WHERE source = ? AND record_id = ?", (*values, source, record_id))
+    for side, key in (("pair_left", left), ("pair_right", right)):
+        frequencies = [freqs.get(rows[key][column]) for column, freqs in tf.items()]
+        con.execute(f"CREATE TABLE {side} AS SELECT *, {columns} FROM model_input "
+                    "WHERE source = ? AND record_id = ?", (*frequencies, *key))
         sides.append(api.register(side))
     scored = linker.inference.score_pair(sides[0], sides[1]).as_record_list()[0]
     labels = level_labels(trained)
