@@ -89,6 +89,7 @@ def child_baseline(workspace: Path, out: Path) -> None:
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
     from splink import comparison_library as cl
 
+    from muster.resolve.config import ResolutionConfig
     from muster.resolve.records import load_records
     from muster.store import open_store
     from muster.store.bulk import bulk_transaction
@@ -100,7 +101,7 @@ def child_baseline(workspace: Path, out: Path) -> None:
     con = duckdb.connect()
     try:
         with bulk_transaction(store) as db:  # the records exactly as muster's resolve reads them
-            records = load_records(db, con)
+            records = load_records(db, con, ResolutionConfig())
     finally:
         store.close()
     loaded = time.perf_counter()

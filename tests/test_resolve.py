@@ -27,16 +27,31 @@ def _national_id(seed: int) -> str:
 SHARED = _national_id(7)
 FATHER_ID, SON_ID = _national_id(8), _national_id(9)
 OWN_ID, VICTIM_ID = _national_id(10), _national_id(11)
+ELDER_ID, YOUNGER_ID = _national_id(12), _national_id(13)
 CASES = [
     # record_id, family, given, middle, birth, sex, national_id, region, address
     ("twin-a", "Кузнецов", "Пётр", "Иванович", "2001-03-04", "M", "", "TVE",
      "г. Тверь, ул. Ленина, д. 5, кв. 7"),
     ("twin-b", "Кузнецов", "Павел", "Иванович", "2001-03-04", "M", "", "TVE",
      "г. Тверь, ул. Ленина, д. 5, кв. 7"),
+    # Twins whose names are one letter apart, both names common in the register:
+    # two names, not a typo of one.
+    ("twin-maria", "Морозова", "Мария", "Семёновна", "1948-10-12", "F", "", "TVE",
+     "г. Тверь, ул. Южная, д. 5, кв. 1"),
+    ("twin-marina", "Морозова", "Марина", "Семёновна", "1948-10-12", "", "", "TVE",
+     "г. Тверь, ул. Южная, д. 5, кв. 1"),
     ("father", "Орлов", "Иван", "Иванович", "1960-01-01", "M", FATHER_ID, "TVE",
      "г. Тверь, ул. Мира, д. 9, кв. 1"),
     ("son", "Орлов", "Иван", "Иванович", "1988-05-05", "M", SON_ID, "TVE",
      "г. Тверь, ул. Мира, д. 9, кв. 1"),
+    # Father and son at one flat, its street written with ё by one agency and with е
+    # by another; a record without a birth date fits both men equally.
+    ("elder", "Лебедев", "Пётр", "Петрович", "1958-04-02", "M", ELDER_ID, "TVE",
+     "г. Тверь, ул. Озёрная, д. 3, кв. 2"),
+    ("younger", "Лебедев", "Пётр", "Петрович", "1986-09-17", "M", YOUNGER_ID, "TVE",
+     "г. Тверь, ул. Озерная, д. 3, кв. 2"),
+    ("lebedev-bare", "Лебедев", "Пётр", "Петрович", "", "M", "", "TVE",
+     "г. Тверь, ул. Озерная, д. 3, кв. 2"),
     ("cyr", "Щукин", "Алексей", "Викторович", "1990-02-03", "M", "", "TVE",
      "г. Тверь, ул. Садовая, д. 2, кв. 3"),
     ("lat", "Shchukin", "Aleksei", "Viktorovich", "1990-02-03", "M", "", "TVE",
@@ -109,7 +124,9 @@ def test_guards_keep_traps_apart_and_real_matches_together(resolved: Register,
     links = _links(resolved, tmp_path / "links.csv")
     person = {rid: links[("cases", rid)] for rid, *_ in CASES}
     assert person["twin-a"] != person["twin-b"]
+    assert person["twin-maria"] != person["twin-marina"]
     assert person["father"] != person["son"]
+    assert len({person["elder"], person["younger"], person["lebedev-bare"]}) == 3
     assert person["own-id"] != person["borrowed"]
     assert person["ns-tver"] != person["ns-yar"]  # never one person through ns-bare
     assert person["carrier"] == person["own-a"] == person["own-b"] != person["victim"]
@@ -121,6 +138,7 @@ def test_guards_keep_traps_apart_and_real_matches_together(resolved: Register,
     assert "cases:carrier" in review and "cases:victim" in review
     ambiguous = resolved.ok("review", "list", "--kind", "ambiguous", "--limit", "1000")
     assert "cases:ns-bare" in ambiguous
+    assert "cases:lebedev-bare" in ambiguous
 
 
 def test_every_record_is_linked_exactly_once_and_persons_export(resolved: Register,
@@ -175,9 +193,10 @@ def test_person_show_and_explain_give_reasons(resolved: Register, tmp_path: Path
     assert "cases:dm-1" in shown and "cases:dm-2" in shown
     assert "day and month swapped" in shown
     assert "birth_date" in shown and "conflicts" in shown
-    explained = resolved.ok("person", "explain", "cases:twin-a", "cases:twin-b")
-    assert "different persons" in explained
-    assert "different given names" in explained
+    for twins in (("cases:twin-a", "cases:twin-b"), ("cases:twin-maria", "cases:twin-marina")):
+        explained = resolved.ok("person", "explain", *twins)
+        assert "different persons" in explained
+        assert "different given names" in explained
     same = resolved.ok("person", "explain", "cases:cyr", "cases:lat")
     assert "the same person" in same and "Match weight" in same
     found = resolved.ok("person", "find", "--name", "Shchukin Aleksei")

@@ -137,7 +137,7 @@ def resolve(store: Store, profile: Profile, engine: str = "duckdb",
                 decided, new = scope.records, scope.new
             else:
                 step("loading records")
-                decided = load_records(db, con)
+                decided = load_records(db, con, config)
                 new = _count(con, f"SELECT count(*) FROM records WHERE batch_id > {last_batch}")
                 con.register("previous_arrow", db.fetch_arrow(
                     "SELECT source, record_id, person_id FROM person_records"))

@@ -46,6 +46,12 @@ class ResolutionConfig:
     # Names less similar than this (Jaro-Winkler on the comparison key) are
     # different names: such records are never the same person.
     name_similarity: float = 0.85
+    # Two different given names that are both in common use (each carried by at
+    # least this share of the records that have one, and by at least
+    # common_name_records of them) are two names, not a typo of one: Алина and
+    # Алиса, Мария and Арина. Twins are told apart by little else. 0 turns it off.
+    common_name_share: float = 1e-4
+    common_name_records: int = 20
     # Identifiers that link records deterministically (after the guard).
     link_identifiers: tuple[str, ...] = IDENTIFIERS
     # Identifiers of which a person has exactly one: two different values can never

@@ -32,7 +32,7 @@ from muster.resolve.decisions import add_decided_pairs, load_decisions
 from muster.resolve.deterministic import identifier_pairs, mark_disputed
 from muster.resolve.pins import PIN_RULE, add_pin_pairs, load_pins
 from muster.resolve.probabilistic import score_new
-from muster.resolve.records import SELECT_COLUMNS, build_records, number_records
+from muster.resolve.records import SELECT_COLUMNS, build_records, count_given_names, number_records
 from muster.resolve.rules import conflict_sql
 from muster.store.bulk import BulkConnection
 
@@ -70,12 +70,15 @@ def load_scope(db: BulkConnection, con: duckdb.DuckDBPyConnection, config: Resol
     con.execute(f"CREATE OR REPLACE TABLE delta AS "
                 f"SELECT rid FROM register_keys WHERE batch_id > {int(last_batch)}")
     _candidates(con, config, last_batch)
-    _fetch(db, con, "SELECT rid FROM delta UNION SELECT rid FROM candidates", "records")
+    con.execute(f"CREATE OR REPLACE TABLE given_counts AS "
+                f"{count_given_names('register_keys')}")
+    _fetch(db, con, config, "SELECT rid FROM delta UNION SELECT rid FROM candidates",
+           "records")
     _term_frequencies(con)
     score_new(con, config, trained, {c: f"tf_{c}" for c in TF_COLUMNS})
     identifier_pairs(con, config, counts_from="register_keys", touching="delta")
     _affected_persons(db, con)
-    _fetch(db, con, """SELECT rid FROM register_keys WHERE person_id IN
+    _fetch(db, con, config, """SELECT rid FROM register_keys WHERE person_id IN
                        (SELECT person_id FROM affected)
                        AND rid NOT IN (SELECT rid FROM records)""", "records_more")
     con.execute("""
@@ -145,8 +148,8 @@ def _candidates(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
     con.execute(f"CREATE OR REPLACE TABLE candidates AS {joins}")
 
 
-def _fetch(db: BulkConnection, con: duckdb.DuckDBPyConnection, rids_sql: str,
-           table: str) -> None:
+def _fetch(db: BulkConnection, con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
+           rids_sql: str, table: str) -> None:
     """Full rows of the given records from the store, numbered as in register_keys."""
     keys = con.sql(f"SELECT rid, source, record_id FROM register_keys "
                    f"WHERE rid IN ({rids_sql})").to_arrow_table()
@@ -161,7 +164,7 @@ def _fetch(db: BulkConnection, con: duckdb.DuckDBPyConnection, rids_sql: str,
                    SELECT f.*, k.rid FROM fetched_rows f JOIN fetched_keys k
                    ON CAST(f.source AS VARCHAR) = k.source
                   AND CAST(f.record_id AS VARCHAR) = k.record_id""")
-    build_records(con, "fetched", table=table, rid="rid")
+    build_records(con, "fetched", config, table=table, rid="rid", given_counts="given_counts")
     con.execute("DROP VIEW fetched")
     con.unregister("fetched_rows")
     con.unregister("fetched_keys")

@@ -28,8 +28,8 @@ COMPARISONS = {
     "birth_date": "birth_text", "sex": "sex", "region": "region", "address": "address",
 }
 MODEL_COLUMNS = ("rid", "source", "record_id", "family_key", "given_key", "middle_key",
-                 "birth_date", "birth_text", "sex", "region", "address", "address_tokens",
-                 "national_id", "tax_id")
+                 "birth_date", "birth_text", "sex", "region", "address", "address_key",
+                 "address_tokens", "national_id", "tax_id")
 
 
 def _swap_level() -> cll.CustomLevel:
@@ -118,8 +118,8 @@ def settings(config: ResolutionConfig) -> SettingsCreator:
         cll.ElseLevel(),
     ], output_column_name="birth_date")
     address = cl.CustomComparison([
-        cll.NullLevel("address"),
-        cll.ExactMatchLevel("address"),
+        cll.NullLevel("address_key"),
+        cll.ExactMatchLevel("address_key"),
         cll.ArrayIntersectLevel("address_tokens", 3),
         cll.ElseLevel(),
     ], output_column_name="address")

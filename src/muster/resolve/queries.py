@@ -18,7 +18,7 @@ from muster.profile import Profile
 from muster.resolve.config import resolution_config
 from muster.resolve.golden import GOLDEN_FIELDS
 from muster.resolve.probabilistic import level_labels, prior_weight
-from muster.resolve.records import RECORD_COLUMNS, build_records
+from muster.resolve.records import RECORD_COLUMNS, build_records, count_given_names
 from muster.resolve.rules import conflict_sql
 from muster.store import Reader, Store, reading
 from muster.store.bulk import bulk_transaction
@@ -247,13 +247,17 @@ def explain_pair(store: Store, profile: Profile, left: tuple[str, str],
                 f"SELECT {cols} FROM source_records WHERE (source = ? AND record_id = ?) "
                 "OR (source = ? AND record_id = ?)", (*left, *right))
             tf = _term_frequencies(db, pair)
+            # which given names are common is a property of the whole register
+            given_counts = db.fetch_arrow(count_given_names("source_records"))
         found = {(r["source"], r["record_id"]): r for r in pair.to_pylist()}
         for key in (left, right):
             if key not in found:
                 raise NotFound(f"No record {key[0]}:{key[1]}.",
                                hint="Records are named SOURCE:RECORD_ID, e.g. voters:000123.")
         con.register("pair_arrow", pair)
-        build_records(con, "pair_arrow")  # typed and derived as resolution had them
+        con.register("given_counts", given_counts)
+        # typed and derived as resolution had them
+        build_records(con, "pair_arrow", config, given_counts="given_counts")
         conflict = con.execute(
             f"SELECT {conflict_sql(config)} FROM records l, records r "
             "WHERE l.source = ? AND l.record_id = ? AND r.source = ? AND r.record_id = ?",

@@ -3,14 +3,16 @@
 Each record gets a dense integer ``rid`` (Splink's unique id) and the derived
 columns the comparisons and rules use: the birth date as ISO text (for typo and
 day/month swap levels), the birth place normalised (rules.place_key) and its
-script, and the address as a list of word tokens.
+script, the address as a list of word tokens and as a key made of them, and
+whether its given name is in common use in the register (rules.common_given_names).
 """
 
 from __future__ import annotations
 
 import duckdb
 
-from muster.resolve.rules import place_cyrillic, place_key
+from muster.resolve.config import ResolutionConfig
+from muster.resolve.rules import common_given_names, place_cyrillic, place_key
 from muster.store.bulk import BulkConnection
 from muster.store.schema import STORED_FIELDS
 
@@ -22,11 +24,12 @@ DATE_COLUMNS = ("birth_date", "record_date", "fitness_date", "death_date", "stud
                 "service_end")
 
 
-def load_records(db: BulkConnection, con: duckdb.DuckDBPyConnection) -> int:
+def load_records(db: BulkConnection, con: duckdb.DuckDBPyConnection,
+                 config: ResolutionConfig) -> int:
     """Create DuckDB table ``records`` from every accepted record; returns how many."""
     con.register("records_arrow", db.fetch_arrow(f"SELECT {SELECT_COLUMNS} FROM source_records"))
     try:
-        return build_records(con, "records_arrow")
+        return build_records(con, "records_arrow", config)
     finally:
         con.unregister("records_arrow")
 
@@ -44,35 +47,55 @@ def number_records(con: duckdb.DuckDBPyConnection, relation: str) -> None:
                     FROM {relation}""")
 
 
-def build_records(con: duckdb.DuckDBPyConnection, relation: str, table: str = "records",
-                  rid: str | None = None) -> int:
+def count_given_names(relation: str) -> str:
+    """``(given_key, n)``: how many of the relation's records carry each given name."""
+    return (f"SELECT given_key, count(*) AS n FROM {relation} "
+            f"WHERE given_key IS NOT NULL GROUP BY given_key")
+
+
+def build_records(con: duckdb.DuckDBPyConnection, relation: str, config: ResolutionConfig,
+                  table: str = "records", rid: str | None = None,
+                  given_counts: str | None = None) -> int:
     """Create ``table`` from a relation with RECORD_COLUMNS: typed, numbered, derived.
 
     ``rid`` follows (source, record_id) over the whole register (an incremental run
     passes the numbers it gave every record), so a pair's orientation (rid_l < rid_r)
-    is the same whichever subset of the register is loaded.
+    is the same whichever subset of the register is loaded. For the same reason
+    ``given_counts`` (count_given_names over the whole register) says which given
+    names are common when the relation holds only some of the records.
     """
+    counts = given_counts or f"({count_given_names(relation)})"
     if rid is None:
         number_records(con, relation)
         relation = (f"(SELECT x.*, n.number FROM {relation} x "
                     f"JOIN record_numbers n USING (source, record_id))")
         rid = "number"
     stop = ", ".join(f"'{w}'" for w in ADDRESS_STOPWORDS)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE common_given AS "
+                f"{common_given_names(config, counts)}")
     typed = ", ".join(
         f"CAST({c} AS DATE) AS {c}" if c in DATE_COLUMNS else
         f"CAST({c} AS INTEGER) AS {c}" if c in ("dependents", "batch_id") else
         f"CAST({c} AS VARCHAR) AS {c}"
         for c in RECORD_COLUMNS
     )
+    # Agencies differ in ё/е, case and punctuation of the same address; the key
+    # compares the words alone, in their order (house and flat numbers stay apart).
+    # Words are runs of Unicode letters and digits (RE2's [:alnum:] is ASCII only).
     con.execute(f"""
         CREATE OR REPLACE TABLE {table} AS
-        SELECT *, {place_cyrillic()} AS place_cyrillic FROM (
+        SELECT *, {place_cyrillic()} AS place_cyrillic,
+               nullif(array_to_string(address_tokens, ' '), '') AS address_key,
+               coalesce(given_key IN (SELECT given_key FROM common_given), false) AS given_common
+        FROM (
           SELECT CAST(_rid AS BIGINT) AS rid, * EXCLUDE (_rid),
             strftime(birth_date, '%Y-%m-%d') AS birth_text, {place_key()} AS place_key,
             CAST([] AS VARCHAR[]) AS disputed_ids,  -- see deterministic.mark_disputed
-            list_filter(regexp_split_to_array(lower(address), '[^[:alnum:]-]+'),
+            list_filter(regexp_split_to_array(replace(lower(address), 'ё', 'е'),
+                                              '[^\\p{{L}}\\p{{N}}-]+'),
                         lambda t: length(t) > 0 AND t NOT IN ({stop})) AS address_tokens
           FROM (SELECT {typed}, {rid} AS _rid FROM {relation}))
     """)
     con.execute("DROP TABLE IF EXISTS record_numbers")
+    con.execute("DROP TABLE common_given")
     return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])

@@ -26,6 +26,16 @@ def _names_differ(key: str, config: ResolutionConfig, a: str, b: str) -> str:
             f"jaro_winkler_similarity({a}.{key}, {b}.{key}) < {config.name_similarity})")
 
 
+def common_given_names(config: ResolutionConfig, counts: str) -> str:
+    """The given name keys in common use, from ``counts(given_key, n)``: how many of
+    the register's records carry each key."""
+    if config.common_name_share <= 0:
+        return f"SELECT given_key FROM {counts} WHERE false"
+    return (f"SELECT given_key FROM (SELECT given_key, n, sum(n) OVER () AS total "
+            f"FROM {counts}) WHERE n >= {int(config.common_name_records)} "
+            f"AND n >= {float(config.common_name_share)} * total")
+
+
 def place_key(column: str = "birth_place") -> str:
     """A birth place compared without case and the "city" abbreviation before it;
     records.build_records keeps it as the column ``place_key`` of every record, so
@@ -57,7 +67,8 @@ def conflict_sql(config: ResolutionConfig, a: str = "l", b: str = "r") -> str:
         (f"{a}.sex <> {b}.sex", "different sex"),
         (f"{a}.birth_date <> {b}.birth_date AND NOT {day_month_swapped(a, b)} "
          f"AND levenshtein({a}.birth_text, {b}.birth_text) > 1", "incompatible birth dates"),
-        (f"{_names_differ('given_key', config, a, b)} AND NOT {names_swapped(a, b)}",
+        (f"({_names_differ('given_key', config, a, b)} OR ({a}.given_key <> {b}.given_key "
+         f"AND {a}.given_common AND {b}.given_common)) AND NOT {names_swapped(a, b)}",
          "different given names"),
         (_names_differ("middle_key", config, a, b), "different middle names"),
         (_places_differ(config, a, b), "different birth places"),

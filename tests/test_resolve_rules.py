@@ -1,0 +1,75 @@
+"""The cannot-link rules on records as resolution derives them (no store needed)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from muster.resolve.config import ResolutionConfig
+from muster.resolve.records import RECORD_COLUMNS, build_records
+from muster.resolve.rules import conflict_sql
+
+# Given name keys and how many records carry each: two common names, one typo.
+NAMES = {"alina": 30, "alisa": 25, "alima": 1, "maria": 40, "mariia": 19}
+
+
+def _records(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
+             addresses: tuple[str, str] = ("", "")) -> None:
+    rows = [(f"{key}-{i}", key) for key, n in NAMES.items() for i in range(n)]
+    columns = {c: pa.nulls(len(rows), pa.string()) for c in RECORD_COLUMNS}
+    columns["source"] = pa.array(["s"] * len(rows))
+    columns["record_id"] = pa.array([r for r, _ in rows])
+    columns["given_key"] = pa.array([k for _, k in rows])
+    columns["family_key"] = pa.array(["ivanova"] * len(rows))
+    columns["address"] = pa.array([addresses[i % 2] or None for i in range(len(rows))])
+    con.register("relation", pa.table(columns))
+    build_records(con, "relation", config)
+
+
+def _conflict(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
+              left: str, right: str) -> str | None:
+    return con.execute(f"SELECT {conflict_sql(config)} FROM records l, records r "
+                       "WHERE l.record_id = ? AND r.record_id = ?",
+                       (left, right)).fetchall()[0][0]
+
+
+@pytest.mark.parametrize(("left", "right", "reason"), [
+    ("alina-0", "alisa-0", "different given names"),  # both names common: two names
+    ("alina-0", "alima-0", None),  # a rare spelling one letter off: a typo
+    ("maria-0", "mariia-0", None),  # 19 records: not yet common
+    ("alina-0", "alina-1", None),
+])
+def test_two_common_given_names_are_two_people(left: str, right: str,
+                                               reason: str | None) -> None:
+    con = duckdb.connect()
+    config = ResolutionConfig(common_name_records=20)
+    _records(con, config)
+    assert _conflict(con, config, left, right) == reason
+
+
+def test_the_common_name_rule_can_be_turned_off() -> None:
+    con = duckdb.connect()
+    config = dataclasses.replace(ResolutionConfig(), common_name_share=0)
+    _records(con, config)
+    assert _conflict(con, config, "alina-0", "alisa-0") is None
+
+
+@pytest.mark.parametrize(("share", "reason"), [(0.2, "different given names"), (0.3, None)])
+def test_a_name_is_common_by_its_share_of_the_register(share: float,
+                                                        reason: str | None) -> None:
+    # 115 records: alina (30) and alisa (25) are 20% of them each, not 30%
+    con = duckdb.connect()
+    config = ResolutionConfig(common_name_records=1, common_name_share=share)
+    _records(con, config)
+    assert _conflict(con, config, "alina-0", "alisa-0") == reason
+
+
+def test_address_key_ignores_yo_case_and_punctuation() -> None:
+    con = duckdb.connect()
+    _records(con, ResolutionConfig(),
+             ("г. Тверь, ул. Озёрная, д. 3, кв. 2", "Г ТВЕРЬ УЛ ОЗЕРНАЯ Д 3 КВ 2"))
+    keys = {k for (k,) in con.execute("SELECT DISTINCT address_key FROM records").fetchall()}
+    assert keys == {"тверь озерная 3 2"}
