@@ -65,6 +65,38 @@ def private_postgres(workdir: Path) -> Iterator[str]:
         subprocess.run(["bash", str(script), "stop", str(data)], check=False)
 
 
+def settle(database_url: str | None) -> None:
+    """Let the previous step's writes finish before the next is timed: the page cache
+    flushed to disk and, on PostgreSQL, a checkpoint. Otherwise a step pays for the
+    write-back of the one before it."""
+    os.sync()
+    if not database_url:
+        return
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("CHECKPOINT"))
+    except sa.exc.DBAPIError as error:  # CHECKPOINT needs a superuser or pg_checkpoint
+        print(f"  (no checkpoint before the step: {error.orig})", file=sys.stderr)
+    finally:
+        engine.dispose()
+
+
+def drop_database(database_url: str | None, name: str) -> None:
+    """Drop a benchmark's database once its figures are taken, so that its autovacuum
+    does not run beside the next timed step."""
+    if not database_url:
+        return
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
 def fresh_database(database_url: str | None, name: str) -> str | None:
     """A new, empty PostgreSQL database on the same server (SQLite: the workspace's file)."""
     if not database_url:

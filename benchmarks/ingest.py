@@ -20,7 +20,15 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-from _common import MUSTER, fresh_database, new_workspace, private_postgres, run_measured
+from _common import (
+    MUSTER,
+    drop_database,
+    fresh_database,
+    new_workspace,
+    private_postgres,
+    run_measured,
+    settle,
+)
 
 TARGET_ROWS_PER_SECOND = 100_000
 TARGET_PEAK_MIB = 4096
@@ -42,12 +50,14 @@ def bench_backend(label: str, extracts: Path, workdir: Path, database_url: str |
     sources = tomllib.loads((extracts / "sources.toml").read_text())["sources"]
     results = []
     for name, decl in sources.items():
+        settle(database_url)
         wall, peak, out = run_measured(
             [*muster, "-w", str(ws), "ingest", name, str(extracts / decl["file"])], env)
         rows = int(out.split("read ")[1].split(" ")[0].replace(",", ""))
         results.append((name, rows, wall, peak))
         print(f"  {label:10} {name:10} {rows:>10,} rows {wall:7.1f} s "
               f"{rows / wall:>10,.0f} rows/s  peak {peak:7.0f} MiB", flush=True)
+    drop_database(database_url, "muster_bench_sources")
     return results
 
 
@@ -58,6 +68,7 @@ def bench_all(label: str, extracts: Path, workdir: Path, database_url: str | Non
     and normalised while the current one is written)."""
     url = fresh_database(database_url, "muster_bench_all")
     ws, env, muster = _workspace(f"{label}-all", extracts, workdir, url)
+    settle(database_url)
     wall, peak, out = run_measured([*muster, "-w", str(ws), "ingest", "--all"], env)
     rows = sum(int(part.split(" ")[0].replace(",", "")) for part in out.split("read ")[1:])
     print(f"  {label:10} {'--all':10} {rows:>10,} rows {wall:7.1f} s "
