@@ -56,7 +56,8 @@ def mark_disputed(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
     anything but another identifier) is in doubt on those records: it no longer
     proves that they differ from records with another value. Otherwise a record
     carrying someone else's number would split its own person apart. Conflicts in
-    the ``rescore`` tables are computed again."""
+    the ``rescore`` tables are computed again where they can change: for the pairs
+    with a record whose identifiers are now in doubt."""
     con.execute("""
         UPDATE records SET disputed_ids = d.fields FROM (
           WITH collisions AS (
@@ -74,6 +75,7 @@ def mark_disputed(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
         con.execute(f"""
             UPDATE {table} SET conflict = c.conflict FROM (
               SELECT p.rid_l, p.rid_r, {conflict_sql(config)} AS conflict FROM {table} p
-              JOIN records l ON l.rid = p.rid_l JOIN records r ON r.rid = p.rid_r) c
+              JOIN records l ON l.rid = p.rid_l JOIN records r ON r.rid = p.rid_r
+              WHERE len(l.disputed_ids) > 0 OR len(r.disputed_ids) > 0) c
             WHERE {table}.rid_l = c.rid_l AND {table}.rid_r = c.rid_r
         """)
