@@ -74,12 +74,21 @@ def settle(database_url: str | None) -> None:
         return
     import sqlalchemy as sa
 
+    try:
+        _server(database_url, "CHECKPOINT")
+    except sa.exc.DBAPIError as error:  # CHECKPOINT needs a superuser or pg_checkpoint
+        print(f"  (no checkpoint before the step: {error.orig})", file=sys.stderr)
+
+
+def _server(database_url: str, *statements: str) -> None:
+    """Run statements on the PostgreSQL server outside a transaction."""
+    import sqlalchemy as sa
+
     engine = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
-            conn.execute(sa.text("CHECKPOINT"))
-    except sa.exc.DBAPIError as error:  # CHECKPOINT needs a superuser or pg_checkpoint
-        print(f"  (no checkpoint before the step: {error.orig})", file=sys.stderr)
+            for statement in statements:
+                conn.execute(sa.text(statement))
     finally:
         engine.dispose()
 
@@ -87,14 +96,8 @@ def settle(database_url: str | None) -> None:
 def drop_database(database_url: str | None, name: str) -> None:
     """Drop a benchmark's database once its figures are taken, so that its autovacuum
     does not run beside the next timed step."""
-    if not database_url:
-        return
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
+    if database_url:
+        _server(database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def fresh_database(database_url: str | None, name: str) -> str | None:
@@ -103,11 +106,8 @@ def fresh_database(database_url: str | None, name: str) -> str | None:
         return None
     import sqlalchemy as sa
 
-    engine = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
+    _server(database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+            f'CREATE DATABASE "{name}"')
     return str(sa.engine.make_url(database_url).set(database=name).render_as_string(
         hide_password=False))
 

@@ -18,7 +18,7 @@ from muster.profile import Profile
 from muster.resolve.config import resolution_config
 from muster.resolve.golden import GOLDEN_FIELDS
 from muster.resolve.probabilistic import level_labels, prior_weight
-from muster.resolve.records import RECORD_COLUMNS, build_records, count_given_names
+from muster.resolve.records import RECORD_COLUMNS, build_records
 from muster.resolve.rules import conflict_sql
 from muster.store import Reader, Store, reading
 from muster.store.bulk import bulk_transaction
@@ -246,22 +246,27 @@ def explain_pair(store: Store, profile: Profile, left: tuple[str, str],
             pair = db.fetch_arrow(
                 f"SELECT {cols} FROM source_records WHERE (source = ? AND record_id = ?) "
                 "OR (source = ? AND record_id = ?)", (*left, *right))
-            tf = _term_frequencies(db, pair)
-            # which given names are common is a property of the whole register
-            given_counts = db.fetch_arrow(count_given_names("source_records"))
+            counts = _name_counts(db, pair)
         found = {(r["source"], r["record_id"]): r for r in pair.to_pylist()}
         for key in (left, right):
             if key not in found:
                 raise NotFound(f"No record {key[0]}:{key[1]}.",
                                hint="Records are named SOURCE:RECORD_ID, e.g. voters:000123.")
         con.register("pair_arrow", pair)
-        con.register("given_counts", given_counts)
+        # which given names are common is a property of the whole register
+        total, given = counts["given_key"]
+        con.register("given_counts", pa.table({
+            "given_key": pa.array(list(given), pa.string()),
+            "n": pa.array(list(given.values()), pa.int64()),
+            "total": pa.array([total] * len(given), pa.int64())}))
         # typed and derived as resolution had them
         build_records(con, "pair_arrow", config, given_counts="given_counts")
         conflict = con.execute(
             f"SELECT {conflict_sql(config)} FROM records l, records r "
             "WHERE l.source = ? AND l.record_id = ? AND r.source = ? AND r.record_id = ?",
             (*left, *right)).fetchall()[0][0]
+        tf = {key: {value: n / total for value, n in values.items()}
+              for key, (total, values) in counts.items()}
         weight, contributions = _score_pair(con, json.loads(run["model"]), left, right, tf)
     finally:
         con.close()
@@ -275,16 +280,17 @@ def explain_pair(store: Store, profile: Profile, left: tuple[str, str],
     )
 
 
-def _term_frequencies(db: Any, pair: pa.Table) -> dict[str, dict[str, float]]:
-    """Share of records carrying each of the pair's name keys among those that have
-    one (Splink's tf values, as resolution computed them)."""
-    out: dict[str, dict[str, float]] = {}
+def _name_counts(db: Any, pair: pa.Table) -> dict[str, tuple[int, dict[str, int]]]:
+    """Per name key: how many records have one, and how many carry each of the pair's
+    values. Their ratio is Splink's tf value as resolution computed it; the given
+    name counts also say which names are common (rules.common_given_names)."""
+    out: dict[str, tuple[int, dict[str, int]]] = {}
     for key in ("family_key", "given_key", "middle_key"):
-        out[key] = {}
-        total = db.scalar(f"SELECT count({key}) FROM source_records") or 1
-        for value in set(pair.column(key).drop_null().to_pylist()):
-            n = db.scalar(f"SELECT count(*) FROM source_records WHERE {key} = ?", (value,))
-            out[key][value] = (n or 1) / total
+        total = int(db.scalar(f"SELECT count({key}) FROM source_records") or 1)
+        out[key] = (total, {
+            value: int(db.scalar(f"SELECT count(*) FROM source_records WHERE {key} = ?",
+                                 (value,)) or 1)
+            for value in set(pair.column(key).drop_null().to_pylist())})
     return out
 
 

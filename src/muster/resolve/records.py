@@ -48,9 +48,10 @@ def number_records(con: duckdb.DuckDBPyConnection, relation: str) -> None:
 
 
 def count_given_names(relation: str) -> str:
-    """``(given_key, n)``: how many of the relation's records carry each given name."""
-    return (f"SELECT given_key, count(*) AS n FROM {relation} "
-            f"WHERE given_key IS NOT NULL GROUP BY given_key")
+    """``(given_key, n, total)``: how many of the relation's records carry each given
+    name, and how many carry one."""
+    return (f"SELECT given_key, count(*) AS n, sum(count(*)) OVER () AS total "
+            f"FROM {relation} WHERE given_key IS NOT NULL GROUP BY given_key")
 
 
 def build_records(con: duckdb.DuckDBPyConnection, relation: str, config: ResolutionConfig,

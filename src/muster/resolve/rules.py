@@ -27,12 +27,11 @@ def _names_differ(key: str, config: ResolutionConfig, a: str, b: str) -> str:
 
 
 def common_given_names(config: ResolutionConfig, counts: str) -> str:
-    """The given name keys in common use, from ``counts(given_key, n)``: how many of
-    the register's records carry each key."""
+    """The given name keys in common use, from ``counts(given_key, n, total)``: how
+    many of the register's records carry each key, and how many carry one."""
     if config.common_name_share <= 0:
         return f"SELECT given_key FROM {counts} WHERE false"
-    return (f"SELECT given_key FROM (SELECT given_key, n, sum(n) OVER () AS total "
-            f"FROM {counts}) WHERE n >= {int(config.common_name_records)} "
+    return (f"SELECT given_key FROM {counts} WHERE n >= {int(config.common_name_records)} "
             f"AND n >= {float(config.common_name_share)} * total")
 
 
