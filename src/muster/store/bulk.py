@@ -9,7 +9,7 @@ Arrow types each expects, and how to reserve an id.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import pyarrow as pa
@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from muster.store.database import Store
 from muster.store.schema import metadata
+from muster.store.sqlite_gate import adbc_connection
 
 # The format SQLAlchemy reads back on SQLite (Arrow's %S carries the microseconds).
 _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S"
@@ -147,12 +148,13 @@ def _connect(store: Store) -> Any:
 @contextmanager
 def bulk_transaction(store: Store) -> Iterator[BulkConnection]:
     """One transaction: committed by the caller, rolled back on any error or interrupt."""
-    conn = _connect(store)
-    bulk = BulkConnection(store, conn)
-    try:
-        yield bulk
-    except BaseException:
-        conn.rollback()
-        raise
-    finally:
-        conn.close()
+    with ExitStack() as stack:
+        if store.dialect == "sqlite":
+            stack.enter_context(adbc_connection(store.adbc_uri()))
+        conn = _connect(store)
+        stack.callback(conn.close)
+        try:
+            yield BulkConnection(store, conn)
+        except BaseException:
+            conn.rollback()
+            raise

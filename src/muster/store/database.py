@@ -16,6 +16,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, Engine, make_url
 
 from muster.errors import StoreError
+from muster.store.sqlite_gate import GatedConnection
 
 
 def _alembic_config() -> Config:
@@ -126,6 +127,8 @@ def open_store(url: str, *, upgrade: bool = True, pool_size: int | None = None) 
     pool: dict[str, Any] = {"poolclass": sa.pool.NullPool}
     if parsed.get_backend_name() == "postgresql":
         pool = {"pool_size": pool_size} if pool_size else {}
+    if parsed.get_backend_name() == "sqlite":
+        pool["connect_args"] = {"factory": GatedConnection}
     engine = sa.create_engine(parsed, **pool)
     if parsed.get_backend_name() == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)

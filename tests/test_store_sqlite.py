@@ -1,0 +1,98 @@
+"""SQLite, embedded: the two copies of the SQLite library in one process (Python's,
+under SQLAlchemy, and the one the ADBC bulk driver bundles) never have the register
+open at the same time, because they cannot see each other's locks.
+
+This is a property of the embedded store; PostgreSQL has no such concern."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+import sqlalchemy as sa
+
+from muster.store import Store, open_store
+from muster.store.bulk import bulk_transaction
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    store = open_store(f"sqlite:///{tmp_path / 'register.db'}")
+    yield store
+    store.close()
+
+
+def _rows(store: Store) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.execute(sa.text("SELECT count(*) FROM sources")).scalar_one())
+
+
+def _source_rows(n: int, start: int = 0) -> pa.Table:
+    return pa.table({
+        "name": [f"s{i}" for i in range(start, start + n)],
+        "agency": ["agency"] * n,
+        "declaration": ["{}"] * n,
+        "added_at": pa.array([0] * n, pa.timestamp("us", tz="UTC")),
+    })
+
+
+def test_a_standard_library_connection_waits_for_the_bulk_connection(
+        sqlite_store: Store) -> None:
+    opened = threading.Event()
+    seen: list[int] = []
+
+    def read() -> None:
+        seen.append(_rows(sqlite_store))
+        opened.set()
+
+    with bulk_transaction(sqlite_store) as db:
+        db.append("sources", _source_rows(3))
+        reader = threading.Thread(target=read)
+        reader.start()
+        assert not opened.wait(0.5), "a second SQLite library opened the register meanwhile"
+        db.commit()
+    assert opened.wait(10)
+    reader.join()
+    assert seen == [3]
+
+
+def test_one_thread_mixing_the_two_libraries_is_an_error(sqlite_store: Store) -> None:
+    with bulk_transaction(sqlite_store), pytest.raises(RuntimeError, match="close the first"):
+        sqlite_store.engine.connect()
+    with (sqlite_store.engine.connect(), pytest.raises(RuntimeError, match="close the first"),
+          bulk_transaction(sqlite_store)):
+        pass
+    assert _rows(sqlite_store) == 0  # and both still work afterwards
+
+
+def test_a_waiting_bulk_connection_is_not_starved_by_new_readers(sqlite_store: Store) -> None:
+    order: list[str] = []
+    bulk_waiting = threading.Event()
+
+    def bulk() -> None:
+        bulk_waiting.set()
+        with bulk_transaction(sqlite_store) as db:
+            order.append("bulk")
+            db.fetch_arrow("SELECT count(*) FROM sources")
+
+    def late_reader() -> None:
+        _rows(sqlite_store)
+        order.append("late reader")
+
+    with sqlite_store.engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
+        first = threading.Thread(target=bulk)
+        first.start()
+        assert bulk_waiting.wait(5)
+        time.sleep(0.2)  # the bulk connection is now waiting for this reader
+        second = threading.Thread(target=late_reader)
+        second.start()
+        time.sleep(0.2)
+        assert order == []
+    first.join(10)
+    second.join(10)
+    assert order == ["bulk", "late reader"]
