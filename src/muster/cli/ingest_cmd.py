@@ -89,6 +89,7 @@ def ingest(
     """
     from muster.ingest import check_file, declaration_for, prepare_file, write_prepared
     from muster.ingest.order import ingest_order
+    from muster.store import checkpoints_in_background
 
     ws = workspace()
     profile = ws.profile()
@@ -100,7 +101,7 @@ def ingest(
                           hint="Example: muster ingest voters extracts/voters.csv")
     else:
         jobs = [(source, file)]
-    with store_for(ws) as store:
+    with store_for(ws) as store, checkpoints_in_background(store):
 
         # While one source is written (SQLite takes one writer at a time), the next one
         # is read and normalised in a second thread: DuckDB, Arrow and the ADBC drivers

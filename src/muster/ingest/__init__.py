@@ -15,8 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-
-import sqlalchemy as sa
+from typing import Any
 
 from muster.errors import ConfigError, NotFound, SourceError
 from muster.ingest.declaration import SourceDeclaration, parse_declaration, parse_sources
@@ -25,7 +24,7 @@ from muster.ingest.normalise import Normalised, normalise
 from muster.ingest.read import read_extract
 from muster.profile import Profile
 from muster.store import Store
-from muster.store.schema import batches
+from muster.store.bulk import bulk_transaction
 
 __all__ = [
     "IngestReport", "PreparedFile", "SourceDeclaration", "add_sources", "check_file",
@@ -100,11 +99,13 @@ def _file_info(path: Path) -> FileInfo:
     return FileInfo(path.absolute(), digest.hexdigest(), path.stat().st_size)
 
 
-def _previous_batch(store: Store, source: str, sha256: str) -> sa.Row[tuple[object, ...]] | None:
-    with store.engine.connect() as conn:
-        return conn.execute(
-            sa.select(batches).where(batches.c.source == source, batches.c.file_sha256 == sha256)
-        ).first()
+def _previous_batch(store: Store, source: str, sha256: str) -> dict[str, Any] | None:
+    # Through the bulk driver, like the writes around it: a SQLite connection of the
+    # other library would wait for their checkpoints (store.sqlite_gate).
+    with bulk_transaction(store) as db:
+        rows = db.fetch_arrow("SELECT id, rows_read FROM batches "
+                              "WHERE source = ? AND file_sha256 = ?", (source, sha256))
+    return rows.to_pylist()[0] if rows.num_rows else None
 
 
 @dataclass
@@ -127,7 +128,7 @@ def check_file(store: Store, decl: SourceDeclaration, path: Path) -> PreparedFil
     if previous is None:
         return PreparedFile(decl, info, started, None)
     return PreparedFile(decl, info, started, None, IngestReport(
-        decl.name, info.path, int(previous.id), int(previous.rows_read), 0, 0, 0, 0, 0, 0,
+        decl.name, info.path, int(previous["id"]), int(previous["rows_read"]), 0, 0, 0, 0, 0, 0,
         0, already_ingested=True,
     ))
 

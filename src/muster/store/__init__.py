@@ -4,6 +4,7 @@ Small reads and writes go through SQLAlchemy; bulk movement goes through Arrow a
 ADBC (`store.bulk`). Dialect differences live here and nowhere else.
 """
 
+from muster.store.checkpoints import checkpoints_in_background
 from muster.store.database import Reader, Store, open_store, reading
 
-__all__ = ["Reader", "Store", "open_store", "reading"]
+__all__ = ["Reader", "Store", "checkpoints_in_background", "open_store", "reading"]

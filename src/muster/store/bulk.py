@@ -23,6 +23,10 @@ from muster.store.sqlite_gate import adbc_connection
 # The format SQLAlchemy reads back on SQLite (Arrow's %S carries the microseconds).
 _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S"
 _SQLITE_BATCH_ROWS = "adbc.sqlite.query.batch_rows"
+# PostgreSQL's driver encodes a whole batch before it sends any of it, and the server
+# waits meanwhile: batches of this size let the two overlap (a million-row COPY
+# took 16% less time than with DuckDB's ~100k-row batches).
+_COPY_BATCH_ROWS = 16_384
 
 
 class BulkConnection:
@@ -71,12 +75,15 @@ class BulkConnection:
         if isinstance(data, pa.RecordBatchReader):
             schema = self.conform(table, data.schema.empty_table()).schema
             batches = (b for batch in data
-                       for b in self.conform(table, pa.Table.from_batches([batch])).to_batches())
+                       for b in self.conform(table, pa.Table.from_batches([batch]))
+                       .to_batches(max_chunksize=_COPY_BATCH_ROWS))
             data = pa.RecordBatchReader.from_batches(schema, batches)
         elif data.num_rows == 0:
             return
         else:
-            data = self.conform(table, data)
+            conformed = self.conform(table, data)
+            data = pa.RecordBatchReader.from_batches(
+                conformed.schema, conformed.to_batches(max_chunksize=_COPY_BATCH_ROWS))
         with self._conn.cursor() as cur:
             cur.adbc_ingest(table, data, mode="append")
 
@@ -116,6 +123,8 @@ class BulkConnection:
 
     def commit(self) -> None:
         self._conn.commit()
+        if self.store.checkpoints is not None:
+            self.store.checkpoints.request()
 
     def rollback(self) -> None:
         self._conn.rollback()
@@ -139,6 +148,8 @@ def _connect(store: Store) -> Any:
             # A large page cache keeps primary-key inserts of a million rows in memory.
             cur.execute("PRAGMA cache_size=-524288")
             cur.execute("PRAGMA temp_store=MEMORY")
+            if store.checkpoints is not None:  # copied into the database by that thread
+                cur.execute("PRAGMA wal_autocheckpoint=0")
         return conn
     import adbc_driver_postgresql.dbapi as pg_driver
 

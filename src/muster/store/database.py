@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from alembic import command
@@ -27,10 +27,16 @@ def _alembic_config() -> Config:
     return config
 
 
+class Checkpointer(Protocol):
+    def request(self) -> None: ...
+
+
 @dataclass
 class Store:
     url: URL
     engine: Engine
+    # Set while bulk commits are checkpointed by a second thread (store.checkpoints).
+    checkpoints: Checkpointer | None = None
 
     @property
     def dialect(self) -> str:
