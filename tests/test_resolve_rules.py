@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 
 import duckdb
 import pyarrow as pa
 import pytest
 
 from muster.resolve.config import ResolutionConfig
-from muster.resolve.records import RECORD_COLUMNS, build_records
+from muster.resolve.records import (
+    RECORD_COLUMNS,
+    build_records,
+    typed_columns,
+    union_of_parts,
+)
 from muster.resolve.rules import conflict_sql
 
 # Given name keys and how many records carry each: two common names, one typo.
@@ -73,3 +79,19 @@ def test_address_key_ignores_yo_case_and_punctuation() -> None:
              ("г. Тверь, ул. Озёрная, д. 3, кв. 2", "Г ТВЕРЬ УЛ ОЗЕРНАЯ Д 3 КВ 2"))
     keys = {k for (k,) in con.execute("SELECT DISTINCT address_key FROM records").fetchall()}
     assert keys == {"тверь озерная 3 2"}
+
+
+def test_records_read_in_parts_come_together_typed_whatever_each_part_held() -> None:
+    # SQLite's driver types a column NULL throughout a part as integer; the other part
+    # has dates as text. Together they are one DATE column, values intact.
+    con = duckdb.connect()
+    dated = pa.table({"record_id": ["a"], "birth_date": ["2001-02-03"], "batch_id": [7]})
+    undated = pa.table({"record_id": ["b"], "birth_date": pa.nulls(1, pa.int64()),
+                        "batch_id": [8]})
+    with union_of_parts(con, "together", [dated, undated],
+                        typed_columns(["record_id", "birth_date", "batch_id"])):
+        rows = con.execute("SELECT * FROM together ORDER BY record_id").fetchall()
+        types = [t for _, t, *_ in con.execute("DESCRIBE together").fetchall()]
+    assert rows == [("a", datetime.date(2001, 2, 3), 7), ("b", None, 8)]
+    assert types == ["VARCHAR", "DATE", "INTEGER"]
+    assert not con.execute("SELECT * FROM duckdb_views() WHERE view_name = 'together'").fetchall()

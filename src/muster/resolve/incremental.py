@@ -32,7 +32,15 @@ from muster.resolve.decisions import add_decided_pairs, load_decisions
 from muster.resolve.deterministic import identifier_pairs, mark_disputed
 from muster.resolve.pins import PIN_RULE, add_pin_pairs, load_pins
 from muster.resolve.probabilistic import score_new
-from muster.resolve.records import SELECT_COLUMNS, build_records, count_given_names, number_records
+from muster.resolve.records import (
+    SELECT_COLUMNS,
+    build_records,
+    count_given_names,
+    number_records,
+    read_in_parts,
+    typed_columns,
+    union_of_parts,
+)
 from muster.resolve.rules import conflict_sql
 from muster.store.bulk import BulkConnection
 
@@ -111,25 +119,25 @@ def _load_keys(db: BulkConnection, con: duckdb.DuckDBPyConnection,
                config: ResolutionConfig) -> None:
     ids = list(dict.fromkeys((*config.link_identifiers, *config.unique_identifiers)))
     columns = ["source", "record_id", *TF_COLUMNS, "region", *ids]
-    con.register("keys_arrow", db.fetch_arrow(
-        f"SELECT {', '.join(columns)}, birth_date, batch_id FROM source_records"))
-    con.register("members_arrow", db.fetch_arrow(
-        "SELECT source, record_id, person_id FROM person_records"))
-    text = ", ".join(f"CAST(k.{c} AS VARCHAR) AS {c}" for c in columns)
-    number_records(con, "keys_arrow")
-    con.execute(f"""
-        CREATE OR REPLACE TABLE register_keys AS
-        SELECT n.number AS rid, {text}, CAST(k.birth_date AS DATE) AS birth_date,
-               strftime(CAST(k.birth_date AS DATE), '%Y-%m-%d') AS birth_text,
-               CAST(k.batch_id AS INTEGER) AS batch_id,
-               CAST(m.person_id AS VARCHAR) AS person_id
-        FROM keys_arrow k JOIN record_numbers n USING (source, record_id)
-        LEFT JOIN members_arrow m
-          ON CAST(m.source AS VARCHAR) = CAST(k.source AS VARCHAR)
-         AND CAST(m.record_id AS VARCHAR) = CAST(k.record_id AS VARCHAR)
-    """)
+    # The register's keys (in two parts) and its memberships, read at once.
+    parts, (members,) = read_in_parts(
+        db, f"{', '.join(columns)}, birth_date, batch_id",
+        also=["SELECT source, record_id, person_id FROM person_records"])
+    con.register("members_arrow", members)
+    with union_of_parts(con, "keys_arrow", parts,
+                        typed_columns([*columns, "birth_date", "batch_id"])):
+        number_records(con, "keys_arrow")
+        con.execute(f"""
+            CREATE OR REPLACE TABLE register_keys AS
+            SELECT n.number AS rid, {', '.join(f"k.{c}" for c in columns)}, k.birth_date,
+                   strftime(k.birth_date, '%Y-%m-%d') AS birth_text, k.batch_id,
+                   CAST(m.person_id AS VARCHAR) AS person_id
+            FROM keys_arrow k JOIN record_numbers n USING (source, record_id)
+            LEFT JOIN members_arrow m
+              ON CAST(m.source AS VARCHAR) = k.source
+             AND CAST(m.record_id AS VARCHAR) = k.record_id
+        """)
     con.execute("DROP TABLE record_numbers")
-    con.unregister("keys_arrow")
     con.unregister("members_arrow")
 
 

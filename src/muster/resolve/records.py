@@ -9,11 +9,16 @@ whether its given name is in common use in the register (rules.common_given_name
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
 import duckdb
+import pyarrow as pa
 
 from muster.resolve.config import ResolutionConfig
 from muster.resolve.rules import common_given_names, place_cyrillic, place_key
-from muster.store.bulk import BulkConnection
+from muster.store.bulk import BulkConnection, fetch_concurrently
 from muster.store.schema import STORED_FIELDS
 
 ADDRESS_STOPWORDS = ("г", "ул", "д", "кв", "пр", "т", "пр-т", "g", "ul", "d", "kv")
@@ -27,11 +32,58 @@ DATE_COLUMNS = ("birth_date", "record_date", "fitness_date", "death_date", "stud
 def load_records(db: BulkConnection, con: duckdb.DuckDBPyConnection,
                  config: ResolutionConfig) -> int:
     """Create DuckDB table ``records`` from every accepted record; returns how many."""
-    con.register("records_arrow", db.fetch_arrow(f"SELECT {SELECT_COLUMNS} FROM source_records"))
-    try:
+    parts, _ = read_in_parts(db, SELECT_COLUMNS)
+    with union_of_parts(con, "records_arrow", parts, typed_columns(RECORD_COLUMNS)):
         return build_records(con, "records_arrow", config)
+
+
+def read_in_parts(db: BulkConnection, columns: str,
+                  also: Sequence[str] = ()) -> tuple[list[pa.Table], list[pa.Table]]:
+    """``SELECT columns FROM source_records`` in two parts (by source, of about equal
+    numbers of records) and the ``also`` queries, all read at once (bulk.fetch_concurrently).
+    Returns (the parts, the tables of ``also``)."""
+    counts = db.fetch_arrow("SELECT source, sum(new) AS n FROM batches GROUP BY source "
+                            "ORDER BY n DESC, source").to_pylist()
+    groups: list[list[str]] = [[], []]
+    sizes = [0, 0]
+    for row in counts:  # biggest first, each to the smaller group
+        smaller = sizes.index(min(sizes))
+        groups[smaller].append(str(row["source"]))
+        sizes[smaller] += int(row["n"] or 0)
+    queries: list[tuple[str, Sequence[Any]]] = [
+        (f"SELECT {columns} FROM source_records WHERE source IN "
+         f"({', '.join('?' * len(group))})", group) for group in groups if group]
+    tables = fetch_concurrently(db.store, [*queries, *((sql, ()) for sql in also)])
+    return tables[:len(queries)], tables[len(queries):]
+
+
+def typed_columns(columns: Sequence[str]) -> str:
+    """A select list casting each record column to its type."""
+    return ", ".join(
+        f"CAST({c} AS DATE) AS {c}" if c in DATE_COLUMNS else
+        f"CAST({c} AS INTEGER) AS {c}" if c in ("dependents", "batch_id") else
+        f"CAST({c} AS VARCHAR) AS {c}"
+        for c in columns)
+
+
+@contextmanager
+def union_of_parts(con: duckdb.DuckDBPyConnection, name: str, parts: Sequence[pa.Table],
+                   select: str) -> Iterator[None]:
+    """View ``name`` for the block: ``select`` (casting each column to its type,
+    typed_columns) over every part, each cast on its own: the same column can come
+    back typed differently in each (SQLite's driver types a column that is NULL
+    throughout as integer)."""
+    branches = []
+    for i, part in enumerate(parts):
+        con.register(f"{name}_{i}", part)
+        branches.append(f"SELECT {select} FROM {name}_{i}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {' UNION ALL '.join(branches)}")
+    try:
+        yield
     finally:
-        con.unregister("records_arrow")
+        con.execute(f"DROP VIEW IF EXISTS {name}")
+        for i in range(len(parts)):
+            con.unregister(f"{name}_{i}")
 
 
 def number_records(con: duckdb.DuckDBPyConnection, relation: str) -> None:
@@ -74,12 +126,7 @@ def build_records(con: duckdb.DuckDBPyConnection, relation: str, config: Resolut
     stop = ", ".join(f"'{w}'" for w in ADDRESS_STOPWORDS)
     con.execute(f"CREATE OR REPLACE TEMP TABLE common_given AS "
                 f"{common_given_names(config, counts)}")
-    typed = ", ".join(
-        f"CAST({c} AS DATE) AS {c}" if c in DATE_COLUMNS else
-        f"CAST({c} AS INTEGER) AS {c}" if c in ("dependents", "batch_id") else
-        f"CAST({c} AS VARCHAR) AS {c}"
-        for c in RECORD_COLUMNS
-    )
+    typed = typed_columns(RECORD_COLUMNS)
     # Agencies differ in ё/е, case and punctuation of the same address; the key
     # compares the words alone, in their order (house and flat numbers stay apart).
     # Words are runs of Unicode letters and digits (RE2's [:alnum:] is ASCII only).
