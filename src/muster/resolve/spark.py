@@ -37,7 +37,7 @@ import duckdb
 from muster.errors import MusterError
 from muster.resolve import model
 from muster.resolve.config import ResolutionConfig, SparkSettings
-from muster.resolve.probabilistic import collect_scores, prior_weight
+from muster.resolve.probabilistic import collect_scores, prior_weight, training_records_sql
 
 __all__ = ["MASTER_ENV", "check_spark", "in_dialect", "require_java", "score_spark",
            "spark_session", "stop_session"]
@@ -81,14 +81,21 @@ def score_spark(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
         records = work / "model_input.parquet"
         scored = work / "predictions"
         con.execute(f"COPY model_input TO {_quote(str(records))} (FORMAT parquet)")
+        if trained is None:  # on the records the DuckDB engine trains on
+            training = work / "model_train.parquet"
+            con.execute(f"COPY ({training_records_sql(con, config)}) "
+                        f"TO {_quote(str(training))} (FORMAT parquet)")
         with _quiet():
             spark.sparkContext.setCheckpointDir(str(work / "checkpoints"))
             api = SparkAPI(  # type: ignore[no-untyped-call]
                 spark_session=spark, break_lineage_method=_lineage(spark))
+            if trained is None:
+                trainer = Linker(api.register(spark.read.parquet(str(training))), settings,
+                                 log_level=None)
+                model.train(trainer, config)
+                settings = trainer.misc.save_model_to_json()
             table = api.register(spark.read.parquet(str(records)))
             linker = Linker(table, settings, log_level=None)
-            if trained is None:
-                model.train(linker, config)
             saved: dict[str, Any] = linker.misc.save_model_to_json()
             prior = prior_weight(saved)
             predictions = linker.inference.predict(
