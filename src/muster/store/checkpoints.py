@@ -78,7 +78,7 @@ def checkpoints_in_background(store: Store) -> Iterator[None]:
     if store.dialect != "sqlite" or store.checkpoints is not None:
         yield
         return
-    checkpoints = BackgroundCheckpoints(str(store.adbc_uri()))
+    checkpoints = BackgroundCheckpoints(store.adbc_uri())
     store.checkpoints = checkpoints
     try:
         yield
