@@ -38,7 +38,7 @@ from muster.resolve.pins import add_pin_pairs, load_pins
 from muster.resolve.probabilistic import model_json, score_duckdb
 from muster.resolve.records import load_records
 from muster.resolve.spark import check_spark, score_spark
-from muster.resolve.write import write_results
+from muster.resolve.write import linked_written, write_results
 from muster.store import Store
 from muster.store.bulk import BulkConnection, bulk_transaction
 from muster.store.locks import lock_register
@@ -170,9 +170,11 @@ def resolve(store: Store, profile: Profile, engine: str = "duckdb",
                           lambda: build_golden(con, config), scoped=incremental)
             step("writing")
             mark_applied(db, run_id)
+            links = (int(last["links"]) if incremental and last else 0) + linked_written(
+                con, scoped=incremental)
             report = _report(db, con, run_id, "duckdb" if incremental else engine,
                              "incremental" if incremental else "full", total, decided, new,
-                             changes.events, started)
+                             links, changes.events, started)
             report = replace(report, steps=timer.done())
             db.append("resolve_runs", pa.Table.from_pylist([{
                 "id": run_id, "engine": report.engine, "mode": report.mode,
@@ -219,14 +221,14 @@ def _up_to_date(last: dict[str, Any], total: int, started: datetime) -> ResolveR
 
 
 def _report(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: int, engine: str,
-            mode: str, records: int, decided: int, new: int, events: list[dict[str, str]],
-            started: datetime) -> ResolveReport:
+            mode: str, records: int, decided: int, new: int, links: int,
+            events: list[dict[str, str]], started: datetime) -> ResolveReport:
     """Counts over the whole register, as stored after this run's write."""
     kinds = [e["kind"] for e in events]
     return ResolveReport(
         run_id=run_id, engine=engine, mode=mode, records=records, decided=decided, new=new,
         persons=int(db.scalar("SELECT count(DISTINCT person_id) FROM person_records")),
-        links=int(db.scalar("SELECT count(*) FROM link_edges WHERE outcome = 'linked'")),
+        links=links,
         review=int(db.scalar("SELECT count(*) FROM review_pairs WHERE status = 'open'")),
         collisions=int(db.scalar("SELECT count(*) FROM review_pairs WHERE status = 'open' "
                                  "AND kind = 'identifier_collision'")),

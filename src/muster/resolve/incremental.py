@@ -43,6 +43,7 @@ from muster.resolve.records import (
 )
 from muster.resolve.rules import conflict_sql
 from muster.store.bulk import BulkConnection
+from muster.store.schema import CROSS_PERSON
 
 TF_COLUMNS = ("family_key", "given_key", "middle_key")
 SCOPE_TABLE, SCOPE_PERSONS_TABLE = "muster_scope", "muster_scope_persons"
@@ -217,9 +218,10 @@ def _affected_persons(db: BulkConnection, con: duckdb.DuckDBPyConnection) -> Non
             "SELECT source, record_id FROM register_keys "
             "WHERE person_id IN (SELECT person_id FROM frontier)").to_arrow_table())
         keys = "source_l, record_id_l, source_r, record_id_r"
+        # (The cross-person condition lets the right side use its partial index.)
         con.register("refused_arrow", db.fetch_arrow(" UNION ".join(
-            f"SELECT {keys} FROM link_edges WHERE outcome = 'refused' AND ({side}) IN "
-            f"(SELECT source, record_id FROM {REFUSED_PROBE})"
+            f"SELECT {keys} FROM link_edges WHERE {CROSS_PERSON} AND outcome = 'refused' "
+            f"AND ({side}) IN (SELECT source, record_id FROM {REFUSED_PROBE})"
             for side in ("source_l, record_id_l", "source_r, record_id_r"))))
         db.execute(f"DROP TABLE {REFUSED_PROBE}")
         con.execute("""

@@ -23,6 +23,7 @@ from muster.resolve.rules import conflict_sql
 from muster.store import Reader, Store, reading
 from muster.store.bulk import bulk_transaction
 from muster.store.schema import (
+    CROSS_PERSON,
     golden_records,
     golden_values,
     link_edges,
@@ -107,20 +108,23 @@ def _person_statements() -> dict[str, sa.Select[Any]]:
         "source", "record_id", "line", "raw", *GOLDEN_FIELDS, "record_date")])
     p, e, h = person_records.c, link_edges.c, person_events.c
 
-    def links_by(side_source: Any, side_record: Any) -> sa.Select[Any]:
+    def links_by(side_source: Any, side_record: Any, outcomes: Any) -> sa.Select[Any]:
         return sa.select(link_edges).join(person_records, sa.and_(
             p.source == side_source, p.record_id == side_record)).where(
-            # outcome = ... OR ...: an IN list would be expanded anew on every execution
-            p.person_id == pid, sa.or_(*(e.outcome == o for o in ("linked", "refused",
-                                                                  "review"))))
+            p.person_id == pid, outcomes)
 
-    # An edge between two of the person's records is found from its left side only.
+    # An edge between two of the person's records is found from its left side only;
+    # from the right side come the links across persons, which is what its (partial)
+    # index holds, spelt as the index spells it.
     mine = person_records.alias("mine")
     left_is_mine = sa.exists().where(mine.c.person_id == pid, mine.c.source == e.source_l,
                                      mine.c.record_id == e.record_id_l)
-    links = sa.union_all(links_by(e.source_l, e.record_id_l),
-                         links_by(e.source_r, e.record_id_r).where(~left_is_mine)
-                         ).subquery("links")
+    # outcome = ... OR ...: an IN list would be expanded anew on every execution
+    shown = sa.or_(*(e.outcome == o for o in ("linked", "refused", "review")))
+    links = sa.union_all(
+        links_by(e.source_l, e.record_id_l, shown),
+        links_by(e.source_r, e.record_id_r, sa.text(f"link_edges.{CROSS_PERSON}"))
+        .where(~left_is_mine)).subquery("links")
     return {
         "person": sa.select(persons.c.status, persons.c.successor, model.label("model"),
                             *golden_records.c)

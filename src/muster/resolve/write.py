@@ -70,6 +70,18 @@ def write_results(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: in
                                                  "ORDER BY person_id"))
 
 
+def linked_written(con: duckdb.DuckDBPyConnection, scoped: bool) -> int:
+    """How many 'linked' links the write added, less those it removed (``scoped``), so
+    the run's count of links comes without counting ten million stored rows."""
+    def linked(links: str) -> int:
+        return int(con.execute(f"SELECT count(*) FROM {links} "
+                               "WHERE outcome = 'linked'").fetchall()[0][0])
+
+    if not scoped:
+        return linked("edge_out")
+    return linked(_CHANGED_LINKS) - linked(_GONE_LINKS)
+
+
 def _stream(con: duckdb.DuckDBPyConnection, sql: str) -> pa.RecordBatchReader:
     return con.sql(sql).to_arrow_reader(BATCH_ROWS)
 
