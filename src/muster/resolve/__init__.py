@@ -38,7 +38,7 @@ from muster.resolve.pins import add_pin_pairs, load_pins
 from muster.resolve.probabilistic import model_json, score_duckdb
 from muster.resolve.records import load_records
 from muster.resolve.spark import check_spark, score_spark
-from muster.resolve.write import linked_written, write_results
+from muster.resolve.write import write_results
 from muster.store import Store
 from muster.store.bulk import BulkConnection, bulk_transaction
 from muster.store.locks import lock_register
@@ -164,14 +164,14 @@ def resolve(store: Store, profile: Profile, engine: str = "duckdb",
                 build_outcomes(con, config)
                 _drop(con, WORK_TABLES)
 
-            step("deciding links, building golden records, writing")
+            step("deciding links")
             run_id = db.next_id("resolve_runs")
-            write_results(db, con, run_id, changes, decide_links,
-                          lambda: build_golden(con, config), scoped=incremental)
-            step("writing")
+            linked = write_results(db, con, run_id, changes, decide_links,
+                                   lambda: build_golden(con, config), scoped=incremental,
+                                   step=step)
+            step("finishing")
             mark_applied(db, run_id)
-            links = (int(last["links"]) if incremental and last else 0) + linked_written(
-                con, scoped=incremental)
+            links = (int(last["links"]) if incremental and last else 0) + linked
             report = _report(db, con, run_id, "duckdb" if incremental else engine,
                              "incremental" if incremental else "full", total, decided, new,
                              links, changes.events, started)

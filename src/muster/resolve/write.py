@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -32,16 +32,19 @@ _GONE_LINKS = f"(SELECT * FROM {STORED_LINKS} EXCEPT SELECT {_LINKS} FROM edge_o
 
 def write_results(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: int,
                   changes: IdentityChanges, decide_links: Callable[[], None],
-                  build_golden: Callable[[], None], scoped: bool = False) -> None:
+                  build_golden: Callable[[], None], scoped: bool = False,
+                  step: Callable[[str], None] = lambda _name: None) -> int:
     """Replace what this run re-decided: everything, or (``scoped``) only the records
-    and persons named in the store's temporary scope tables.
+    and persons named in the store's temporary scope tables. Returns how many 'linked'
+    links the write added, less those it removed.
 
-    ``decide_links`` (DuckDB tables ``edge_out`` and ``review_out``) and then
-    ``build_golden`` (``golden_long``, ``golden_wide``) run in this thread while a
-    second one writes the memberships and, once the links are decided, the links and
-    the review list. The store's writes (one core) and DuckDB's work then share the
-    machine's cores instead of taking turns. Each thread streams from DuckDB on its
-    own connection; only the writing thread touches the store until it is done.
+    ``decide_links`` (DuckDB tables ``edge_out`` and ``review_out``) runs in this
+    thread while a second one writes the memberships, which need only the clusters.
+    The rest goes in turn: the links are written, then the golden records are built
+    (``build_golden``: ``golden_long``, ``golden_wide``) and written. Building the
+    golden records while the links were written was slower at 1,000,000 persons: both
+    sort or group millions of rows, and beside each other on two cores and in
+    DuckDB's memory they spilled to disk (71 s for the golden records instead of 41 s).
     """
     if scoped:
         _delete_scope(db)
@@ -49,18 +52,18 @@ def write_results(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: in
         for table in (*LINKAGE_TABLES, *GOLDEN_TABLES):
             db.execute(f"DELETE FROM {table}")
         db.execute("DELETE FROM review_pairs WHERE status = 'open'")
-    links_decided: Future[None] = Future()
     with ThreadPoolExecutor(max_workers=1) as pool:
-        linkage = pool.submit(_append_linkage, db, con, run_id, changes, scoped,
-                              links_decided)
-        try:
-            decide_links()
-        except BaseException as error:
-            links_decided.set_exception(error)  # the writer stops instead of waiting
-            raise
-        links_decided.set_result(None)
-        build_golden()
-        linkage.result()
+        memberships = pool.submit(_append_memberships, db, con, run_id, scoped)
+        decide_links()  # on failure, the pool waits for the writer before re-raising
+        memberships.result()
+    step("writing links")
+    linked = _linked_written(con, scoped)
+    _append_links(db, con, run_id, changes, scoped)
+    if not scoped:
+        con.execute("DROP TABLE edge_out")  # its memory goes to the golden records
+    step("building golden records")
+    build_golden()
+    step("writing golden records")
     with _indexes_built_after(db, () if scoped else GOLDEN_TABLES):
         # Rows go in the order of each table's key or main index: appending at the
         # end of a B-tree is much cheaper than inserting all over it.
@@ -68,9 +71,10 @@ def write_results(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: in
                                                 "FROM golden_long ORDER BY person_id, field"))
         db.append("golden_records", _stream(con, "SELECT * FROM golden_wide "
                                                  "ORDER BY person_id"))
+    return linked
 
 
-def linked_written(con: duckdb.DuckDBPyConnection, scoped: bool) -> int:
+def _linked_written(con: duckdb.DuckDBPyConnection, scoped: bool) -> int:
     """How many 'linked' links the write added, less those it removed (``scoped``), so
     the run's count of links comes without counting ten million stored rows."""
     def linked(links: str) -> int:
@@ -86,10 +90,8 @@ def _stream(con: duckdb.DuckDBPyConnection, sql: str) -> pa.RecordBatchReader:
     return con.sql(sql).to_arrow_reader(BATCH_ROWS)
 
 
-def _append_linkage(db: BulkConnection, duck: duckdb.DuckDBPyConnection, run_id: int,
-                    changes: IdentityChanges, scoped: bool,
-                    links_decided: Future[None]) -> None:
-    now = datetime.now(UTC)
+def _append_memberships(db: BulkConnection, duck: duckdb.DuckDBPyConnection, run_id: int,
+                        scoped: bool) -> None:
     con = duck.cursor()  # this thread's own connection to the same DuckDB database
     try:
         with _indexes_built_after(db, () if scoped else ("person_records",)):
@@ -97,35 +99,40 @@ def _append_linkage(db: BulkConnection, duck: duckdb.DuckDBPyConnection, run_id:
                 SELECT r.source, r.record_id, m.person_id, {run_id} AS run_id
                 FROM members m JOIN records r USING (rid)
                 ORDER BY r.source, r.record_id"""))
-        links_decided.result()
-        if scoped:
-            _delete_changed_links(db, con)
-        with _indexes_built_after(db, () if scoped else ("link_edges",)):
-            links = _CHANGED_LINKS if scoped else "edge_out"
-            db.append("link_edges", _stream(
-                con, f"SELECT {run_id} AS run_id, * FROM {links} "
-                     "ORDER BY source_l, record_id_l, source_r, record_id_r"))
-        db.append("persons", con.sql(f"""
-            SELECT person_id, 'active' AS status, {run_id} AS created_run
-            FROM assigned WHERE is_new ORDER BY person_id""").to_arrow_table())
-        for person_id, successor in sorted(changes.retired.items()):  # merges only: a few
-            db.execute("UPDATE persons SET status = 'retired', retired_run = ?, "
-                       "successor = ? WHERE person_id = ?", (run_id, successor, person_id))
-        created = con.sql(f"""
-            SELECT {run_id} AS run_id, 'created' AS kind, person_id, '[]' AS old_ids,
-                   '["' || person_id || '"]' AS new_ids, 'first resolved' AS detail
-            FROM created""").to_arrow_table()
-        created = created.append_column("at", pa.repeat(pa.scalar(now), created.num_rows))
-        db.append("person_events", created)
-        if changes.events:
-            events = pa.Table.from_pylist(changes.events)
-            events = events.append_column("run_id", pa.repeat(pa.scalar(run_id), len(events)))
-            events = events.append_column("at", pa.repeat(pa.scalar(now), len(events)))
-            db.append("person_events", events)
-        review = con.sql(f"SELECT {run_id} AS run_id, *, 'open' AS status FROM review_out")
-        db.append("review_pairs", review.to_arrow_table())
     finally:
         con.close()
+
+
+def _append_links(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: int,
+                  changes: IdentityChanges, scoped: bool) -> None:
+    """The links, new persons, their events and the review list."""
+    now = datetime.now(UTC)
+    if scoped:
+        _delete_changed_links(db, con)
+    with _indexes_built_after(db, () if scoped else ("link_edges",)):
+        links = _CHANGED_LINKS if scoped else "edge_out"
+        db.append("link_edges", _stream(
+            con, f"SELECT {run_id} AS run_id, * FROM {links} "
+                 "ORDER BY source_l, record_id_l, source_r, record_id_r"))
+    db.append("persons", con.sql(f"""
+        SELECT person_id, 'active' AS status, {run_id} AS created_run
+        FROM assigned WHERE is_new ORDER BY person_id""").to_arrow_table())
+    for person_id, successor in sorted(changes.retired.items()):  # merges only: a few
+        db.execute("UPDATE persons SET status = 'retired', retired_run = ?, "
+                   "successor = ? WHERE person_id = ?", (run_id, successor, person_id))
+    created = con.sql(f"""
+        SELECT {run_id} AS run_id, 'created' AS kind, person_id, '[]' AS old_ids,
+               '["' || person_id || '"]' AS new_ids, 'first resolved' AS detail
+        FROM created""").to_arrow_table()
+    created = created.append_column("at", pa.repeat(pa.scalar(now), created.num_rows))
+    db.append("person_events", created)
+    if changes.events:
+        events = pa.Table.from_pylist(changes.events)
+        events = events.append_column("run_id", pa.repeat(pa.scalar(run_id), len(events)))
+        events = events.append_column("at", pa.repeat(pa.scalar(now), len(events)))
+        db.append("person_events", events)
+    review = con.sql(f"SELECT {run_id} AS run_id, *, 'open' AS status FROM review_out")
+    db.append("review_pairs", review.to_arrow_table())
 
 
 @contextmanager
