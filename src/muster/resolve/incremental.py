@@ -149,7 +149,8 @@ def _candidates(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
     rules = [r if isinstance(r, str) else r.get_blocking_rule("duckdb").blocking_rule_sql
              for r in model.blocking_rules()]
     rules += [f"l.{f} = r.{f}" for f in config.link_identifiers]
-    con.execute(f"CREATE OR REPLACE TABLE old_keys AS "
+    # A view: the join reads the old records' keys where they are instead of a copy.
+    con.execute(f"CREATE OR REPLACE TEMP VIEW old_keys AS "
                 f"SELECT * FROM register_keys WHERE batch_id <= {int(last_batch)}")
     con.execute(f"CREATE OR REPLACE TABLE new_keys AS "
                 f"SELECT * FROM register_keys WHERE batch_id > {int(last_batch)}")
