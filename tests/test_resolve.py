@@ -203,3 +203,16 @@ def test_person_show_and_explain_give_reasons(resolved: Register, tmp_path: Path
     assert links[("cases", "cyr")] in found
     bad = resolved.run("person", "show", "P999999999")
     assert bad.exit_code == 2 and "No person" in bad.err
+
+
+def test_link_contributions_read_back_by_comparison_name() -> None:
+    from muster.resolve.model import contributions_by_name
+
+    stored = '[[5,9.97],[0,-6.73],null,[3,14.41],[1,1.0],[-1,0.0],[-1,0.0]]'
+    earlier = (  # as stores written before 2026-12 keep them
+        '{"family_name":[5,9.97],"given_name":[0,-6.73],"birth_date":[3,14.41],'
+        '"sex":[1,1.0],"region":[-1,0.0],"address":[-1,0.0]}')
+    assert contributions_by_name(stored) == contributions_by_name(earlier) == {
+        "family_name": [5, 9.97], "given_name": [0, -6.73], "birth_date": [3, 14.41],
+        "sex": [1, 1.0], "region": [-1, 0.0], "address": [-1, 0.0]}
+    assert contributions_by_name(None) == {}

@@ -24,7 +24,15 @@ from muster.service.audit import verify
 from muster.service.auth import LoginThrottle
 from muster.service.web import contexts
 from muster.store import Store
-from muster.store.schema import audit_log, cases, review_decisions, review_pairs
+from muster.store.schema import (
+    audit_log,
+    cases,
+    golden_records,
+    link_edges,
+    person_records,
+    review_decisions,
+    review_pairs,
+)
 from service_data import (
     ALSO_IN_REGION,
     IN_REGION,
@@ -490,3 +498,28 @@ def test_verified_value_wins_with_the_office_as_its_source(
     assert "Тверь, ул. Советская, 7" in portal
     assert re.search(r"<td>officer</td><td>officer</td><td>person.read</td>"
                      r"<td>clarification</td>", portal)
+
+
+def test_a_match_link_is_explained_comparison_by_comparison(
+        real: tuple[RealRegister, Any]) -> None:
+    register, app = real
+    e, p, g = link_edges.c, person_records.c, golden_records.c
+    with register.store.engine.connect() as conn:  # a Splink link of a person the officer sees
+        person = conn.execute(sa.select(p.person_id).join(link_edges, sa.and_(
+            e.source_l == p.source, e.record_id_l == p.record_id)).join(
+            golden_records, g.person_id == p.person_id).where(
+            e.rule == "match", e.outcome == "linked", g.region == register.region)
+            .order_by(p.person_id).limit(1)).scalar_one()
+    officer = TestClient(app, follow_redirects=False)
+    log_in(officer, "officer")
+    page = officer.get(f"/persons/{person}?purpose=clarification").text
+    for comparison in ("family_name", "given_name", "birth_date", "sex"):
+        assert re.search(rf'<th scope="row">{comparison}: -?\d+</th><td class="num">-?[\d.]+',
+                         page), comparison
+    links = officer.get(f"/api/v1/persons/{person}", params={"purpose": "clarification"}
+                        ).json()["links"]
+    match = next(link for link in links if link["rule"] == "match")
+    level, weight = match["contributions"]["birth_date"]
+    assert isinstance(level, int) and isinstance(weight, float)
+    assert set(match["contributions"]) <= {"family_name", "given_name", "middle_name",
+                                           "birth_date", "sex", "region", "address"}

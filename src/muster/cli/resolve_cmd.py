@@ -151,11 +151,10 @@ def _show_person(view: PersonView) -> None:
                       f"{', '.join(json.loads(h['new_ids']))} ({h['detail']})")
 
 
-def _contributions_text(contributions: str | None, labels: dict[str, dict[int, str]]) -> str:
-    if not contributions:
-        return ""
+def _contributions_text(contributions: dict[str, list[Any]],
+                        labels: dict[str, dict[int, str]]) -> str:
     parts = []
-    for name, (gamma, weight) in json.loads(contributions).items():
+    for name, (gamma, weight) in contributions.items():
         label = labels.get(name, {}).get(int(gamma), str(gamma))
         parts.append(f"{name} {label} {weight:+.1f}")
     return "; ".join(parts)

@@ -2,8 +2,8 @@
 
 The result is DuckDB table ``scored(rid_l, rid_r, match_weight, contributions,
 conflict)`` holding every pair at or above the review weight; ``contributions`` is
-Splink's waterfall for the pair (comparison -> [level, weight]) as JSON, kept as the
-explanation of the link.
+Splink's waterfall for the pair ([level, weight] per comparison, a JSON array read by
+``model.contributions_by_name``), kept as the explanation of the link.
 """
 
 from __future__ import annotations
@@ -149,17 +149,18 @@ def collect_scores(con: duckdb.DuckDBPyConnection, predictions: str,
     data could give a different review list (or tie order) on every run."""
     parts = []
     cols = {c[0] for c in con.execute(f"DESCRIBE {predictions}").fetchall()}
-    for name in model.COMPARISONS:
+    for name in model.COMPARISONS:  # read back by model.contributions_by_name
         if f"gamma_{name}" not in cols:  # Splink drops a comparison it has no data for
+            parts.append("NULL")
             continue
         weight = f"p.mw_{name}"
         if f"mw_tf_adj_{name}" in cols:
             weight = f"({weight} + coalesce(p.mw_tf_adj_{name}, 0))"
-        parts.append(f"'{name}', json_array(p.gamma_{name}, round({weight}, 2))")
+        parts.append(f"json_array(p.gamma_{name}, round({weight}, 2))")
     con.execute(f"""
         CREATE OR REPLACE TABLE scored AS
         SELECT p.rid_l, p.rid_r, round(p.match_weight - {prior}, 6) AS match_weight,
-               CAST(json_object({', '.join(parts)}) AS VARCHAR) AS contributions,
+               CAST(json_array({', '.join(parts)}) AS VARCHAR) AS contributions,
                {conflict_sql(config)} AS conflict
         FROM {predictions} p
         JOIN records l ON l.rid = p.rid_l JOIN records r ON r.rid = p.rid_r

@@ -17,6 +17,7 @@ from muster.errors import BadRequest, ConflictError, MusterError, NotFound
 from muster.profile import Profile
 from muster.resolve.config import resolution_config
 from muster.resolve.golden import GOLDEN_FIELDS
+from muster.resolve.model import contributions_by_name
 from muster.resolve.probabilistic import level_labels, prior_weight
 from muster.resolve.records import RECORD_COLUMNS, build_records
 from muster.resolve.rules import conflict_sql
@@ -171,9 +172,15 @@ def person_view(db: Reader, person_id: str) -> PersonView:
         golden={k: person[k] for k in _GOLDEN_COLUMNS} if has_golden else {},
         values=[dict(v) for v in values],
         records=sorted((dict(r) for r in records), key=lambda r: (r["source"], r["record_id"])),
-        links=[dict(r) for r in links], history=[dict(h) for h in history],
+        links=[_link(r) for r in links], history=[dict(h) for h in history],
         labels=level_labels(json.loads(person["model"])),
     )
+
+
+def _link(row: Any) -> dict[str, Any]:
+    link = dict(row)
+    link["contributions"] = contributions_by_name(link["contributions"])
+    return link
 
 
 def find_persons(db: Reader, name: str | None, birth_date: str | None,
@@ -280,7 +287,7 @@ def explain_pair(store: Store, profile: Profile, left: tuple[str, str],
         left=found[left], right=found[right], person_left=pids.get(left),
         person_right=pids.get(right), conflict=conflict, identifiers=shared,
         match_weight=weight, contributions=contributions,
-        stored=dict(stored) if stored else None,
+        stored=_link(stored) if stored else None,
     )
 
 

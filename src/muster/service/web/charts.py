@@ -3,7 +3,6 @@ region as stacked bars, and each link's match weight as bars either side of zero
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from muster.service.stats import RegionCounts
@@ -24,13 +23,13 @@ def region_charts(counts: list[RegionCounts]) -> tuple[list[RegionChart], list[s
     return charts, statuses
 
 
-def weight_bars(contributions: str | dict[str, Any] | None) -> list[Bar]:
+def weight_bars(contributions: dict[str, Any] | None) -> list[Bar]:
     """Each comparison's weight (log2 of the odds it adds) as a bar from the centre line:
     right for evidence that the records are one person, left against."""
-    data = json.loads(contributions) if isinstance(contributions, str) else contributions
-    if not data:
+    if not contributions:
         return []
-    items = [(f"{name}: {level}", float(weight)) for name, (level, weight) in data.items()]
+    items = [(f"{name}: {level}", float(weight))
+             for name, (level, weight) in contributions.items()]
     scale = max(abs(w) for _, w in items) or 1.0
     bars = []
     for label, weight in items:
