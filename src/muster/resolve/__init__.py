@@ -36,7 +36,7 @@ from muster.resolve.incremental import count_written, load_scope
 from muster.resolve.outcomes import build_outcomes
 from muster.resolve.pins import add_pin_pairs, load_pins
 from muster.resolve.probabilistic import model_json, score_duckdb
-from muster.resolve.records import load_records
+from muster.resolve.records import MATCHING_COLUMNS, load_records
 from muster.resolve.spark import check_spark, score_spark
 from muster.resolve.write import write_results
 from muster.store import Store
@@ -164,11 +164,18 @@ def resolve(store: Store, profile: Profile, engine: str = "duckdb",
                 build_outcomes(con, config)
                 _drop(con, WORK_TABLES)
 
+            def golden() -> None:
+                # What only matching read, and then what only the golden records read:
+                # at a million persons DuckDB held 3.5 GB here and spilled 1.4 GB of it.
+                for column in MATCHING_COLUMNS:
+                    con.execute(f"ALTER TABLE records DROP COLUMN {column}")
+                build_golden(con, config)
+                _drop(con, ("records", "members"))
+
             step("deciding links")
             run_id = db.next_id("resolve_runs")
-            linked = write_results(db, con, run_id, changes, decide_links,
-                                   lambda: build_golden(con, config), scoped=incremental,
-                                   step=step)
+            linked = write_results(db, con, run_id, changes, decide_links, golden,
+                                   scoped=incremental, step=step)
             step("finishing")
             mark_applied(db, run_id)
             links = (int(last["links"]) if incremental and last else 0) + linked

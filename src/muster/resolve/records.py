@@ -25,6 +25,9 @@ ADDRESS_STOPWORDS = ("г", "ул", "д", "кв", "пр", "т", "пр-т", "g", "
 RECORD_COLUMNS = ("source", "record_id", "batch_id", *STORED_FIELDS,
                   "family_key", "given_key", "middle_key")
 SELECT_COLUMNS = ", ".join(RECORD_COLUMNS)
+# Derived for matching only: the golden records do not read them.
+MATCHING_COLUMNS = ("batch_id", "birth_text", "place_key", "disputed_ids", "address_tokens",
+                    "place_cyrillic", "address_key", "given_common")
 DATE_COLUMNS = ("birth_date", "record_date", "fitness_date", "death_date", "student_until",
                 "service_end")
 
