@@ -166,7 +166,7 @@ def resolve(store: Store, profile: Profile, engine: str = "duckdb",
 
             def golden() -> None:
                 # What only matching read, and then what only the golden records read:
-                # at a million persons DuckDB held 3.5 GB here and spilled 1.4 GB of it.
+                # at a million persons DuckDB held 3.5 GB of tables here, 1.4 GB on disk.
                 for column in MATCHING_COLUMNS:
                     con.execute(f"ALTER TABLE records DROP COLUMN {column}")
                 build_golden(con, config)
