@@ -8,6 +8,8 @@ These are properties of the embedded store; PostgreSQL has neither concern."""
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -61,6 +63,35 @@ def test_a_standard_library_connection_waits_for_the_bulk_connection(
     assert opened.wait(10)
     reader.join()
     assert seen == [3]
+
+
+# Another process holds the register locked for a moment, as a closing connection
+# does while it copies the write-ahead log into the database.
+_HOLD_LOCK = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("PRAGMA locking_mode=EXCLUSIVE")
+conn.execute("BEGIN EXCLUSIVE")
+conn.execute("SELECT count(*) FROM sources").fetchall()
+print("locked", flush=True)
+time.sleep(1.5)
+conn.execute("COMMIT")
+conn.close()
+"""
+
+
+def test_a_bulk_connection_waits_for_a_lock_held_elsewhere(sqlite_store: Store) -> None:
+    with subprocess.Popen([sys.executable, "-c", _HOLD_LOCK,
+                           str(sqlite_store.engine.url.database)],
+                          stdout=subprocess.PIPE, text=True) as holder:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        began = time.monotonic()
+        with bulk_transaction(sqlite_store) as db:
+            db.append("sources", _source_rows(2))
+            db.commit()
+        assert time.monotonic() - began > 0.5  # it waited for the lock, and then wrote
+    assert holder.returncode == 0
+    assert _rows(sqlite_store) == 2
 
 
 def test_one_thread_mixing_the_two_libraries_is_an_error(sqlite_store: Store) -> None:

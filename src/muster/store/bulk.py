@@ -140,12 +140,15 @@ def _connect(store: Store) -> Any:
         # only outside one: step out, set it, step back in. In WAL mode NORMAL is
         # crash-safe (a commit may be lost on power loss, never half-applied) and
         # halves the fsyncs of a bulk load; it is what the store's own connections use.
+        # The wait comes first: setting the safety level reads the schema, and the
+        # database can be locked for a moment (a connection closing elsewhere copies
+        # the WAL into it), which without a wait failed an ingest on the spot.
         conn.adbc_connection.set_autocommit(True)
         with conn.cursor() as cur:
+            cur.execute("PRAGMA busy_timeout=30000")  # wait for a concurrent writer
             cur.execute("PRAGMA synchronous=NORMAL")
         conn.adbc_connection.set_autocommit(False)
         with conn.cursor() as cur:
-            cur.execute("PRAGMA busy_timeout=30000")  # wait for a concurrent writer
             # A large page cache keeps primary-key inserts of a million rows in memory.
             cur.execute("PRAGMA cache_size=-524288")
             cur.execute("PRAGMA temp_store=MEMORY")

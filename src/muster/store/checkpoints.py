@@ -57,6 +57,7 @@ class BackgroundCheckpoints:
                 conn = driver.connect(self._path, autocommit=True)
                 try:
                     with conn.cursor() as cur:
+                        cur.execute("PRAGMA busy_timeout=30000")
                         # A first read makes the connection hold the database (WAL mode
                         # keeps a shared lock from then on).
                         cur.execute("SELECT count(*) FROM sqlite_master")

@@ -98,13 +98,14 @@ def reading(db: Reader) -> Iterator[sa.Connection]:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    # First, so that the pragmas below, which read the database, wait for a lock too.
+    cursor.execute("PRAGMA busy_timeout=30000")
     # Larger pages write bulk batches with fewer page splits; only takes effect while
     # the database file is still empty, so it is harmless on every later connection.
     cursor.execute("PRAGMA page_size=16384")
     # WAL lets readers work while an ingest writes; NORMAL sync is safe with WAL.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 
