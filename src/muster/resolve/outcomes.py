@@ -48,7 +48,7 @@ def build_outcomes(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> 
         CREATE OR REPLACE TABLE edge_out AS
         SELECT l.source AS source_l, l.record_id AS record_id_l,
                r.source AS source_r, r.record_id AS record_id_r,
-               e.rule, e.match_weight, e.outcome, e.reason, e.contributions
+               e.rule, e.match_weight, e.outcome, e.reason, e.contributions, e.rid_l, e.rid_r
         FROM edge_outcomes e JOIN records l ON l.rid = e.rid_l JOIN records r ON r.rid = e.rid_r
     """)
     con.execute("""

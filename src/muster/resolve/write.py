@@ -67,8 +67,9 @@ def write_results(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: in
     with _indexes_built_after(db, () if scoped else GOLDEN_TABLES):
         # Rows go in the order of each table's key or main index: appending at the
         # end of a B-tree is much cheaper than inserting all over it.
+        # Each person's values together (a cluster is one person), sorted by numbers.
         db.append("golden_values", _stream(con, "SELECT * EXCLUDE (cmp, cluster, f) "
-                                                "FROM golden_long ORDER BY person_id, field"))
+                                                "FROM golden_long ORDER BY cluster, f"))
         db.append("golden_records", _stream(con, "SELECT * FROM golden_wide "
                                                  "ORDER BY person_id"))
     return linked
@@ -110,10 +111,11 @@ def _append_links(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: in
     if scoped:
         _delete_changed_links(db, con)
     with _indexes_built_after(db, () if scoped else ("link_edges",)):
-        links = _CHANGED_LINKS if scoped else "edge_out"
-        db.append("link_edges", _stream(
-            con, f"SELECT {run_id} AS run_id, * FROM {links} "
-                 "ORDER BY source_l, record_id_l, source_r, record_id_r"))
+        # In the order of the table's index. Record numbers (rid) follow (source,
+        # record_id), and sorting by them is cheaper than by the four text keys.
+        links = (f"* FROM {_CHANGED_LINKS} ORDER BY source_l, record_id_l, source_r, "
+                 "record_id_r" if scoped else f"{_LINKS} FROM edge_out ORDER BY rid_l, rid_r")
+        db.append("link_edges", _stream(con, f"SELECT {run_id} AS run_id, {links}"))
     db.append("persons", con.sql(f"""
         SELECT person_id, 'active' AS status, {run_id} AS created_run
         FROM assigned WHERE is_new ORDER BY person_id""").to_arrow_table())
