@@ -1,7 +1,8 @@
 """What happened to every scored or identifier pair, and the review list, as tables.
 
 Creates DuckDB tables ``edge_out`` (the link evidence that explanations show) and
-``review_out`` (pairs an officer must look at), keyed by source and record id.
+``review_out`` (pairs an officer must look at), keyed by source and record id
+(``edge_out`` keeps the record numbers too, to be written in key order).
 """
 
 from __future__ import annotations
