@@ -65,9 +65,10 @@ def write_results(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: in
     build_golden()
     step("writing golden records")
     with _indexes_built_after(db, () if scoped else GOLDEN_TABLES):
-        # Rows go in the order of each table's key or main index: appending at the
-        # end of a B-tree is much cheaper than inserting all over it.
-        # Each person's values together (a cluster is one person), sorted by numbers.
+        # golden_records in the order of its key: appending at the end of a B-tree is
+        # much cheaper than inserting all over it. golden_values (rows by rowid) with
+        # each person's rows together, a cluster being one person: sorting by those
+        # numbers is cheaper than by (person_id, field).
         db.append("golden_values", _stream(con, "SELECT * EXCLUDE (cmp, cluster, f) "
                                                 "FROM golden_long ORDER BY cluster, f"))
         db.append("golden_records", _stream(con, "SELECT * FROM golden_wide "
