@@ -24,6 +24,7 @@ LINKAGE_TABLES = ("person_records", "link_edges")
 GOLDEN_TABLES = ("golden_values", "golden_records")
 BATCH_ROWS = 200_000
 _LINKS = ", ".join(LINK_COLUMNS)
+_KEYS = "source_l, record_id_l, source_r, record_id_r"  # a link's key, as indexed
 # Scoped runs: the links this run decided differently from the store, and the stored
 # links it no longer has as they were.
 _CHANGED_LINKS = f"(SELECT {_LINKS} FROM edge_out EXCEPT SELECT * FROM {STORED_LINKS})"
@@ -114,8 +115,10 @@ def _append_links(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: in
     with _indexes_built_after(db, () if scoped else ("link_edges",)):
         # In the order of the table's index. Record numbers (rid) follow (source,
         # record_id), and sorting by them is cheaper than by the four text keys.
-        links = (f"* FROM {_CHANGED_LINKS} ORDER BY source_l, record_id_l, source_r, "
-                 "record_id_r" if scoped else f"{_LINKS} FROM edge_out ORDER BY rid_l, rid_r")
+        if scoped:
+            links = f"* FROM {_CHANGED_LINKS} ORDER BY {_KEYS}"
+        else:
+            links = f"{_LINKS} FROM edge_out ORDER BY rid_l, rid_r"
         db.append("link_edges", _stream(con, f"SELECT {run_id} AS run_id, {links}"))
     db.append("persons", con.sql(f"""
         SELECT person_id, 'active' AS status, {run_id} AS created_run
@@ -175,9 +178,8 @@ def _delete_changed_links(db: BulkConnection, con: duckdb.DuckDBPyConnection) ->
     longer has: most are decided again exactly as stored, and rewriting them all
     (through both of the table's indexes) cost 5 s of a 37 s incremental run at
     1,000,000 persons."""
-    keys = "source_l, record_id_l, source_r, record_id_r"
     db.create_temp("muster_links_gone",
-                   con.sql(f"SELECT {keys} FROM {_GONE_LINKS}").to_arrow_table())
-    db.execute(f"DELETE FROM link_edges WHERE ({keys}) IN "
-               f"(SELECT {keys} FROM muster_links_gone)")
+                   con.sql(f"SELECT {_KEYS} FROM {_GONE_LINKS}").to_arrow_table())
+    db.execute(f"DELETE FROM link_edges WHERE ({_KEYS}) IN "
+               f"(SELECT {_KEYS} FROM muster_links_gone)")
     db.execute("DROP TABLE muster_links_gone")

@@ -98,7 +98,8 @@ def reading(db: Reader) -> Iterator[sa.Connection]:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    # First, so that the pragmas below, which read the database, wait for a lock too.
+    # First, so that the pragmas below, which read the database, wait for a lock as
+    # long as every later statement does (not the driver's default of 5 s).
     cursor.execute("PRAGMA busy_timeout=30000")
     # Larger pages write bulk batches with fewer page splits; only takes effect while
     # the database file is still empty, so it is harmless on every later connection.
