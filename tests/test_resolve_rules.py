@@ -81,8 +81,8 @@ DATES = {
     "1990-03-15": True,  # day mistyped
     "1990-08-14": True,  # month mistyped
     "1991-03-14": True,  # year mistyped
-    "1990-11-03": False,  # neither: but see the next two
-    "1990-03-11": True,  # the one before swapped
+    "1990-11-03": False,  # no typo of the first, though a swap of the next
+    "1990-03-11": True,  # the first with its day mistyped
     None: True,  # missing
     "1990-07-22": False,  # a namesake born the same year
     "1985-07-22": False,
