@@ -74,6 +74,35 @@ def test_a_name_is_common_by_its_share_of_the_register(share: float,
     assert _conflict(con, config, "alina-0", "alisa-0") == reason
 
 
+# Full names (family, given) against "ivanov vitali", and why they cannot be him.
+SWAPS = {
+    "ivanov vitali": None,
+    "vitali ivanov": None,  # family and given names swapped
+    "ivanhv vitali": None,  # family name mistyped
+    "vitali ivanhv": None,  # swapped, and mistyped
+    "ivanov sergei": "different given names",  # a twin
+    "sergei ivanov": "different given names",  # a twin, swapped
+    "- sergei": "different given names",  # a twin without a family name
+}
+
+
+def test_swapped_names_are_one_person_even_with_a_typo() -> None:
+    con = duckdb.connect()
+    config = ResolutionConfig()
+    names = [n.split() for n in SWAPS]
+    columns = {c: pa.nulls(len(SWAPS), pa.string()) for c in RECORD_COLUMNS}
+    columns |= {"source": pa.array(["s"] * len(SWAPS)),
+                "record_id": pa.array(list(SWAPS)),
+                "family_key": pa.array([None if f == "-" else f for f, _ in names]),
+                "given_key": pa.array([g for _, g in names])}
+    con.register("relation", pa.table(columns))
+    build_records(con, "relation", config)
+    for name, reason in SWAPS.items():
+        assert _conflict(con, config, "ivanov vitali", name) == reason, name
+    # a swapped record and a mistyped one are still the same person
+    assert _conflict(con, config, "vitali ivanov", "ivanhv vitali") is None
+
+
 # Birth dates of one full name (same middle name and region), and whether a typo or
 # a day/month swap could explain each against the first.
 DATES = {

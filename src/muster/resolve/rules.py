@@ -11,8 +11,15 @@ from __future__ import annotations
 from muster.resolve.config import ResolutionConfig
 
 
-def names_swapped(a: str = "l", b: str = "r") -> str:
-    return f"({a}.family_key = {b}.given_key AND {a}.given_key = {b}.family_key)"
+def names_swapped(config: ResolutionConfig, a: str = "l", b: str = "r") -> str:
+    """Family and given names swapped, each pair as alike as names that do not differ
+    (``_names_differ``): a record with swapped names against one with a mistyped name
+    is still the same person. An exact test made such a pair "different given names",
+    and when the two shared a tax id, the rest of that person's records matched both
+    sides alike and were all set aside as ambiguous. Unknown counts as not swapped."""
+    s = config.name_similarity
+    return (f"coalesce(jaro_winkler_similarity({a}.family_key, {b}.given_key) >= {s} "
+            f"AND jaro_winkler_similarity({a}.given_key, {b}.family_key) >= {s}, false)")
 
 
 def day_month_swapped(a: str = "l", b: str = "r") -> str:
@@ -67,7 +74,7 @@ def conflict_sql(config: ResolutionConfig, a: str = "l", b: str = "r") -> str:
         (f"{a}.birth_date <> {b}.birth_date AND NOT {day_month_swapped(a, b)} "
          f"AND levenshtein({a}.birth_text, {b}.birth_text) > 1", "incompatible birth dates"),
         (f"({_names_differ('given_key', config, a, b)} OR ({a}.given_key <> {b}.given_key "
-         f"AND {a}.given_common AND {b}.given_common)) AND NOT {names_swapped(a, b)}",
+         f"AND {a}.given_common AND {b}.given_common)) AND NOT {names_swapped(config, a, b)}",
          "different given names"),
         (_names_differ("middle_key", config, a, b), "different middle names"),
         (_places_differ(config, a, b), "different birth places"),
