@@ -8,6 +8,7 @@ typed-wrong character. The same settings serve every engine.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from typing import Any
@@ -184,8 +185,9 @@ def blocking_rules() -> list[Any]:
     ]
 
 
-def train(linker: Any, config: ResolutionConfig, u_chunks: int = 1) -> None:
+def train(linker: Any, config: ResolutionConfig, u_chunks: int = 1) -> dict[str, Any]:
     """Unsupervised: prior from identifiers, u by sampling, m by EM on three blockings.
+    Returns the trained model, each level capped at agreement (``capped_at_agreement``).
 
     u is counted over the whole sample in one pass (``u_chunks`` = 1). In more
     chunks, Splink stops at the first chunk where every level of a comparison has
@@ -203,6 +205,45 @@ def train(linker: Any, config: ResolutionConfig, u_chunks: int = 1) -> None:
         _train(linker, config, u_chunks)
     finally:
         splink_log.setLevel(level)
+    return capped_at_agreement(linker.misc.save_model_to_json())
+
+
+def capped_at_agreement(trained: dict[str, Any]) -> dict[str, Any]:
+    """The model with no level of a comparison weighing more than its exact agreement.
+
+    Training weighs a level by how rarely random pairs reach it. Two names swapped, or
+    patronymics one letter apart, almost never happen by chance, so they came out at
+    12.6 and 8.0 bits where the same names in place weigh 7.6 and 6.7; and a swap
+    counts in both the family and the given name. Swapped names then counted 25 bits
+    against 14 for the very same names in place, and a namesake's record with swapped
+    names joined another person, in another region, more strongly than any of that
+    person's own records joined each other. Capping keeps each level's m (how often a
+    true match shows it) and raises its u (how often a chance pair does) to where the
+    level is worth at most the agreement it approximates.
+    """
+    capped = copy.deepcopy(trained)
+    for comparison in capped.get("comparisons", []):
+        agreement, *others = [lv for lv in comparison.get("comparison_levels", [])
+                              if not lv.get("is_null_level")] or [{}]
+        m, u = _probability(agreement, "m"), _probability(agreement, "u")
+        if m is None or u is None or m <= u:  # agreement is no evidence: nothing to cap at
+            continue
+        for level in others:
+            m_level, u_level = _probability(level, "m"), _probability(level, "u")
+            if m_level is None:
+                continue  # not seen among matches: Splink's default stands
+            # No chance pair reached the level (no u): Splink would weigh it by a
+            # default schedule, or without end.
+            if u_level is None or m_level / u_level > m / u:
+                level["u_probability"] = m_level * u / m
+    return capped
+
+
+def _probability(level: dict[str, Any], which: str) -> float | None:
+    """A level's trained m or u; None where training left none (or wrote Splink's
+    "level not observed" in its place)."""
+    value = level.get(f"{which}_probability")
+    return float(value) if isinstance(value, int | float) and value > 0 else None
 
 
 def _train(linker: Any, config: ResolutionConfig, u_chunks: int) -> None:

@@ -59,8 +59,7 @@ def _train_on_sample(con: duckdb.DuckDBPyConnection, api: DuckDBAPI,
     """
     con.execute(f"CREATE OR REPLACE TABLE model_train AS {training_records_sql(con, config)}")
     linker = Linker(api.register("model_train"), model.settings(config), log_level=None)
-    model.train(linker, config)
-    trained: dict[str, Any] = linker.misc.save_model_to_json()
+    trained = model.train(linker, config)
     con.execute("DROP TABLE model_train")
     return trained
 

@@ -92,8 +92,7 @@ def score_spark(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
             if trained is None:
                 trainer = Linker(api.register(spark.read.parquet(str(training))), settings,
                                  log_level=None)
-                model.train(trainer, config)
-                settings = trainer.misc.save_model_to_json()
+                settings = model.train(trainer, config)
             table = api.register(spark.read.parquet(str(records)))
             linker = Linker(table, settings, log_level=None)
             saved: dict[str, Any] = linker.misc.save_model_to_json()
