@@ -44,6 +44,8 @@ class Served:
     tokens: dict[str, str]
     clock: Clock
     app: Any
+    workspace: Any
+    url: str
 
     def get(self, path: str, role: str | None, **params: str) -> Any:
         headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
@@ -60,7 +62,7 @@ def served(request: pytest.FixtureRequest,
         app = create_app(workspace, "test-secret", database_url=url,
                          throttle=LoginThrottle(clock=clock))
         with TestClient(app) as client:
-            yield Served(client, store, built.tokens, clock, app)
+            yield Served(client, store, built.tokens, clock, app, workspace, url)
 
 
 @pytest.fixture
@@ -250,6 +252,32 @@ def test_login_throttled_after_five_failures(served: Served, client: TestClient)
     served.clock.now += 61
     assert client.post("/api/v1/login", json={"username": "throttled",
                                               "password": PASSWORD}).status_code == 200
+
+
+def test_every_worker_counts_the_same_failed_logins(served: Served,
+                                                    client: TestClient) -> None:
+    """Failures on one process of the service count on another, and on one started
+    after them (a second worker, or a restart): N workers do not allow N × 5 guesses."""
+    add_account(served.store, "guessed", PASSWORD, "analyst")
+    wrong = {"username": "guessed", "password": "wrong!"}
+    for _ in range(3):
+        assert client.post("/api/v1/login", json=wrong).status_code == 401
+    second = create_app(served.workspace, "test-secret", database_url=served.url,
+                        throttle=LoginThrottle(clock=served.clock))
+    with TestClient(second) as other:
+        for _ in range(2):
+            assert other.post("/api/v1/login", json=wrong).status_code == 401
+        right = {"username": "guessed", "password": PASSWORD}
+        assert other.post("/api/v1/login", json=right).status_code == 429
+        assert client.post("/api/v1/login", json=right).status_code == 429
+        served.clock.now += 61
+        assert other.post("/api/v1/login", json=right).status_code == 200
+    # a right password clears the count
+    for _ in range(4):
+        assert client.post("/api/v1/login", json=wrong).status_code == 401
+    assert client.post("/api/v1/login", json=right).status_code == 200
+    assert client.post("/api/v1/login", json=wrong).status_code == 401
+    assert client.post("/api/v1/login", json=right).status_code == 200
 
 
 def test_disabled_account_loses_tokens_and_sessions(served: Served,

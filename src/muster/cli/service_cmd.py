@@ -24,8 +24,7 @@ def serve(
     secure_cookie: Annotated[bool, typer.Option(
         help="Mark the session cookie Secure (when served over HTTPS).")] = False,
     workers: Annotated[int, typer.Option(
-        min=1, help="Worker processes; one per core serves the most requests "
-        "(each keeps its own login throttle).")] = 1,
+        min=1, help="Worker processes; one per core serves the most requests.")] = 1,
 ) -> None:
     """Serve the REST API (under /api/v1, schema at /docs) over this workspace's register.
 

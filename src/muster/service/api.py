@@ -69,13 +69,13 @@ def login(body: Login, response: Response, svc: ServiceDep) -> Me:
 
     Five failures for one account within a minute lock it for the rest of that minute (429).
     """
-    svc.throttle.check(body.username)
+    svc.throttle.check(svc.store, body.username)
     try:
         account = authenticate(svc.store, body.username, body.password)
     except Unauthorized:
-        svc.throttle.failed(body.username)
+        svc.throttle.failed(svc.store, body.username)
         raise
-    svc.throttle.succeeded(body.username)
+    svc.throttle.succeeded(svc.store, body.username)
     response.set_cookie(SESSION_COOKIE, svc.sessions.sign(account), max_age=SESSION_SECONDS,
                         httponly=True, samesite="strict", secure=svc.cookie_secure,
                         path="/")

@@ -7,16 +7,16 @@ way the account is re-read on every request, so disabling it takes effect at onc
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
 
+import sqlalchemy as sa
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from muster.errors import TooManyRequests, Unauthorized
 from muster.service.accounts import Account, account_by_id, account_for_token
 from muster.store import Store
+from muster.store.schema import login_failures
 
 SESSION_COOKIE = "muster_session"
 SESSION_SECONDS = 8 * 3600  # one working day
@@ -41,41 +41,40 @@ class Sessions:
 class LoginThrottle:
     """At most ``limit`` failed logins per account within ``window`` seconds.
 
-    Kept in the process: one `muster serve` process serves a register. While an
+    Failures are kept in the register (``login_failures``), not in the process: every
+    worker of `muster serve --workers N`, and a restarted service, count the same
+    ones, where a count per process let N workers take N times the guesses. While an
     account is throttled even its right password is refused, so guessing gains nothing.
     """
 
     def __init__(self, limit: int = 5, window: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.time) -> None:
         self.limit, self.window, self.clock = limit, window, clock
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
 
-    def _recent(self, username: str) -> deque[float]:
+    def check(self, store: Store, username: str) -> None:
         now = self.clock()
-        failures = self._failures.setdefault(username, deque())
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        return failures
+        f = login_failures.c
+        with store.engine.connect() as conn:
+            first, count = conn.execute(
+                sa.select(sa.func.min(f.failed_at), sa.func.count())
+                .where(f.username == username, f.failed_at > now - self.window)).one()
+        if count >= self.limit:
+            wait = max(1, int(first + self.window - now) + 1)
+            raise TooManyRequests(f"Too many failed logins for {username!r}.",
+                                  retry_after=wait, hint=f"Wait {wait} s and try again.")
 
-    def check(self, username: str) -> None:
-        with self._lock:
-            failures = self._recent(username)
-            if not failures:  # forget names whose failures are over: memory stays bounded
-                del self._failures[username]
-            elif len(failures) >= self.limit:
-                wait = max(1, int(failures[0] + self.window - self.clock()) + 1)
-                raise TooManyRequests(
-                    f"Too many failed logins for {username!r}.", retry_after=wait,
-                    hint=f"Wait {wait} s and try again.")
+    def failed(self, store: Store, username: str) -> None:
+        now = self.clock()
+        f = login_failures.c
+        with store.engine.begin() as conn:  # failures that are over go: the table stays small
+            conn.execute(sa.delete(login_failures).where(
+                f.username == username, f.failed_at <= now - self.window))
+            conn.execute(sa.insert(login_failures).values(username=username, failed_at=now))
 
-    def failed(self, username: str) -> None:
-        with self._lock:
-            self._recent(username).append(self.clock())
-
-    def succeeded(self, username: str) -> None:
-        with self._lock:
-            self._failures.pop(username, None)
+    def succeeded(self, store: Store, username: str) -> None:
+        with store.engine.begin() as conn:
+            conn.execute(sa.delete(login_failures).where(
+                login_failures.c.username == username))
 
 
 def identify(store: Store, sessions: Sessions, authorization: str | None,

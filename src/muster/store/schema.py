@@ -427,6 +427,13 @@ api_tokens = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# Failed logins within the throttle's window, shared by every worker of the service.
+login_failures = Table(
+    "login_failures", metadata,
+    Column("username", String(100), nullable=False, index=True),
+    Column("failed_at", Float, nullable=False),  # seconds since the epoch
+)
+
 # Each entry's hash covers its content and the previous entry's hash; audit_head holds
 # the newest (seq, hash), so a deleted last entry is caught as well.
 audit_log = Table(

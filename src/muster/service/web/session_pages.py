@@ -46,11 +46,11 @@ def login(request: Request, svc: ServiceDep, form: FormDep) -> Response:
     password = form.get("password", "")
     next_path = safe_next(form.get("next"))
     try:
-        svc.throttle.check(username)
+        svc.throttle.check(svc.store, username)
         try:
             account = authenticate(svc.store, username, password)
         except Unauthorized:
-            svc.throttle.failed(username)
+            svc.throttle.failed(svc.store, username)
             raise
     except (Unauthorized, TooManyRequests) as refused:
         error = refused.message + (f" {refused.hint}" if refused.hint else "")
@@ -60,7 +60,7 @@ def login(request: Request, svc: ServiceDep, form: FormDep) -> Response:
         if isinstance(refused, TooManyRequests):
             refusal.headers["Retry-After"] = str(refused.retry_after)
         return refusal
-    svc.throttle.succeeded(username)
+    svc.throttle.succeeded(svc.store, username)
     response = RedirectResponse(next_path or home_of(account), status_code=303)
     response.set_cookie(SESSION_COOKIE, svc.sessions.sign(account), max_age=SESSION_SECONDS,
                         httponly=True, samesite="strict", secure=svc.cookie_secure, path="/")
