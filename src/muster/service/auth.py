@@ -66,9 +66,10 @@ class LoginThrottle:
     def failed(self, store: Store, username: str) -> None:
         now = self.clock()
         f = login_failures.c
-        with store.engine.begin() as conn:  # failures that are over go: the table stays small
-            conn.execute(sa.delete(login_failures).where(
-                f.username == username, f.failed_at <= now - self.window))
+        with store.engine.begin() as conn:
+            # Every failure that is over goes, whoever's: guesses at names that do not
+            # exist leave no rows behind, so the table holds a minute of failures.
+            conn.execute(sa.delete(login_failures).where(f.failed_at <= now - self.window))
             conn.execute(sa.insert(login_failures).values(username=username, failed_at=now))
 
     def succeeded(self, store: Store, username: str) -> None:
