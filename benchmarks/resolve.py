@@ -37,6 +37,7 @@ from _common import (
     MUSTER,
     ChildFailed,
     fresh_database,
+    machine_speed,
     new_workspace,
     run_measured,
     settle,
@@ -756,7 +757,9 @@ def report(figures: Figures) -> None:
             else "FEBRL only")
     print(f"muster resolve benchmark — {what}; "
           f"{figures['cpus']} CPUs, load average at start {figures['load_average']}, at end "
-          f"{figures['load_average_at_end']}; tree {figures['tree']}")
+          f"{figures['load_average_at_end']}; machine speed (millions of loop turns/s per "
+          f"core) at start {figures['machine_speed']}, at end "
+          f"{figures['machine_speed_at_end']}; tree {figures['tree']}")
     if synth:
         print(f"records: {synth['muster']['records']:,} accepted source records "
               f"({synth['ingest']['rows_read']:,} rows read)")
@@ -877,7 +880,8 @@ def main() -> None:
     figures: Figures = {"persons": args.persons, "seed": args.seed, "workdir": str(workdir),
                         "tree": tree_state(),
                         "cpus": os.cpu_count(),
-                        "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg())}
+                        "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+                        "machine_speed": round(machine_speed(), 2)}
     print(f"muster resolve benchmark: {args.persons:,} persons, seed {args.seed}, in {workdir}")
     if args.synthetic:
         extracts = synthesise(workdir, args.persons, args.seed)
@@ -885,6 +889,7 @@ def main() -> None:
     if args.febrl:
         figures["febrl"] = febrl(args, workdir)
     figures["load_average_at_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    figures["machine_speed_at_end"] = round(machine_speed(), 2)
     report(figures)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, default=str))

@@ -53,7 +53,14 @@ from urllib.parse import urlencode
 import httpx2 as httpx
 import numpy as np
 import sqlalchemy as sa
-from _common import MUSTER, fresh_database, new_workspace, private_postgres, run_measured
+from _common import (
+    MUSTER,
+    fresh_database,
+    machine_speed,
+    new_workspace,
+    private_postgres,
+    run_measured,
+)
 
 if TYPE_CHECKING:
     from muster.store import Store
@@ -367,6 +374,7 @@ def run(args: argparse.Namespace, server: str) -> None:
           f"after {args.warmup:.0f} s warm-up; officer bound to {region}; "
           f"{os.cpu_count()} cores", flush=True)
     lines = []
+    speed = [machine_speed()]
     with uvicorn_server(ws, url, args.workers, args.app) as server:
         meter = CpuMeter(server.pid, url)
         for scenario in tests:
@@ -378,10 +386,13 @@ def run(args: argparse.Namespace, server: str) -> None:
                                   args.warmup, rate, args.seed)
                 lines.append(report_line(scenario.label, mode, figures))
                 print(lines[-1], flush=True)
+    speed.append(machine_speed())
     print(f"\n{size:,} persons, {args.clients} clients, {args.workers} uvicorn workers; "
           f"latency in ms; goal p99 <= {GOAL_P99_MS:.0f} ms; client: the load generator's "
           "share of a core; svc/db: CPU ms per request of the service and of PostgreSQL; "
-          "loadavg: the machine's 1-minute load average (other work included)")
+          "loadavg: the machine's 1-minute load average (other work included); machine "
+          f"speed (millions of loop turns/s per core) before {speed[0]:.2f}, after "
+          f"{speed[1]:.2f}")
     print(f"{'scenario':<28} {'load':<12} {'requests':>8} {'req/s':>8} {'p50':>7} {'p90':>7} "
           f"{'p99':>7} {'max':>7} {'client':>6} {'svc':>6} {'db':>5} {'loadavg':>5}")
     for line in lines:
