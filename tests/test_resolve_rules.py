@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -23,17 +24,24 @@ from muster.resolve.rules import conflict_sql
 NAMES = {"alina": 30, "alisa": 25, "alima": 1, "maria": 40, "mariia": 19}
 
 
+def _build(con: duckdb.DuckDBPyConnection, config: ResolutionConfig, record_ids: list[str],
+           **values: list[Any]) -> None:
+    """Table ``records``: records of one source with these ids and column values (every
+    other column missing), typed and derived as resolution has them."""
+    n = len(record_ids)
+    columns = {c: pa.nulls(n, pa.string()) for c in RECORD_COLUMNS}
+    columns |= {"source": pa.array(["s"] * n), "record_id": pa.array(record_ids)}
+    columns |= {c: pa.array(v) for c, v in values.items()}
+    con.register("relation", pa.table(columns))
+    build_records(con, "relation", config)
+
+
 def _records(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
              addresses: tuple[str, str] = ("", "")) -> None:
     rows = [(f"{key}-{i}", key) for key, n in NAMES.items() for i in range(n)]
-    columns = {c: pa.nulls(len(rows), pa.string()) for c in RECORD_COLUMNS}
-    columns["source"] = pa.array(["s"] * len(rows))
-    columns["record_id"] = pa.array([r for r, _ in rows])
-    columns["given_key"] = pa.array([k for _, k in rows])
-    columns["family_key"] = pa.array(["ivanova"] * len(rows))
-    columns["address"] = pa.array([addresses[i % 2] or None for i in range(len(rows))])
-    con.register("relation", pa.table(columns))
-    build_records(con, "relation", config)
+    _build(con, config, [r for r, _ in rows], given_key=[k for _, k in rows],
+           family_key=["ivanova"] * len(rows),
+           address=[addresses[i % 2] or None for i in range(len(rows))])
 
 
 def _conflict(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
@@ -90,13 +98,8 @@ def test_swapped_names_are_one_person_even_with_a_typo() -> None:
     con = duckdb.connect()
     config = ResolutionConfig()
     names = [n.split() for n in SWAPS]
-    columns = {c: pa.nulls(len(SWAPS), pa.string()) for c in RECORD_COLUMNS}
-    columns |= {"source": pa.array(["s"] * len(SWAPS)),
-                "record_id": pa.array(list(SWAPS)),
-                "family_key": pa.array([None if f == "-" else f for f, _ in names]),
-                "given_key": pa.array([g for _, g in names])}
-    con.register("relation", pa.table(columns))
-    build_records(con, "relation", config)
+    _build(con, config, list(SWAPS), family_key=[None if f == "-" else f for f, _ in names],
+           given_key=[g for _, g in names])
     for name, reason in SWAPS.items():
         assert _conflict(con, config, "ivanov vitali", name) == reason, name
     # a swapped record and a mistyped one are still the same person
@@ -131,16 +134,10 @@ def _candidate_pairs(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
 def test_splink_is_not_given_pairs_whose_birth_dates_rule_each_other_out() -> None:
     con = duckdb.connect()
     config = ResolutionConfig()
-    columns = {c: pa.nulls(len(DATES), pa.string()) for c in RECORD_COLUMNS}
-    columns |= {"source": pa.array(["s"] * len(DATES)),
-                "record_id": pa.array([str(d) for d in DATES]),
-                "birth_date": pa.array(list(DATES)),
-                "family_key": pa.array(["ivanov"] * len(DATES)),
-                "given_key": pa.array(["ivan"] * len(DATES)),
-                "middle_key": pa.array(["petrovich"] * len(DATES)),
-                "region": pa.array(["r1"] * len(DATES))}
-    con.register("relation", pa.table(columns))
-    build_records(con, "relation", config)
+    n = len(DATES)
+    _build(con, config, [str(d) for d in DATES], birth_date=list(DATES),
+           family_key=["ivanov"] * n, given_key=["ivan"] * n,
+           middle_key=["petrovich"] * n, region=["r1"] * n)
     candidates = _candidate_pairs(con)
     first = "1990-03-14"
     paired = {d for d in map(str, DATES) if (first, d) in candidates or (d, first) in candidates}

@@ -13,6 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from splink import DuckDBAPI
 
@@ -32,19 +33,27 @@ def _parameters(trained: dict[str, Any]) -> list[tuple[str, str, float, float]]:
             if not level.get("is_null_level")]
 
 
-def test_renumbering_the_records_trains_the_same_model(register: Register,
-                                                       tmp_path: Path) -> None:
+def _synthetic_records(register: Register, tmp_path: Path, persons: int,
+                       config: ResolutionConfig) -> duckdb.DuckDBPyConnection:
+    """A synthetic register of ``persons`` ingested, its records loaded into DuckDB as
+    resolution loads them. Training happens in DuckDB whatever the store: SQLite only."""
     if register.database_url.startswith("postgresql"):
         pytest.skip("training happens in DuckDB whatever the store; SQLite covers it")
     extracts = tmp_path / "extracts"
-    register.ok("synth", extracts, "--persons", "300", "--seed", "4")
+    register.ok("synth", extracts, "--persons", str(persons), "--seed", "4")
     register.ok("sources", "add", extracts / "sources.toml")
     register.ok("ingest", "--all")
-    # u from a sample of about 100 of the ~1,300 records: sampling is in play.
-    config = dataclasses.replace(ResolutionConfig(), u_sample_pairs=5_000)
     con = duckdb_connection()
     with bulk_transaction(register.store()) as db:
         load_records(db, con, config)
+    return con
+
+
+def test_renumbering_the_records_trains_the_same_model(register: Register,
+                                                       tmp_path: Path) -> None:
+    # u from a sample of about 100 of the ~1,300 records: sampling is in play.
+    config = dataclasses.replace(ResolutionConfig(), u_sample_pairs=5_000)
+    con = _synthetic_records(register, tmp_path, 300, config)
     columns = ", ".join(model.MODEL_COLUMNS)
     models = []
     for shift in (0, 1_000):  # as if 1,000 records had been added before all of these
@@ -65,16 +74,8 @@ def test_no_level_outweighs_the_agreement_it_approximates(register: Register,
     """Swapped names or a patronymic one letter off are rare among chance pairs, so
     training alone weighs them above the same names in place; a swapped namesake then
     outweighed a person's own records."""
-    if register.database_url.startswith("postgresql"):
-        pytest.skip("training happens in DuckDB whatever the store; SQLite covers it")
-    extracts = tmp_path / "extracts"
-    register.ok("synth", extracts, "--persons", "2000", "--seed", "4")
-    register.ok("sources", "add", extracts / "sources.toml")
-    register.ok("ingest", "--all")
     config = ResolutionConfig()
-    con = duckdb_connection()
-    with bulk_transaction(register.store()) as db:
-        load_records(db, con, config)
+    con = _synthetic_records(register, tmp_path, 2000, config)
     con.execute(f"CREATE TABLE model_input AS SELECT {', '.join(model.MODEL_COLUMNS)} "
                 "FROM records")
     trained = _train_on_sample(con, DuckDBAPI(connection=con), config)
