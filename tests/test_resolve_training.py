@@ -91,3 +91,29 @@ def test_no_level_outweighs_the_agreement_it_approximates(register: Register,
     family, given = dict(weights["family_name"]), dict(weights["given_name"])
     assert (family[swap] * given[swap] <= family["Exact match on family_key"]
             * given["Exact match on given_key"] * (1 + 1e-9))
+
+
+def test_a_register_without_middle_names_trains_every_comparison(register: Register,
+                                                                 tmp_path: Path) -> None:
+    """Where a blocking pairs no records (here: no middle names), Splink's failed EM
+    session had already taken its comparisons out of the model and set its own prior:
+    the model kept region, sex and address, and a prior near 1."""
+    config = ResolutionConfig()
+    con = _synthetic_records(register, tmp_path, 300, config)
+    columns = ", ".join(model.MODEL_COLUMNS)
+    api = DuckDBAPI(connection=con)
+    con.execute(f"CREATE TABLE model_input AS SELECT {columns} FROM records")
+    with_middle = _train_on_sample(con, api, config)
+    con.execute(f"CREATE OR REPLACE TABLE model_input AS SELECT * REPLACE "
+                f"(NULL AS middle_key) FROM (SELECT {columns} FROM records)")
+    trained = _train_on_sample(con, api, config)
+
+    assert (trained["probability_two_random_records_match"]
+            == with_middle["probability_two_random_records_match"])
+    names = [c["output_column_name"] for c in trained["comparisons"]]
+    assert names == list(model.COMPARISONS)
+    by_name = {c["output_column_name"]: c["comparison_levels"] for c in trained["comparisons"]}
+    for name in ("family_name", "given_name", "birth_date"):
+        exact = by_name[name][1]  # the first level after the null level
+        assert isinstance(exact.get("m_probability"), float), name
+        assert exact["m_probability"] / exact["u_probability"] > 2**5, name

@@ -185,6 +185,12 @@ def blocking_rules() -> list[Any]:
     ]
 
 
+# Pairs a fallback EM session samples at most: the broader blockings tried when a
+# register has no middle names (a birth date alone, family and given name alone) would
+# pair tens of millions of its records.
+EM_FALLBACK_PAIRS = 5e6
+
+
 def train(linker: Any, config: ResolutionConfig, u_chunks: int = 1) -> dict[str, Any]:
     """Unsupervised: prior from identifiers, u by sampling, m by EM on three blockings.
     Returns the trained model, each level capped at agreement (``capped_at_agreement``).
@@ -254,26 +260,47 @@ def _train(linker: Any, config: ResolutionConfig, u_chunks: int) -> None:
     # Each EM session trains the comparisons that use none of its blocking columns
     # (the swap levels make family and given names use both keys); together they
     # cover all. Blockings stay narrow: at 4.5M records a birth date alone pairs
-    # 400M records and family + given name 960M, beyond this machine's memory.
+    # 400M records and family + given name 960M, beyond this machine's memory. The
+    # later choices of a session serve registers without middle names.
     sessions = [
-        # family and given names (a register without middle names: birth date alone)
+        # family and given names
         [block_on("middle_key", "birth_text"), block_on("birth_text")],
         [block_on("family_key", "birth_text")],  # middle name
-        [block_on("family_key", "given_key", "middle_key")],  # birth date
+        [block_on("family_key", "given_key", "middle_key"),  # birth date
+         block_on("family_key", "given_key", "region"), block_on("family_key", "given_key")],
     ]
-    # EM iterates on the counts of each pattern of comparison levels, not on every
-    # pair with its term-frequency adjustments: on 430,000 records that made EM nearly
-    # three times faster and moved no pair's weight by more than 0.02.
-    for choices in sessions:
-        for blocking in choices:
-            try:
-                training.estimate_parameters_using_expectation_maximisation(
-                    blocking, estimate_without_term_frequencies=True)
+    for first, *fallbacks in sessions:
+        if _expectation_maximisation(linker, first):
+            continue
+        for blocking in fallbacks:
+            if _expectation_maximisation(linker, blocking, max_pairs=EM_FALLBACK_PAIRS):
                 break
-            except EMTrainingException:
-                # No pairs under this blocking: try the next, or leave these
-                # comparisons to what the other sessions found.
-                continue
+
+
+def _expectation_maximisation(linker: Any, blocking: Any, max_pairs: float | None = None) -> bool:
+    """One EM session; False, and the model as it was, when the blocking pairs no records.
+
+    Splink (5.0) hands the session the linker's own model, from which the session takes
+    the comparisons its blocking uses and on which it sets the blocking's prior, before
+    it finds no pairs and raises: the failed session's changes stayed. On a register
+    without middle names the first blocking (middle name and birth date) then took the
+    birth date out of the model, and the last took the names: the model scored region
+    and address alone, its prior was 0.99999997, and FEBRL4 was linked by its
+    identifiers only.
+
+    EM iterates on the counts of each pattern of comparison levels, not on every pair
+    with its term-frequency adjustments: on 430,000 records that made EM nearly three
+    times faster and moved no pair's weight by more than 0.02.
+    """
+    settings = linker._settings_obj
+    before = settings.core_model_settings.copy()
+    try:
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            blocking, estimate_without_term_frequencies=True, max_pairs=max_pairs)
+    except EMTrainingException:
+        settings.core_model_settings = before
+        return False
+    return True
 
 
 def _estimate_prior(linker: Any) -> None:
