@@ -8,8 +8,10 @@ disagreed with the incremental run on pairs neither had reason to change."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from splink import DuckDBAPI
 
 from conftest import Register
 from muster.compute import duckdb_connection
+from muster.errors import MusterError
 from muster.resolve import model
 from muster.resolve.config import ResolutionConfig
 from muster.resolve.probabilistic import _train_on_sample
@@ -117,3 +120,10 @@ def test_a_register_without_middle_names_trains_every_comparison(register: Regis
         exact = by_name[name][1]  # the first level after the null level
         assert isinstance(exact.get("m_probability"), float), name
         assert exact["m_probability"] / exact["u_probability"] > 2**5, name
+
+    # What the old training returned is refused, not resolved with.
+    lost = copy.deepcopy(trained)
+    lost["comparisons"] = [c for c in lost["comparisons"]
+                           if c["output_column_name"] != "birth_date"]
+    with pytest.raises(MusterError, match=re.escape("without the comparison(s) birth_date")):
+        model._check_complete(lost)

@@ -211,7 +211,23 @@ def train(linker: Any, config: ResolutionConfig, u_chunks: int = 1) -> dict[str,
         _train(linker, config, u_chunks)
     finally:
         splink_log.setLevel(level)
-    return capped_at_agreement(linker.misc.save_model_to_json())
+    trained: dict[str, Any] = linker.misc.save_model_to_json()
+    _check_complete(trained)
+    return capped_at_agreement(trained)
+
+
+def _check_complete(trained: dict[str, Any]) -> None:
+    """Refuse a model that lost a comparison: it would link records on what is left.
+    Splink changes the model in place, and a failed EM session once left exactly such
+    a model (``_expectation_maximisation``)."""
+    kept = {c.get("output_column_name") for c in trained.get("comparisons", [])}
+    missing = [name for name in COMPARISONS if name not in kept]
+    if missing:
+        raise MusterError(
+            f"Training produced a model without the comparison(s) {', '.join(missing)}.",
+            hint="Nothing was written: the previous resolution stays in force. This is a "
+                 "defect in muster or Splink; please report it with the version of each "
+                 "(pip show muster splink).")
 
 
 def capped_at_agreement(trained: dict[str, Any]) -> dict[str, Any]:
