@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import json
 import re
 import shutil
 from pathlib import Path
@@ -148,3 +149,30 @@ def test_resolving_again_with_nothing_new_changes_nothing(register: Register,
     before = _links(register, tmp_path / "before.csv")
     assert "Nothing new since the last run" in register.ok("resolve")
     assert _links(register, tmp_path / "after.csv") == before
+
+
+def test_a_model_stored_without_a_comparison_is_trained_again(register: Register,
+                                                              tmp_path: Path) -> None:
+    """Earlier versions could store a model that had lost comparisons (a failed EM
+    session of Splink's took them out); a later batch must not be scored with it."""
+    extracts = tmp_path / "extracts"
+    register.ok("synth", extracts, "--persons", 300, "--seed", 2)
+    complete = tmp_path / "civil-complete.csv"
+    shutil.copy(extracts / "civil.csv", complete)
+    lines = complete.read_bytes().splitlines(keepends=True)
+    (extracts / "civil.csv").write_bytes(b"".join(lines[:-5]))
+    register.ok("sources", "add", extracts / "sources.toml")
+    register.ok("ingest", "--all")
+    register.ok("resolve")
+    with register.store().engine.begin() as conn:
+        stored = json.loads(conn.execute(sa.text("SELECT model FROM resolve_runs")).scalar_one())
+        stored["comparisons"] = [c for c in stored["comparisons"]
+                                 if c["output_column_name"] != "birth_date"]
+        conn.execute(sa.text("UPDATE resolve_runs SET model = :m"), {"m": json.dumps(stored)})
+
+    register.ok("ingest", "civil", complete)
+    assert "full: every record" in register.ok("resolve")
+    with register.store().engine.connect() as conn:
+        latest = json.loads(conn.execute(sa.text(
+            "SELECT model FROM resolve_runs ORDER BY id DESC LIMIT 1")).scalar_one())
+    assert "birth_date" in {c["output_column_name"] for c in latest["comparisons"]}

@@ -21,6 +21,7 @@ import pyarrow as pa
 from muster.compute import duckdb_connection
 from muster.errors import MusterError
 from muster.profile import Profile
+from muster.resolve import model
 from muster.resolve.cluster import cluster_records
 from muster.resolve.config import resolution_config
 from muster.resolve.decisions import (
@@ -128,11 +129,16 @@ def resolve(store: Store, profile: Profile, engine: str = "duckdb",
             written = count_written(db, last_batch) if last else total
             if last is not None and written == 0 and pending_count(db) == 0:
                 return _up_to_date(last, total, started)
-            incremental = last is not None and written <= FULL_RUN_SHARE * total
+            stored: dict[str, Any] | None = (json.loads(last["model"])
+                                                if last and last["model"] else None)
+            # A model stored without some comparisons (the failed-EM defect of earlier
+            # versions) is trained again, in a full run.
+            incremental = (stored is not None and written <= FULL_RUN_SHARE * total
+                           and not model.missing_comparisons(stored))
             if incremental:
-                assert last is not None
+                assert stored is not None
                 step("loading new records and their neighbourhood")
-                trained: dict[str, Any] = json.loads(last["model"])
+                trained: dict[str, Any] = stored
                 scope = load_scope(db, con, config, last_batch, trained)
                 decided, new = scope.records, scope.new
             else:

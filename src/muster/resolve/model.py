@@ -216,12 +216,17 @@ def train(linker: Any, config: ResolutionConfig, u_chunks: int = 1) -> dict[str,
     return capped_at_agreement(trained)
 
 
-def _check_complete(trained: dict[str, Any]) -> None:
-    """Refuse a model that lost a comparison: it would link records on what is left.
-    Splink changes the model in place, and a failed EM session once left exactly such
-    a model (``_expectation_maximisation``)."""
+def missing_comparisons(trained: dict[str, Any]) -> list[str]:
+    """The comparisons a trained model lacks: none, unless training went wrong.
+    Splink changes the model in place, and a failed EM session once left a model with
+    only region, sex and address (``_expectation_maximisation``)."""
     kept = {c.get("output_column_name") for c in trained.get("comparisons", [])}
-    missing = [name for name in COMPARISONS if name not in kept]
+    return [name for name in COMPARISONS if name not in kept]
+
+
+def _check_complete(trained: dict[str, Any]) -> None:
+    """Refuse a model that lost a comparison: it would link records on what is left."""
+    missing = missing_comparisons(trained)
     if missing:
         raise MusterError(
             f"Training produced a model without the comparison(s) {', '.join(missing)}.",
