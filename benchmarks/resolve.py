@@ -275,6 +275,51 @@ def export_links(ws: Path, env: dict[str, str], out: Path) -> Path:
     return out
 
 
+def split_reasons(con: duckdb.DuckDBPyConnection, ws: Path, env: dict[str, str]) -> list[Any]:
+    """Why each record cut off from its person's main cluster (after ``score``) was not
+    linked to it: the outcome and reason of its strongest stored link into that cluster,
+    or "never scored" (no pair of it with that cluster reached the review weight)."""
+    from muster.store import open_store
+    from muster.store.bulk import bulk_transaction
+    from muster.workspace import DATABASE_ENV, open_workspace
+
+    url = env.get(DATABASE_ENV) or open_workspace(ws).database_url
+    store = open_store(url, upgrade=False)
+    try:
+        with bulk_transaction(store) as db:
+            edges = db.fetch_arrow(
+                "SELECT source_l, record_id_l, source_r, record_id_r, outcome, reason, "
+                "match_weight FROM link_edges WHERE outcome <> 'linked'")
+    finally:
+        store.close()
+    con.register("edges_arrow", edges)
+    rows = con.execute("""
+        WITH edges AS (
+            SELECT source_l AS s1, record_id_l AS r1, source_r AS s2, record_id_r AS r2,
+                   outcome, reason, match_weight FROM edges_arrow
+            UNION ALL
+            SELECT source_r, record_id_r, source_l, record_id_l, outcome, reason, match_weight
+            FROM edges_arrow),
+        main_cluster AS (SELECT person, arg_max(cluster, n) AS cluster FROM pc GROUP BY person),
+        split AS (SELECT j.source, j.record_id, j.person, m.cluster AS main
+                  FROM j JOIN main_cluster m USING (person) WHERE j.cluster <> m.cluster),
+        best AS (
+            SELECT s.source, s.record_id,
+                   arg_max(e.outcome || ': ' || split_part(e.reason, ':', 1),
+                           coalesce(e.match_weight, -1e9)) AS why
+            FROM split s JOIN j o ON o.person = s.person AND o.cluster = s.main
+            JOIN edges e ON e.s1 = s.source AND e.r1 = s.record_id
+                        AND e.s2 = o.source AND e.r2 = o.record_id
+            GROUP BY ALL)
+        SELECT coalesce(b.why, 'never scored (below the review weight or not blocked)'),
+               count(*) AS records
+        FROM split s LEFT JOIN best b USING (source, record_id)
+        GROUP BY ALL ORDER BY records DESC
+    """).fetchall()
+    con.unregister("edges_arrow")
+    return [list(r) for r in rows]
+
+
 # --- scoring (set-based, in DuckDB) -----------------------------------------------------
 
 
@@ -477,6 +522,7 @@ def synthetic(args: argparse.Namespace, workdir: Path, extracts: Path) -> Figure
     links = export_links(ws, env, workdir / "links-muster.csv")
     result["baseline"] = run_baseline(ws, env, workdir / "links-baseline.parquet", "splink")
     result["muster"]["score"] = score(con, links, samples=args.samples)
+    result["muster"]["split_reasons"] = split_reasons(con, ws, env)
     result["baseline"]["score"] = score(con, workdir / "links-baseline.parquet",
                                         samples=args.samples)
     if args.postgres_url:
@@ -649,6 +695,7 @@ def febrl(args: argparse.Namespace, workdir: Path) -> Figures:
             figures["muster"] = run_resolve(ws, env, dataset, full=True, check=False)
             figures["muster"]["score"] = score(
                 con, export_links(ws, env, folder / f"links-{dataset}.csv"))
+            figures["muster"]["split_reasons"] = split_reasons(con, ws, env)
         except ChildFailed as exc:
             figures["muster"] = {"error": exc.last_line}
             print(f"  resolve    {dataset:22} FAILED: {exc.last_line}", flush=True)
@@ -731,6 +778,13 @@ def targets(result: Figures) -> list[tuple[str, bool]]:
         ("resolve wall time ≤ the baseline's", result["muster"]["wall"]
          <= result["baseline"]["wall"]),
     ]
+
+
+def print_split_reasons(muster: Figures) -> None:
+    print("  muster: why records split off from their person's main cluster were not linked "
+          "to it (strongest stored link)")
+    for why, n in muster.get("split_reasons", []):
+        print(f"  {n:>7,}  {why}")
 
 
 def print_diagnosis(label: str, d: Figures) -> None:
@@ -817,7 +871,9 @@ def report(figures: Figures) -> None:
                 print(f"\n{title}\n  " + "\n  ".join(failed))
             else:
                 f["ratios"] = comparison_table(title, f["muster"], f["baseline"])
+                print_split_reasons(f["muster"])
     if synth and "diagnosis" in synth["muster"]["score"]:
+        print_split_reasons(synth["muster"])
         print_diagnosis("muster", synth["muster"]["score"]["diagnosis"])
         print_diagnosis("plain Splink", synth["baseline"]["score"]["diagnosis"])
 
