@@ -199,9 +199,10 @@ def _child(*args: str) -> list[str]:
 # --- steps of the parent ----------------------------------------------------------------
 
 
-def synthesise(workdir: Path, persons: int, seed: int) -> Path:
-    """Extracts for (persons, seed) in the workdir; reused when already there."""
-    extracts = workdir / f"extracts-{persons}-s{seed}"
+def synthesise(workdir: Path, persons: int, seed: int, profile: str) -> Path:
+    """Extracts for (persons, seed, profile) in the workdir; reused when already there."""
+    named = "" if profile == "default" else f"-{Path(profile).name}"
+    extracts = workdir / f"extracts-{persons}-s{seed}{named}"
     manifest = extracts / "manifest.json"
     if manifest.exists():
         meta = json.loads(manifest.read_text())
@@ -210,7 +211,7 @@ def synthesise(workdir: Path, persons: int, seed: int) -> Path:
             return extracts
     shutil.rmtree(extracts, ignore_errors=True)
     wall, peak, _ = run_measured([*MUSTER, "synth", str(extracts), "--persons", str(persons),
-                                  "--seed", str(seed)])
+                                  "--seed", str(seed), "--profile", profile])
     print(f"  synth      {persons:,} persons {wall:7.1f} s  peak {peak:7.0f} MiB", flush=True)
     return extracts
 
@@ -516,7 +517,7 @@ def synthetic(args: argparse.Namespace, workdir: Path, extracts: Path) -> Figure
     con = duckdb.connect()
     load_answers(con, extracts / "truth.csv", extracts / "traps.csv", extracts / "defects.csv")
     ws = workdir / "ws-sqlite"
-    env = new_workspace(ws, extracts / "sources.toml", None)
+    env = new_workspace(ws, extracts / "sources.toml", None, profile=args.profile)
     result: Figures = {"ingest": ingest(ws, env, "sqlite --all", "--all")}
     result["muster"] = run_resolve(ws, env, "sqlite full", full=True)
     links = export_links(ws, env, workdir / "links-muster.csv")
@@ -526,14 +527,15 @@ def synthetic(args: argparse.Namespace, workdir: Path, extracts: Path) -> Figure
     result["baseline"]["score"] = score(con, workdir / "links-baseline.parquet",
                                         samples=args.samples)
     if args.postgres_url:
-        result["postgresql"] = postgres_pass(args.postgres_url, workdir, extracts, con)
+        result["postgresql"] = postgres_pass(args.postgres_url, workdir, extracts, con,
+                                             args.profile)
     if args.incremental_rows:
         result["incremental"] = incremental(args, workdir, extracts, con)
     return result
 
 
 def postgres_pass(url: str, workdir: Path, extracts: Path,
-                  con: duckdb.DuckDBPyConnection) -> Figures:
+                  con: duckdb.DuckDBPyConnection, profile: str) -> Figures:
     import sqlalchemy as sa
 
     parsed = sa.engine.make_url(url)
@@ -541,7 +543,7 @@ def postgres_pass(url: str, workdir: Path, extracts: Path,
     admin = parsed.set(database="postgres").render_as_string(hide_password=False)
     db_url = fresh_database(admin, name)
     ws = workdir / "ws-postgresql"
-    env = new_workspace(ws, extracts / "sources.toml", db_url)
+    env = new_workspace(ws, extracts / "sources.toml", db_url, profile=profile)
     result: Figures = {"ingest": ingest(ws, env, "postgresql --all", "--all")}
     result["muster"] = run_resolve(ws, env, "postgresql full", full=True)
     result["muster"]["score"] = score(con, export_links(ws, env, workdir / "links-pg.csv"))
@@ -579,7 +581,7 @@ def incremental(args: argparse.Namespace, workdir: Path, extracts: Path,
         decl["file"] = str(partial if n == name else (extracts / decl["file"]).resolve())
     (folder / "sources.toml").write_text(tomli_w.dumps({"sources": declared}))
     ws = folder / "ws"
-    env = new_workspace(ws, folder / "sources.toml", None)
+    env = new_workspace(ws, folder / "sources.toml", None, profile=args.profile)
     result: Figures = {"source": name, "rows_held_out": held}
     result["first_ingest"] = ingest(ws, env, f"all, {name} -{held:,}", "--all")
     result["first_resolve"] = run_resolve(ws, env, "before the batch", full=True)
@@ -807,7 +809,8 @@ def print_diagnosis(label: str, d: Figures) -> None:
 def report(figures: Figures) -> None:
     synth = figures.get("synthetic")
     print("\n" + "=" * 96)
-    what = (f"{figures['persons']:,} persons, seed {figures['seed']}" if synth
+    what = (f"{figures['persons']:,} persons, seed {figures['seed']}, profile "
+            f"{figures['profile']}" if synth
             else "FEBRL only")
     print(f"muster resolve benchmark — {what}; "
           f"{figures['cpus']} CPUs, load average at start {figures['load_average']}, at end "
@@ -912,6 +915,9 @@ def main() -> None:
                              "(0: skip)")
     parser.add_argument("--incremental-source", default=None,
                         help="the CSV/JSONL source to hold rows out of (default the largest)")
+    parser.add_argument("--profile", default="default",
+                        help="profile the synthetic extracts are made and resolved with "
+                             "(built-in name or folder), e.g. latinia")
     parser.add_argument("--febrl", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--febrl-profile", default="febrl",
                         help="profile for FEBRL: febrl (written by this script: latinia's name "
@@ -933,14 +939,15 @@ def main() -> None:
     workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="muster-bench-resolve-"))).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     os.chmod(workdir, 0o755)
-    figures: Figures = {"persons": args.persons, "seed": args.seed, "workdir": str(workdir),
+    figures: Figures = {"persons": args.persons, "seed": args.seed, "profile": args.profile,
+                        "workdir": str(workdir),
                         "tree": tree_state(),
                         "cpus": os.cpu_count(),
                         "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
                         "machine_speed": round(machine_speed(), 2)}
     print(f"muster resolve benchmark: {args.persons:,} persons, seed {args.seed}, in {workdir}")
     if args.synthetic:
-        extracts = synthesise(workdir, args.persons, args.seed)
+        extracts = synthesise(workdir, args.persons, args.seed, args.profile)
         figures["synthetic"] = synthetic(args, workdir, extracts)
     if args.febrl:
         figures["febrl"] = febrl(args, workdir)
