@@ -169,21 +169,27 @@ def blocking_rules() -> list[Any]:
     month, day = _same("month", "month"), _same("day", "day")
     same_year = _same("year", "year")
     month_or_day = f"({month} OR {day} OR ({_same('month', 'day')} AND {_same('day', 'month')}))"
-    # The middle names agree, or one record has none: where half the people have no
-    # middle name (latinia), requiring equal ones left a typo in the family name, or a
-    # missing birth date, unblocked.
-    middle = "(l.middle_key = r.middle_key OR l.middle_key IS NULL OR r.middle_key IS NULL)"
+    # birth date missing, or its year mistyped
+    year_typo = f"(l.birth_date IS NULL OR r.birth_date IS NULL OR ({month} AND {day}))"
     return [
         block_on("family_key", "birth_text"),  # typo in a given or middle name
-        # typo or change in family name
-        f"l.given_key = r.given_key AND l.birth_text = r.birth_text AND {middle}",
+        block_on("given_key", "middle_key", "birth_text"),  # typo or change in family name
         # swapped or mistyped day or month
         f"l.family_key = r.family_key AND l.given_key = r.given_key AND {same_year} "
         f"AND {month_or_day}",
-        # birth date missing, or its year mistyped
-        f"l.family_key = r.family_key AND l.given_key = r.given_key AND {middle} "
-        "AND l.region = r.region "
-        f"AND (l.birth_date IS NULL OR r.birth_date IS NULL OR ({month} AND {day}))",
+        "l.family_key = r.family_key AND l.given_key = r.given_key "
+        f"AND l.middle_key = r.middle_key AND l.region = r.region AND {year_typo}",
+        # The rules above that ask for equal middle names, with one missing: where half the
+        # people have none (latinia), a typo in the family name or a missing birth date
+        # otherwise left a record unpaired. One side each, so that DuckDB joins only the
+        # records without a middle name: one rule "equal or either missing" joined every
+        # two records sharing a given name and birth date, and a full run at a million
+        # persons took 260 s instead of 183 s.
+        *(rule for side in ("l", "r") for rule in (
+            f"{side}.middle_key IS NULL AND l.given_key = r.given_key "
+            "AND l.birth_text = r.birth_text",
+            f"{side}.middle_key IS NULL AND l.family_key = r.family_key "
+            f"AND l.given_key = r.given_key AND l.region = r.region AND {year_typo}")),
         # family and given names swapped
         f"l.family_key = r.given_key AND l.given_key = r.family_key AND {same_year} "
         f"AND {month_or_day}",
