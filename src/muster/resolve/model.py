@@ -169,7 +169,6 @@ def blocking_rules() -> list[Any]:
     month, day = _same("month", "month"), _same("day", "day")
     same_year = _same("year", "year")
     month_or_day = f"({month} OR {day} OR ({_same('month', 'day')} AND {_same('day', 'month')}))"
-    # birth date missing, or its year mistyped
     year_typo = f"(l.birth_date IS NULL OR r.birth_date IS NULL OR ({month} AND {day}))"
     return [
         block_on("family_key", "birth_text"),  # typo in a given or middle name
@@ -177,6 +176,7 @@ def blocking_rules() -> list[Any]:
         # swapped or mistyped day or month
         f"l.family_key = r.family_key AND l.given_key = r.given_key AND {same_year} "
         f"AND {month_or_day}",
+        # birth date missing, or its year mistyped
         "l.family_key = r.family_key AND l.given_key = r.given_key "
         f"AND l.middle_key = r.middle_key AND l.region = r.region AND {year_typo}",
         # The rules above that ask for equal middle names, with one missing: where half the

@@ -54,7 +54,7 @@ class LoginThrottle:
     def check(self, store: Store, username: str) -> None:
         now = self.clock()
         f = login_failures.c
-        with store.engine.connect() as conn:
+        with store.read_connection() as conn:
             first, count = conn.execute(
                 sa.select(sa.func.min(f.failed_at), sa.func.count())
                 .where(f.username == username, f.failed_at > now - self.window)).one()
