@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +95,11 @@ MATRIX: list[tuple[str, dict[str, str], str | None, dict[str, int]]] = [
      {"admin": 200, "analyst": 403, "officer": 403, "citizen": 200}),
     ("/api/v1/audit", {"person_id": OUT_OF_REGION}, OUT_OF_REGION,
      {"admin": 200, "analyst": 403, "officer": 403, "citizen": 404}),
+    ("/api/v1/audit/head", {}, None,
+     {"admin": 200, "analyst": 403, "officer": 403, "citizen": 403}),
 ]
+# Reads of no person's data, which write no audit entry.
+NO_PERSON = ("/api/v1/stats/regions", "/api/v1/audit/head")
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -110,8 +115,8 @@ def test_role_endpoint_matrix(served: Served, role: str, path: str, params: dict
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["status"] == expected[role]
         assert audit_count(served.store) == before  # a refused read reads nothing
-    elif path.startswith("/api/v1/stats"):
-        assert audit_count(served.store) == before  # counts are no person's data
+    elif path in NO_PERSON:
+        assert audit_count(served.store) == before
     else:
         assert audit_count(served.store) > before
 
@@ -211,6 +216,22 @@ def test_citizen_sees_who_read_their_record(served: Served) -> None:
                for e in body["entries"])
     everything = served.get("/api/v1/audit", "admin", limit="500").json()
     assert {e["person_id"] for e in everything["entries"]} >= {IN_REGION, OUT_OF_REGION}
+
+
+def test_audit_head_is_the_head_the_chain_ends_at(served: Served) -> None:
+    """What a machine client anchors: the head `muster audit verify` walks to, and it
+    stays put however often it is read."""
+    served.get(f"/api/v1/persons/{IN_REGION}", "admin")  # at least one entry
+    body = served.get("/api/v1/audit/head", "admin").json()
+    result = verify(served.store)
+    assert result.ok, result.problems
+    assert (body["seq"], body["hash"]) == (result.head_seq, result.head_hash)
+    assert body["seq"] == audit_count(served.store) > 0
+    with served.store.engine.connect() as conn:
+        newest = conn.execute(sa.select(audit_log.c.at).where(
+            audit_log.c.seq == body["seq"])).scalar_one()
+    assert datetime.fromisoformat(body["at"]) == newest.replace(tzinfo=newest.tzinfo or UTC)
+    assert served.get("/api/v1/audit/head", "admin").json() == body
 
 
 def test_login_sets_a_signed_httponly_strict_cookie(client: TestClient) -> None:
@@ -326,7 +347,8 @@ def test_errors_are_problem_json(served: Served) -> None:
 def test_openapi_schema_lists_the_endpoints(served: Served) -> None:
     schema = served.client.get("/openapi.json").json()
     assert {"/api/v1/persons", "/api/v1/persons/{person_id}", "/api/v1/audit",
-            "/api/v1/login", "/api/v1/stats/regions"} <= set(schema["paths"])
+            "/api/v1/audit/head", "/api/v1/login", "/api/v1/stats/regions"
+            } <= set(schema["paths"])
     forbidden = schema["paths"]["/api/v1/persons/{person_id}"]["get"]["responses"]["403"]
     assert forbidden["content"]["application/problem+json"]["schema"] == {
         "$ref": "#/components/schemas/Problem"}

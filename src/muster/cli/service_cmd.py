@@ -1,9 +1,10 @@
-"""`muster serve` and `muster audit verify|list`."""
+"""`muster serve` and `muster audit verify|anchor|list`."""
 
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.markup import escape
@@ -11,6 +12,9 @@ from rich.table import Table
 
 from muster.cli.app_state import app, console
 from muster.cli.context import store_for, workspace
+
+if TYPE_CHECKING:
+    from muster.service.audit import Verification
 
 audit_app = typer.Typer(help="The tamper-evident log of every read and write of a person.",
                         no_args_is_help=True)
@@ -56,27 +60,62 @@ def serve(
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the audit log's hash chain: report every edited, deleted or moved entry.
+def audit_verify(
+    anchors: Annotated[list[Path] | None, typer.Option(
+        "--anchors", metavar="FILE", help="An anchor file (from `muster audit anchor`) "
+        "whose every line the log must still match; may be repeated.")] = None,
+) -> None:
+    """Check the audit log's hash chain: report every edited, deleted or moved entry,
+    and with --anchors every anchored entry that was rewritten or cut away.
 
     Exits 1 when the log has been tampered with.
 
-    Example: muster audit verify
+    Example: muster audit verify --anchors /mnt/worm/muster-anchors.txt
     """
-    from muster.service import audit
+    from muster.service import audit_anchors
 
     ws = workspace()
     with store_for(ws) as store:
-        result = audit.verify(store)
-    if result.ok:
-        console.print(f"The audit log is intact: {result.entries:,} entries, chain unbroken; "
-                      f"head {result.head_hash}.", highlight=False)
-        return
+        result = audit_anchors.verify(store, anchors or [])
+    if not result.ok:
+        _tampered(result)
+    held = (f", {result.anchors:,} anchor{'' if result.anchors == 1 else 's'} held"
+            if anchors else "")
+    console.print(f"The audit log is intact: {result.entries:,} entries, chain unbroken"
+                  f"{held}; head {result.head_seq} {result.head_hash}.", highlight=False)
+
+
+def _tampered(result: Verification) -> NoReturn:
     console.print(f"[bold red]The audit log has been tampered with[/] "
                   f"({result.entries:,} entries checked):")
     for problem in result.problems:
         console.print(f"  - {escape(problem)}", highlight=False)
     raise typer.Exit(1)
+
+
+@audit_app.command("anchor")
+def audit_anchor(
+    file: Annotated[Path, typer.Argument(help="The anchor file: kept where the database's "
+                                         "administrator cannot write.")],
+) -> None:
+    """Append the audit log's head to FILE (made if absent) as `<seq> <hash> <UTC time>`,
+    once the chain and the anchors already in FILE verify.
+
+    Exits 1, anchoring nothing, when they do not: anchoring a rewritten log would vouch
+    for it. Check later with `muster audit verify --anchors FILE`.
+
+    Example: muster audit anchor /mnt/worm/muster-anchors.txt
+    """
+    from muster.service import audit_anchors
+
+    ws = workspace()
+    with store_for(ws) as store:
+        try:
+            mark = audit_anchors.anchor(store, file)
+        except audit_anchors.ChainBroken as exc:
+            console.print(f"[bold red]Not anchored:[/] {escape(exc.message)}")
+            _tampered(exc.result)
+    console.print(f"Anchored in {escape(str(file))}: {mark.text()}", highlight=False)
 
 
 @audit_app.command("list")

@@ -10,11 +10,12 @@ from pydantic import BaseModel
 
 from muster.errors import Unauthorized
 from muster.service import access, audit, reads
-from muster.service.accounts import Account, authenticate
+from muster.service.accounts import ADMINISTRATOR, Account, authenticate
 from muster.service.actions_callup import notice_view
 from muster.service.auth import SESSION_COOKIE, SESSION_SECONDS, identify
 from muster.service.models import (
     AuditEntry,
+    AuditHead,
     AuditPage,
     EligibilityResult,
     FieldValue,
@@ -171,6 +172,18 @@ def read_audit(
         seq=e.seq, at=e.at, actor=e.actor, role=e.role, action=e.action,
         person_id=e.person_id, purpose=e.purpose, detail=e.detail) for e in rows],
         total=total, limit=limit, offset=offset)
+
+
+@router.get("/audit/head", response_model=AuditHead, tags=["audit"])
+def read_audit_head(svc: ServiceDep, account: AccountDep) -> AuditHead:
+    """The log's newest entry (administrators), for a client that keeps anchors: append
+    `<seq> <hash> <UTC time>` to a file off the database host and check it later with
+    `muster audit verify --anchors FILE`. The head as recorded: the chain is not walked
+    (`muster audit anchor` does). A hash is no person's data, so reading it writes no
+    entry, and the head stays put between two reads of it."""
+    access.require_role(account, (ADMINISTRATOR,), "read the audit log's head")
+    head = audit.head(svc.store)
+    return AuditHead(seq=head.seq, hash=head.hash, at=head.at)
 
 
 @router.get("/stats/regions", response_model=Stats, tags=["statistics"])

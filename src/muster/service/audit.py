@@ -6,6 +6,9 @@ the SHA-256 of its own content together with the previous entry's hash, and
 ``audit_head`` keeps the newest (seq, hash). So an edited entry no longer matches
 its hash, a deleted or reordered one breaks the chain, and a deleted last entry
 no longer matches the head: ``verify`` names each break.
+
+Whoever can write to the database can also recompute every hash: ``audit_anchors``
+catches that with heads noted outside it.
 """
 
 from __future__ import annotations
@@ -166,10 +169,29 @@ def entries(store: Store, *, person_id: str | None = None, limit: int = 100,
     return [_entry(r) for r in rows], int(total or 0)
 
 
+@dataclass(frozen=True)
+class Head:
+    seq: int  # 0: nothing written yet
+    hash: str
+    at: datetime | None  # when the newest entry was written
+
+
+def head(db: Reader) -> Head:
+    """The newest entry's number, hash and time, as recorded; the chain is not walked."""
+    with reading(db) as conn:
+        row = conn.execute(sa.select(audit_head.c.seq, audit_head.c.hash, audit_log.c.at)
+                           .outerjoin(audit_log, audit_log.c.seq == audit_head.c.seq)
+                           .where(audit_head.c.id == 1)).one()
+    at = None if row.at is None else row.at.replace(tzinfo=row.at.tzinfo or UTC)
+    return Head(seq=row.seq, hash=row.hash, at=at)
+
+
 @dataclass
 class Verification:
     entries: int
+    head_seq: int = 0
     head_hash: str = GENESIS  # the newest entry's hash, worth noting outside the database
+    anchors: int = 0  # anchors checked (audit_anchors.verify)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -177,24 +199,35 @@ class Verification:
         return not self.problems
 
 
+# One statement, so it sees the head and the entries at the same moment: an entry being
+# appended meanwhile is either in both or in neither.
+_BEYOND_HEAD = sa.select(sa.func.count(), sa.func.min(audit_log.c.seq)).where(
+    audit_log.c.seq > sa.select(audit_head.c.seq).where(audit_head.c.id == 1)
+    .scalar_subquery())
+
+
 def verify(store: Store, batch: int = 10_000) -> Verification:
-    """Walk the chain from the first entry; report every entry that breaks it."""
+    """Walk the chain from the first entry to the head; report every entry that breaks it."""
     result = Verification(entries=0)
     expected_prev, expected_seq = GENESIS, 1
     with store.engine.connect() as conn:
         head = conn.execute(sa.select(audit_head.c.seq, audit_head.c.hash).where(
             audit_head.c.id == 1)).one()
-        result.head_hash = head.hash
+        result.head_seq, result.head_hash = head.seq, head.hash
         last = 0
         while True:
-            rows = conn.execute(sa.select(audit_log).where(audit_log.c.seq > last)
-                                .order_by(audit_log.c.seq).limit(batch)).all()
+            # Up to the head read above: entries appended while we walk are not missing
+            # from it, they are past it.
+            rows = conn.execute(sa.select(audit_log).where(
+                audit_log.c.seq > last, audit_log.c.seq <= head.seq)
+                .order_by(audit_log.c.seq).limit(batch)).all()
             if not rows:
                 break
             for row in rows:
                 result.entries += 1
                 _check(row, expected_seq, expected_prev, result.problems)
                 expected_prev, expected_seq, last = row.hash, row.seq + 1, row.seq
+        beyond = conn.execute(_BEYOND_HEAD).one()
     if head.seq != last:
         result.problems.append(
             f"the log ends at entry {last} but {head.seq} entries were written: "
@@ -202,6 +235,9 @@ def verify(store: Store, batch: int = 10_000) -> Verification:
     elif head.hash != expected_prev:
         result.problems.append(f"entry {last} is not the entry the log last wrote "
                                "(its hash differs from the recorded head)")
+    if beyond[0]:
+        result.problems.append(f"{beyond[0]} entries from entry {beyond[1]} on lie past the "
+                               "recorded head: they were not written by the log")
     return result
 
 

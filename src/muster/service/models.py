@@ -106,6 +106,14 @@ class AuditPage(BaseModel):
     offset: int
 
 
+class AuditHead(BaseModel):
+    """The audit log's newest entry, to note outside the database (an anchor)."""
+
+    seq: int = Field(description="Its sequence number; 0 while the log is empty.")
+    hash: str = Field(description="Its SHA-256, hex; 64 zeros while the log is empty.")
+    at: Timestamp | None = Field(description="When it was written.")
+
+
 class RegionStats(BaseModel):
     region: str | None
     persons: int
