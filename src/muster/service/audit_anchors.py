@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from muster.errors import BadRequest, ConflictError, NotFound
 from muster.service import audit
 from muster.store import Reader, Store, reading
-from muster.store.schema import audit_head, audit_log
+from muster.store.schema import audit_log
 
 _LINE = re.compile(r"(\d+) ([0-9a-f]{64}) (\S+)")
 FORMAT = "<seq> <hash> <UTC time>, e.g. 1234 <64 hex digits> 2026-12-01T10:00:00Z"
@@ -75,11 +75,10 @@ def read(path: Path) -> list[Anchor]:
     return found
 
 
-def check(db: Reader, path: Path, anchors: Sequence[Anchor]) -> list[str]:
+def check(db: Reader, path: Path, anchors: Sequence[Anchor], end: int) -> list[str]:
     """Every anchor (read from ``path``, which only names it) whose entry is gone or no
-    longer carries the anchored hash."""
+    longer carries the anchored hash; ``end``: the head the chain was walked to."""
     with reading(db) as conn:
-        end = conn.execute(sa.select(audit_head.c.seq).where(audit_head.c.id == 1)).scalar_one()
         hashes: dict[int, str] = {}
         seqs = sorted({a.seq for a in anchors})
         for i in range(0, len(seqs), 1000):  # years of daily anchors, in few queries
@@ -104,7 +103,7 @@ def verify(store: Store, paths: Sequence[Path]) -> audit.Verification:
     result = audit.verify(store)
     for path, anchors in files.items():
         result.anchors += len(anchors)
-        result.problems.extend(check(store, path, anchors))
+        result.problems.extend(check(store, path, anchors, result.head_seq))
     return result
 
 
