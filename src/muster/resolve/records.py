@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from muster.resolve.config import ResolutionConfig
@@ -35,16 +36,21 @@ DATE_COLUMNS = ("birth_date", "record_date", "fitness_date", "death_date", "stud
 def load_records(db: BulkConnection, con: duckdb.DuckDBPyConnection,
                  config: ResolutionConfig) -> int:
     """Create DuckDB table ``records`` from every accepted record; returns how many."""
-    parts, _ = read_in_parts(db, SELECT_COLUMNS)
-    with union_of_parts(con, "records_arrow", parts, typed_columns(RECORD_COLUMNS)):
-        return build_records(con, "records_arrow", config)
+    parts = read_in_parts(db, SELECT_COLUMNS)
+    with numbered_parts(con, "records_arrow", parts, typed_columns(RECORD_COLUMNS)):
+        return build_records(con, "records_arrow", config, rid="rid")
 
 
-def read_in_parts(db: BulkConnection, columns: str,
-                  also: Sequence[str] = ()) -> tuple[list[pa.Table], list[pa.Table]]:
-    """``SELECT columns FROM source_records`` in two parts (by source, of about equal
-    numbers of records) and the ``also`` queries, all read at once (bulk.fetch_concurrently).
-    Returns (the parts, the tables of ``also``)."""
+def read_in_parts(db: BulkConnection, columns: str, source: str = "source_records s"
+                  ) -> list[pa.Table]:
+    """``SELECT columns FROM source`` (``s`` being source_records) in two parts (by
+    source, of about equal numbers of records), read at once (bulk.fetch_concurrently),
+    each in the order of (source, record_id) as DuckDB orders them: by their bytes.
+
+    In that order numbered_parts numbers the records without sorting them again. On
+    SQLite the order costs nothing: it reads ``source IN (...)`` through the primary
+    key's index anyway (4.3M keys in 3.2 s with the order, 3.6 s without).
+    """
     counts = db.fetch_arrow("SELECT source, sum(new) AS n FROM batches GROUP BY source "
                             "ORDER BY n DESC, source").to_pylist()
     groups: list[list[str]] = [[], []]
@@ -53,11 +59,14 @@ def read_in_parts(db: BulkConnection, columns: str,
         smaller = sizes.index(min(sizes))
         groups[smaller].append(str(row["source"]))
         sizes[smaller] += int(row["n"] or 0)
+    # PostgreSQL orders text by the database's collation unless told otherwise.
+    collate = ' COLLATE "C"' if db.dialect == "postgresql" else ""
+    order = f"s.source{collate}, s.record_id{collate}"
     queries: list[tuple[str, Sequence[Any]]] = [
-        (f"SELECT {columns} FROM source_records WHERE source IN "
-         f"({', '.join('?' * len(group))})", group) for group in groups if group]
-    tables = fetch_concurrently(db.store, [*queries, *((sql, ()) for sql in also)])
-    return tables[:len(queries)], tables[len(queries):]
+        (f"SELECT {columns} FROM {source} WHERE s.source IN "
+         f"({', '.join('?' * len(group))}) ORDER BY {order}", group)
+        for group in groups if group]
+    return fetch_concurrently(db.store, queries)
 
 
 def typed_columns(columns: Sequence[str]) -> str:
@@ -87,6 +96,38 @@ def union_of_parts(con: duckdb.DuckDBPyConnection, name: str, parts: Sequence[pa
         con.execute(f"DROP VIEW IF EXISTS {name}")
         for i in range(len(parts)):
             con.unregister(f"{name}_{i}")
+
+
+@contextmanager
+def numbered_parts(con: duckdb.DuckDBPyConnection, name: str, parts: Sequence[pa.Table],
+                   select: str) -> Iterator[None]:
+    """View ``name`` as union_of_parts gives it, with column ``rid``: each record's
+    number as number_records gives it, taken from where it stands in the parts read
+    in key order (read_in_parts) instead of sorting four million keys again.
+
+    Each source lies in one part, its records in key order: a record's number is the
+    records of the sources before its own (in DuckDB's order of the source names)
+    and its place within its source.
+    """
+    placed = [part.append_column("_place", pa.array(np.arange(part.num_rows, dtype=np.int64)))
+              for part in parts]
+    with union_of_parts(con, f"{name}_placed", placed, f"{select}, _place"):
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE {name}_sources AS
+            SELECT source, min(_place) AS first,
+                   sum(count(*)) OVER (ORDER BY source) - count(*) AS before
+            FROM {name}_placed GROUP BY source
+        """)
+        con.execute(f"""
+            CREATE OR REPLACE TEMP VIEW {name} AS
+            SELECT k.* EXCLUDE (_place), k._place - s.first + s.before + 1 AS rid
+            FROM {name}_placed k JOIN {name}_sources s USING (source)
+        """)
+        try:
+            yield
+        finally:
+            con.execute(f"DROP VIEW IF EXISTS {name}")
+            con.execute(f"DROP TABLE IF EXISTS {name}_sources")
 
 
 def number_records(con: duckdb.DuckDBPyConnection, relation: str) -> None:
