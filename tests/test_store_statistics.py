@@ -50,3 +50,17 @@ def test_a_large_append_refreshes_the_planners_statistics_and_a_small_one_does_n
     assert _planned_rows(store) == 1000
     _append(store, 4000, 130)  # 12.4% of what the statistics know
     assert _planned_rows(store) == 1200
+
+
+def test_a_refresh_that_fails_is_logged_and_the_connection_goes_on(
+        store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    """The work is committed before the refresh: its failure must not fail the command."""
+    if store.dialect != "postgresql":
+        pytest.skip("SQLite plans without statistics unless asked to keep them")
+    with bulk_transaction(store) as db:
+        db._refresh_statistics({"no_such_table": 10})
+        db.append("persons", pa.table({"person_id": ["P1"], "status": ["active"],
+                                       "created_run": [1]}))
+        db.commit()
+    assert "Could not refresh the planner statistics of no_such_table" in caplog.text
+    assert _planned_rows(store) == 1

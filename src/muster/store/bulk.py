@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from typing import Any
 
 import pyarrow as pa
@@ -168,7 +168,8 @@ class BulkConnection:
                 self.execute(f'ANALYZE "{table}"')
                 self._conn.commit()
             except Exception as exc:  # the data is committed: the plans can wait
-                self._conn.rollback()
+                with suppress(Exception):
+                    self._conn.rollback()
                 log.warning("Could not refresh the planner statistics of %s (%s); "
                             "autovacuum will.", table, exc)
 
