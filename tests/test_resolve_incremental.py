@@ -16,7 +16,12 @@ import sqlalchemy as sa
 
 from conftest import Register
 from helpers import declare, read_csv
+from muster.compute import duckdb_connection
 from muster.profile import load_profile
+from muster.resolve.config import resolution_config
+from muster.resolve.incremental import _load_keys
+from muster.resolve.records import load_records
+from muster.store.bulk import bulk_transaction
 
 PERSONS = 1000
 # Civil registry rows that arrive only in the second batch: about 1% of the register.
@@ -192,12 +197,6 @@ def test_records_are_numbered_in_byte_order_of_their_keys_by_both_kinds_of_run(
     key order rather than a sort of their own; pairs are oriented and ties broken by
     that number, so a different one would make the two kinds of run disagree. The
     order is Python's (and DuckDB's) order of the keys' bytes, on either database."""
-    from muster.compute import duckdb_connection
-    from muster.resolve.config import resolution_config
-    from muster.resolve.incremental import _load_keys
-    from muster.resolve.records import load_records
-    from muster.store.bulk import bulk_transaction
-
     for source, ids in TRICKY_IDS.items():
         declare(tmp_path / f"{source}.toml", **{source: {
             "agency": "Test office", "format": "csv", "record_id": "id",
