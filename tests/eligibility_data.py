@@ -8,7 +8,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from muster.store import Store
-from muster.store.schema import golden_records, golden_values, resolve_runs
+from muster.store.schema import (
+    golden_records,
+    golden_values,
+    person_records,
+    resolve_runs,
+    review_decisions,
+    review_pairs,
+)
 
 FACT_FIELDS = ("family_name", "given_name", "sex", "birth_date", "region", "fitness_category",
                "fitness_date", "death_date", "dependents", "student_until", "occupation",
@@ -31,12 +38,37 @@ def _text(value: Any) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
+def _review(person_id: str, state: str, now: datetime) -> tuple[list[Any], list[Any]]:
+    """The review list entry and officer decision on a pair of the person's record with
+    another record, in ``state``: open (on the list), pending (decided, not yet applied
+    by a resolution run) or settled (decided and applied). A pending pair names the
+    person's record second, the others first."""
+    mine, other = ("passports", f"{person_id}-passports"), ("voters", f"{person_id}-other")
+    left, right = (other, mine) if state == "pending" else (mine, other)
+    keys = {"source_l": left[0], "record_id_l": left[1],
+            "source_r": right[0], "record_id_r": right[1]}
+    pair = {**keys, "run_id": 1, "kind": "uncertain", "match_weight": 22.5,
+            "detail": "between the review and the link weight",
+            "status": "open" if state == "open" else "decided"}
+    decision = {**keys, "decision": "same", "actor": "officer", "reason": "documents checked",
+                "decided_at": now, "applied_run": 1 if state == "settled" else None}
+    return [pair], [] if state == "open" else [decision]
+
+
 def write_register(store: Store, persons: list[dict[str, Any]], *, clear: bool = True) -> None:
     """Golden records and values for ``persons``; ``conflicts`` maps a field to other
     (value, source) pairs the person's sources hold, ``chosen_source`` a field to the
-    source its golden value came from."""
-    records, values = [], []
+    source its golden value came from, ``review`` the state of a pair of the person's
+    passport record in the review list (see ``_review``)."""
+    now = datetime.now(UTC)
+    records, values, members, pairs, decisions = [], [], [], [], []
     for p in persons:
+        if p.get("review"):
+            members.append({"source": "passports", "record_id": f"{p['person_id']}-passports",
+                            "person_id": p["person_id"], "run_id": 1})
+            pair, decision = _review(p["person_id"], p["review"], now)
+            pairs += pair
+            decisions += decision
         conflicts: dict[str, list[tuple[Any, str]]] = p.get("conflicts", {})
         chosen_source: dict[str, str] = p.get("chosen_source", {})
         records.append({"person_id": p["person_id"], "records": 1,
@@ -57,15 +89,18 @@ def write_register(store: Store, persons: list[dict[str, Any]], *, clear: bool =
                                "record_date": None, "support": 1, "chosen": 0, "conflict": 1})
     with store.engine.begin() as conn:
         if clear:
-            conn.execute(golden_values.delete())
-            conn.execute(golden_records.delete())
+            for table in (golden_values, golden_records, review_pairs, review_decisions):
+                conn.execute(table.delete())
+            conn.execute(person_records.delete().where(person_records.c.person_id.in_(
+                [p["person_id"] for p in persons])))
         if not conn.execute(sa.select(sa.func.count()).select_from(resolve_runs)).scalar():
-            now = datetime.now(UTC)
             conn.execute(resolve_runs.insert().values(
                 engine="test", mode="full", started_at=now, finished_at=now, last_batch=0,
                 records=len(persons), persons=len(persons), links=0, review=0,
                 collisions=0, model="{}"))
         if records:
             conn.execute(golden_records.insert(), records)
-        if values:
-            conn.execute(golden_values.insert(), values)
+        for table, rows in ((golden_values, values), (person_records, members),
+                            (review_pairs, pairs), (review_decisions, decisions)):
+            if rows:
+                conn.execute(table.insert(), rows)

@@ -75,6 +75,7 @@ def person(draw: st.DrawFn, as_of: date, i: int) -> dict[str, Any]:
         "service_end": date(2001, 5, 1) if served in ("end", "both") else None,
         "military_rank": "рядовой" if served in ("rank", "both") else None,
     }
+    p["review"] = draw(st.sampled_from([None, None, "open", "pending", "settled"]))
     if conflict_field and p.get(conflict_field) is not None:
         p["conflicts"] = {conflict_field: [("X", "voters")]}
         if draw(st.booleans()):

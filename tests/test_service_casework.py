@@ -60,7 +60,8 @@ def reg(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     url = next(urls)
     try:
         with pytest.MonkeyPatch.context() as env:
-            workspace, store = synthetic_register(root, url, env, AS_OF)
+            # Reservists in two regions, whose records are not in review.
+            workspace, store = synthetic_register(root, url, env, AS_OF, persons=1500)
             # A small synthetic population has few men of conscription age: the plan
             # calls up reservists.
             reserve = _with_status(store, "reserve")

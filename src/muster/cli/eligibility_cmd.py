@@ -128,6 +128,10 @@ def _show_explanation(x: Explanation) -> None:
     if x.identity_conflict:
         console.print("[red]Sources disagree on birth_date or sex and no officer-verified value "
                       "settles it.[/]")
+    if x.in_review:
+        console.print(f"[red]Records of this person in review: {escape(', '.join(x.in_review))}."
+                      "[/] Settle them with `muster review decide`, then resolve and evaluate "
+                      "again.")
     params = Table("parameter", "in force", "since", title=f"Parameters in force on {x.as_of}")
     for p in x.parameters:
         params.add_row(p.name, _text(p.value), str(p.since) if p.since else "always")

@@ -28,6 +28,7 @@ from muster.eligibility.expr import Context
 from muster.eligibility.law import Law, load_law, officer_source
 from muster.eligibility.rules import (
     IDENTITY_FIELDS,
+    RECORDS_IN_REVIEW_SQL,
     RULES,
     decide_grounds,
     fact_fields,
@@ -45,16 +46,22 @@ BIT = {r.ground: 1 << i for i, r in enumerate(RULES)}
 
 
 def facts_sql(officer: str | None) -> str:
-    """The golden facts the rules read, and an unsettled identity conflict as 0/1."""
+    """The golden facts the rules read, and the derived flags (rules.DERIVED_FLAGS) as 0/1:
+    an unsettled identity conflict, and records in review."""
     settled = f" AND source <> {text_sql(officer)}" if officer else ""
     identity = ", ".join(text_sql(f) for f in IDENTITY_FIELDS)
     columns = ", ".join(f"g.{f}" for f in fact_fields())
     # A conflicting identity field is settled when its chosen value is the officer's.
     return (f"SELECT g.person_id, g.region, {columns}, "
-            f"CASE WHEN c.person_id IS NULL THEN 0 ELSE 1 END AS identity_conflict "
+            f"CASE WHEN c.person_id IS NULL THEN 0 ELSE 1 END AS identity_conflict, "
+            f"CASE WHEN v.person_id IS NULL THEN 0 ELSE 1 END AS identity_review "
             f"FROM golden_records g LEFT JOIN (SELECT DISTINCT person_id FROM golden_values "
             f"WHERE conflict = 1 AND chosen = 1 AND field IN ({identity}){settled}) c "
-            f"ON c.person_id = g.person_id")
+            f"ON c.person_id = g.person_id "
+            f"LEFT JOIN (SELECT DISTINCT p.person_id FROM person_records p "
+            f"JOIN ({RECORDS_IN_REVIEW_SQL}) k "
+            f"ON k.source = p.source AND k.record_id = p.record_id) v "
+            f"ON v.person_id = g.person_id")
 
 
 def flag_columns_sql(ctx: Context, suffix: str = "") -> list[str]:

@@ -17,6 +17,7 @@ from muster.eligibility.expr import Context
 from muster.eligibility.law import Law, load_law, officer_source
 from muster.eligibility.rules import (
     IDENTITY_FIELDS,
+    RECORDS_IN_REVIEW_SQL,
     RULES,
     Decision,
     Rule,
@@ -72,12 +73,13 @@ class Explanation:
     outcomes: tuple[RuleOutcome, ...]
     parameters: tuple[ParameterInForce, ...]
     identity_conflict: bool
+    in_review: tuple[str, ...]  # the person's records in review, as SOURCE:RECORD_ID
     stored: dict[str, Any] | None  # the stored result of the current run for as_of, if any
 
 
 def person_facts(conn: sa.Connection, person_id: str,
                  officer: str | None) -> tuple[dict[str, Any], dict[str, Fact]]:
-    """The golden facts the rules read (plus identity_conflict) and their provenance."""
+    """The golden facts the rules read (plus the derived flags) and their provenance."""
     row = conn.execute(sa.select(golden_records).where(
         golden_records.c.person_id == person_id)).mappings().first()
     if row is None:
@@ -104,7 +106,17 @@ def person_facts(conn: sa.Connection, person_id: str,
         if field in IDENTITY_FIELDS and is_conflict and chosen and chosen["source"] != officer:
             conflict = True
     facts["identity_conflict"] = int(conflict)
+    facts["identity_review"] = int(bool(records_in_review(conn, person_id)))
     return facts, provenance
+
+
+def records_in_review(conn: sa.Connection, person_id: str) -> tuple[str, ...]:
+    """The person's records in review (rules.RECORDS_IN_REVIEW_SQL), as SOURCE:RECORD_ID."""
+    rows = conn.execute(sa.text(
+        f"SELECT p.source, p.record_id FROM person_records p JOIN ({RECORDS_IN_REVIEW_SQL}) k "
+        "ON k.source = p.source AND k.record_id = p.record_id "
+        "WHERE p.person_id = :person_id"), {"person_id": person_id}).all()
+    return tuple(sorted(f"{source}:{record_id}" for source, record_id in rows))
 
 
 def decide_person(facts: dict[str, Any], ctx: Context) -> tuple[Decision, list[RuleOutcome]]:
@@ -125,6 +137,7 @@ def explain_person(store: Store, profile: Profile, person_id: str, as_of: date,
     ctx = Context(as_of, law.values_on(as_of), store.dialect)
     with store.engine.connect() as conn:
         facts, provenance = person_facts(conn, person_id, officer_source(profile))
+        in_review = records_in_review(conn, person_id) if facts["identity_review"] else ()
         stored = _stored(conn, person_id, as_of)
     decision, outcomes = decide_person(facts, ctx)
     outcomes = [RuleOutcome(o.rule, o.applies, o.condition, o.date,
@@ -138,7 +151,8 @@ def explain_person(store: Store, profile: Profile, person_id: str, as_of: date,
         person_id=person_id, as_of=as_of, law=law,
         age=age_on(birth, as_of) if birth else None, decision=decision,
         outcomes=tuple(outcomes), parameters=parameters,
-        identity_conflict=bool(facts["identity_conflict"]), stored=stored,
+        identity_conflict=bool(facts["identity_conflict"]), in_review=in_review,
+        stored=stored,
     )
 
 

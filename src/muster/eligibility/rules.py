@@ -44,6 +44,19 @@ ELIGIBLE = ("eligible_conscript", "eligible_reserve")
 UNCLASSIFIED = "unclassified"
 # Identity facts whose disagreement among sources must be settled by an officer.
 IDENTITY_FIELDS = ("birth_date", "sex")
+# 0/1 facts the evaluation derives from the register rather than reads from the golden
+# record: an unsettled identity conflict, and records still in review.
+DERIVED_FLAGS = ("identity_conflict", "identity_review")
+# The records whose person is still an open question: in an open pair of the review
+# list (uncertain, ambiguous, identifier collision), or in an officer's decision that no
+# resolution run has applied yet. Until it is settled, some of the person's records (a
+# deferment, an exemption) may be in another person's file, or another's in theirs.
+RECORDS_IN_REVIEW_SQL = """
+    SELECT source_l AS source, record_id_l AS record_id FROM review_pairs
+    WHERE status = 'open'
+    UNION SELECT source_r, record_id_r FROM review_pairs WHERE status = 'open'
+    UNION SELECT source_l, record_id_l FROM review_decisions WHERE applied_run IS NULL
+    UNION SELECT source_r, record_id_r FROM review_decisions WHERE applied_run IS NULL"""
 
 
 @dataclass(frozen=True)
@@ -115,6 +128,11 @@ RULES: tuple[Rule, ...] = (
          Flag("identity_conflict", "sources disagree on birth_date or sex and no "
               "officer-verified value settles it"),
          "conflicting birth dates or sex among the sources"),
+    Rule("identity_in_review", "needs_clarification",
+         Flag("identity_review", "a record of the person is in an open pair of the review "
+              "list, or in an officer's decision on a pair that no resolution run has "
+              "applied yet"),
+         "whether some records are this person's is still in review"),
     Rule("fitness_unknown", "needs_clarification", Missing("fitness_category"),
          "no fitness category"),
     Rule("fitness_outdated", "needs_clarification",
@@ -156,7 +174,8 @@ def rules_by_status() -> list[tuple[str, list[Rule]]]:
 def fact_fields() -> tuple[str, ...]:
     """Every golden field some rule reads (or dates a result from)."""
     fields = dict.fromkeys(f for r in RULES for f in r.fields())
-    fields.pop("identity_conflict", None)
+    for flag in DERIVED_FLAGS:
+        fields.pop(flag, None)
     return tuple(fields)
 
 
