@@ -1,9 +1,10 @@
 """Eligibility benchmark: decide 1,000,000 persons on SQLite and on PostgreSQL.
 
-The golden tables are built synthetically at full size, set-based (NumPy -> Arrow ->
-the database), instead of running ingest and resolution: this measures the
-evaluation alone. Then `muster eligibility evaluate --as-of DATE` runs as its own
-process per backend; its wall time and peak memory (max RSS) are printed.
+The golden tables, the persons' source records and the review list are built
+synthetically at full size, set-based (NumPy -> Arrow -> the database), instead of
+running ingest and resolution: this measures the evaluation alone. Then
+`muster eligibility evaluate --as-of DATE` runs as its own process per backend; its
+wall time and peak memory (max RSS) are printed.
 Target: <= 20 s per backend for 1,000,000 persons.
 
     python benchmarks/eligibility.py                       # 1,000,000 persons
@@ -124,6 +125,43 @@ def golden_tables(n: int, regions: list[str], seed: int) -> tuple[pa.Table, pa.T
     return records, pa.concat_tables(parts)
 
 
+def review_tables(records: pa.Table, seed: int) -> dict[str, pa.Table]:
+    """Each person's source records (``records`` of them), and the review list and
+    decisions the ``identity_in_review`` ground reads: open pairs, 6 per 100 persons
+    (resolution left 5,727 for 98,141 persons of the synthetic 100,000), and decisions
+    not yet applied, 2 per 1,000 persons."""
+    rng = np.random.default_rng(seed + 1)
+    ids = np.asarray(records.column("person_id").to_numpy(zero_copy_only=False))
+    counts = records.column("records").to_numpy()
+    person = np.repeat(ids, counts)
+    nth = np.arange(len(person)) - np.repeat(np.cumsum(counts) - counts, counts)
+    sources = np.array(SOURCES)[nth % len(SOURCES)]
+    record_ids = np.char.add(np.char.add(person.astype(str), "-"), nth.astype(str))
+    members = pa.table({"source": sources, "record_id": record_ids, "person_id": person,
+                        "run_id": np.ones(len(person), np.int32)})
+
+    def pairs(share: float) -> dict[str, np.ndarray]:
+        left = rng.choice(len(person), size=int(len(ids) * share), replace=False)
+        right = rng.integers(0, len(person), size=len(left))
+        return {"source_l": sources[left], "record_id_l": record_ids[left],
+                "source_r": sources[right], "record_id_r": record_ids[right]}
+
+    open_pairs = pairs(0.06)
+    k = len(open_pairs["source_l"])
+    review = pa.table({"id": np.arange(1, k + 1), "run_id": np.ones(k, np.int32),
+                       "kind": np.full(k, "uncertain"), **open_pairs,
+                       "match_weight": rng.uniform(20, 28, k), "detail": np.full(k, "bench"),
+                       "status": np.full(k, "open")})
+    pending = pairs(0.002)
+    k = len(pending["source_l"])
+    decided = pa.table({"id": np.arange(1, k + 1), **pending, "decision": np.full(k, "same"),
+                        "actor": np.full(k, "bench"), "reason": np.full(k, "bench"),
+                        "decided_at": pa.array(np.full(k, np.datetime64("2024-05-01", "us")),
+                                               pa.timestamp("us", tz="UTC")),
+                        "applied_run": pa.nulls(k, pa.int32())})
+    return {"person_records": members, "review_pairs": review, "review_decisions": decided}
+
+
 def build(url: str, n: int, seed: int) -> None:
     sys.path.insert(0, str(ROOT / "src"))
     from datetime import UTC, datetime
@@ -144,13 +182,19 @@ def build(url: str, n: int, seed: int) -> None:
             "collisions": 0, "model": "{}"}]))
         db.append("golden_records", records)
         db.append("golden_values", values)
+        review = review_tables(records, seed)
+        for table, rows in review.items():
+            db.append(table, rows)
         db.commit()
     if store.dialect == "postgresql":
         with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM ANALYZE golden_records")
-            conn.exec_driver_sql("VACUUM ANALYZE golden_values")
+            for table in ("golden_records", "golden_values", *review):
+                conn.exec_driver_sql(f"VACUUM ANALYZE {table}")
     store.close()
-    print(f"  built {n:,} golden records and {values.num_rows:,} golden values "
+    print(f"  built {n:,} golden records, {values.num_rows:,} golden values, "
+          f"{review['person_records'].num_rows:,} source records of persons, "
+          f"{review['review_pairs'].num_rows:,} open review pairs and "
+          f"{review['review_decisions'].num_rows:,} pending decisions "
           f"in {time.perf_counter() - started:.1f} s")
 
 
