@@ -48,6 +48,7 @@ TARGET_RECALL = 0.995
 TARGET_FALSE_MERGE_RATIO = 10.0  # baseline false-merge pairs / muster's, at least
 NEVER_MERGE = ("twins", "father_son")
 BASELINE_THRESHOLD = 0.9
+ELIGIBILITY_DATE = "2024-06-01"  # the synthetic world's as-of date, as the other benchmarks
 BASELINE_U_PAIRS = 2e6  # the same as muster's default resolution.u_sample_pairs
 SAMPLES = 6
 
@@ -321,6 +322,50 @@ def split_reasons(con: duckdb.DuckDBPyConnection, ws: Path, env: dict[str, str])
     return [list(r) for r in rows]
 
 
+def callup_exposure(con: duckdb.DuckDBPyConnection, ws: Path, env: dict[str, str]) -> Figures:
+    """What the partition (``j``, after ``score``) means for a call-up on ELIGIBILITY_DATE:
+    eligible persons whose own file is incomplete (their human has records in another
+    person) or mixed (records of another human in it), and how many of the incomplete
+    ones miss a ground that would have kept them off the list (a deferment, an
+    exemption, not subject) carried by another of their files."""
+    from muster.eligibility.rules import ELIGIBLE, RULES
+    from muster.store import open_store
+    from muster.store.bulk import bulk_transaction
+    from muster.workspace import DATABASE_ENV, open_workspace
+
+    run_measured([*MUSTER, "-w", str(ws), "eligibility", "evaluate", "--as-of",
+                  ELIGIBILITY_DATE], env)
+    store = open_store(env.get(DATABASE_ENV) or open_workspace(ws).database_url, upgrade=False)
+    try:
+        with bulk_transaction(store) as db:
+            con.register("results_arrow", db.fetch_arrow(
+                "SELECT person_id, status, grounds FROM eligibility_results WHERE run_id = "
+                "(SELECT max(run_id) FROM eligibility_results)"))
+            con.execute("CREATE OR REPLACE TABLE results AS SELECT * FROM results_arrow")
+            con.unregister("results_arrow")
+    finally:
+        store.close()
+    keeping_off = "|".join(r.ground for r in RULES if r.status in
+                           ("not_subject", "exempt", "deferred"))
+    eligible = ", ".join(f"'{s}'" for s in ELIGIBLE)
+    row = con.execute(f"""
+        WITH files AS (SELECT DISTINCT j.person, j.cluster, r.status, r.grounds
+                       FROM j JOIN results r ON r.person_id = j.cluster),
+        eligible AS (SELECT * FROM files WHERE status IN ({eligible})),
+        elsewhere AS (SELECT e.cluster, o.grounds FROM eligible e
+                      JOIN files o ON o.person = e.person AND o.cluster <> e.cluster)
+        SELECT (SELECT count(*) FROM results WHERE status IN ({eligible})),
+               (SELECT count(DISTINCT cluster) FROM elsewhere),
+               (SELECT count(DISTINCT cluster) FROM elsewhere
+                WHERE regexp_matches(grounds, '(^|,)({keeping_off})(,|$)')),
+               (SELECT count(*) FROM cs WHERE k > 1 AND cluster IN (SELECT cluster FROM eligible)),
+               (SELECT count(*) FROM results
+                WHERE regexp_matches(grounds, '(^|,)identity_in_review(,|$)'))
+    """).fetchall()[0]
+    return dict(zip(("eligible", "eligible_incomplete", "eligible_missing_a_ground",
+                     "eligible_mixed", "held_in_review"), map(int, row), strict=True))
+
+
 # --- scoring (set-based, in DuckDB) -----------------------------------------------------
 
 
@@ -524,6 +569,7 @@ def synthetic(args: argparse.Namespace, workdir: Path, extracts: Path) -> Figure
     result["baseline"] = run_baseline(ws, env, workdir / "links-baseline.parquet", "splink")
     result["muster"]["score"] = score(con, links, samples=args.samples)
     result["muster"]["split_reasons"] = split_reasons(con, ws, env)
+    result["muster"]["callup"] = callup_exposure(con, ws, env)
     result["baseline"]["score"] = score(con, workdir / "links-baseline.parquet",
                                         samples=args.samples)
     if args.postgres_url:
@@ -829,6 +875,13 @@ def report(figures: Figures) -> None:
         m = synth["muster"]
         print(f"  muster review list {m['review']:,} pairs ({m['collisions']:,} identifier "
               f"collisions); {m['links']:,} links")
+        c = m["callup"]
+        print(f"  eligibility on {ELIGIBILITY_DATE}: {c['eligible']:,} eligible; "
+              f"{c['held_in_review']:,} persons held with records in review. Of the "
+              f"eligible, {c['eligible_mixed']:,} have another human's records in their file "
+              f"and {c['eligible_incomplete']:,} lack some of their own, "
+              f"{c['eligible_missing_a_ground']:,} of them a ground (deferment, exemption, "
+              "not subject) that another of their files carries")
         checks = targets(synth)
         figures["targets"] = {name: ok for name, ok in checks}
         print("  targets (issue 3, stated for 100,000 persons):")
