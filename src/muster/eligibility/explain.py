@@ -77,9 +77,11 @@ class Explanation:
     stored: dict[str, Any] | None  # the stored result of the current run for as_of, if any
 
 
-def person_facts(conn: sa.Connection, person_id: str,
-                 officer: str | None) -> tuple[dict[str, Any], dict[str, Fact]]:
-    """The golden facts the rules read (plus the derived flags) and their provenance."""
+def person_facts(conn: sa.Connection, person_id: str, officer: str | None,
+                 in_review: tuple[str, ...] | None = None
+                 ) -> tuple[dict[str, Any], dict[str, Fact]]:
+    """The golden facts the rules read (plus the derived flags) and their provenance;
+    ``in_review``: the person's records in review, when the caller has read them."""
     row = conn.execute(sa.select(golden_records).where(
         golden_records.c.person_id == person_id)).mappings().first()
     if row is None:
@@ -106,7 +108,9 @@ def person_facts(conn: sa.Connection, person_id: str,
         if field in IDENTITY_FIELDS and is_conflict and chosen and chosen["source"] != officer:
             conflict = True
     facts["identity_conflict"] = int(conflict)
-    facts["identity_review"] = int(bool(records_in_review(conn, person_id)))
+    if in_review is None:
+        in_review = records_in_review(conn, person_id)
+    facts["identity_review"] = int(bool(in_review))
     return facts, provenance
 
 
@@ -136,8 +140,8 @@ def explain_person(store: Store, profile: Profile, person_id: str, as_of: date,
     law = law or load_law(profile)
     ctx = Context(as_of, law.values_on(as_of), store.dialect)
     with store.engine.connect() as conn:
-        facts, provenance = person_facts(conn, person_id, officer_source(profile))
-        in_review = records_in_review(conn, person_id) if facts["identity_review"] else ()
+        in_review = records_in_review(conn, person_id)
+        facts, provenance = person_facts(conn, person_id, officer_source(profile), in_review)
         stored = _stored(conn, person_id, as_of)
     decision, outcomes = decide_person(facts, ctx)
     outcomes = [RuleOutcome(o.rule, o.applies, o.condition, o.date,
