@@ -65,6 +65,17 @@ CASES = [
      "г. Тверь, ул. Полевая, д. 8"),
     ("typo-2", "Воробьв", "Григорий", "Андреевич", "1979-11-23", "M", "", "TVE",
      "г. Тверь, ул. Полевая, д. 8"),
+    # One typo in a short given name (two letters swapped): one person, though
+    # Jaro-Winkler finds the two spellings far apart. Twins whose names, both common,
+    # are one letter apart are two people.
+    ("short-1", "Ефимов", "Лев", "Семёнович", "1987-03-14", "M", "", "TVE",
+     "г. Тверь, ул. Вокзальная, д. 2"),
+    ("short-2", "Ефимов", "Лве", "Семёнович", "1987-03-14", "M", "", "TVE",
+     "г. Тверь, ул. Вокзальная, д. 2"),
+    ("twin-egor", "Смирнов", "Егор", "Павлович", "2003-05-05", "M", "", "TVE",
+     "г. Тверь, ул. Парковая, д. 1, кв. 9"),
+    ("twin-igor", "Смирнов", "Игорь", "Павлович", "2003-05-05", "M", "", "TVE",
+     "г. Тверь, ул. Парковая, д. 1, кв. 9"),
     ("own-id", "Белова", "Анна", "Сергеевна", "1970-06-15", "F", SHARED, "TVE",
      "г. Тверь, ул. Луговая, д. 1"),
     ("borrowed", "Громов", "Олег", "Ильич", "1999-09-09", "M", SHARED, "TVE",
@@ -133,6 +144,8 @@ def test_guards_keep_traps_apart_and_real_matches_together(resolved: Register,
     assert person["cyr"] == person["lat"] == person["icao"]
     assert person["dm-1"] == person["dm-2"]
     assert person["typo-1"] == person["typo-2"]
+    assert person["short-1"] == person["short-2"]
+    assert person["twin-egor"] != person["twin-igor"]
     review = resolved.ok("review", "list", "--kind", "identifier_collision", "--limit", "1000")
     assert "cases:borrowed" in review and "cases:own-id" in review
     assert "cases:carrier" in review and "cases:victim" in review

@@ -33,6 +33,14 @@ def _names_differ(key: str, config: ResolutionConfig, a: str, b: str) -> str:
             f"jaro_winkler_similarity({a}.{key}, {b}.{key}) < {config.name_similarity})")
 
 
+def _one_edit(key: str, a: str, b: str) -> str:
+    """One letter changed, added, dropped, or two neighbours swapped. Jaro-Winkler puts
+    such a typo of a short name below name_similarity (Лев/Лве 0.56, Никита/Нхкита
+    0.84): of the pairs the rule refused for it at 1,000,000 persons, 997 were one
+    person and 1 was two (weighing 20.4, too little to link)."""
+    return f"damerau_levenshtein({a}.{key}, {b}.{key}) <= 1"
+
+
 def common_given_names(config: ResolutionConfig, counts: str) -> str:
     """The given name keys in common use, from ``counts(given_key, n, total)``: how
     many of the register's records carry each key, and how many carry one."""
@@ -73,9 +81,9 @@ def conflict_sql(config: ResolutionConfig, a: str = "l", b: str = "r") -> str:
         (f"{a}.sex <> {b}.sex", "different sex"),
         (f"{a}.birth_date <> {b}.birth_date AND NOT {day_month_swapped(a, b)} "
          f"AND levenshtein({a}.birth_text, {b}.birth_text) > 1", "incompatible birth dates"),
-        (f"({_names_differ('given_key', config, a, b)} OR ({a}.given_key <> {b}.given_key "
-         f"AND {a}.given_common AND {b}.given_common)) AND NOT {names_swapped(config, a, b)}",
-         "different given names"),
+        (f"(({_names_differ('given_key', config, a, b)} AND NOT {_one_edit('given_key', a, b)})"
+         f" OR ({a}.given_key <> {b}.given_key AND {a}.given_common AND {b}.given_common))"
+         f" AND NOT {names_swapped(config, a, b)}", "different given names"),
         (_names_differ("middle_key", config, a, b), "different middle names"),
         (_places_differ(config, a, b), "different birth places"),
     ]
