@@ -72,6 +72,11 @@ CASES = [
      "г. Тверь, ул. Вокзальная, д. 2"),
     ("short-2", "Ефимов", "Лве", "Семёнович", "1987-03-14", "M", "", "TVE",
      "г. Тверь, ул. Вокзальная, д. 2"),
+    # One letter dropped as written, two apart in the key (Мирон: miron, Мион: men).
+    ("raw-1", "Титов", "Мирон", "Олегович", "1990-10-10", "M", "", "TVE",
+     "г. Тверь, ул. Речная, д. 12"),
+    ("raw-2", "Титов", "Мион", "Олегович", "1990-10-10", "M", "", "TVE",
+     "г. Тверь, ул. Речная, д. 12"),
     ("twin-egor", "Смирнов", "Егор", "Павлович", "2003-05-05", "M", "", "TVE",
      "г. Тверь, ул. Парковая, д. 1, кв. 9"),
     ("twin-igor", "Смирнов", "Игорь", "Павлович", "2003-05-05", "M", "", "TVE",
@@ -145,6 +150,7 @@ def test_guards_keep_traps_apart_and_real_matches_together(resolved: Register,
     assert person["dm-1"] == person["dm-2"]
     assert person["typo-1"] == person["typo-2"]
     assert person["short-1"] == person["short-2"]
+    assert person["raw-1"] == person["raw-2"]
     assert person["twin-egor"] != person["twin-igor"]
     review = resolved.ok("review", "list", "--kind", "identifier_collision", "--limit", "1000")
     assert "cases:borrowed" in review and "cases:own-id" in review
