@@ -13,6 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from conftest import Register
+from muster.eligibility.explain import records_in_review
 from muster.eligibility.rules import ELIGIBLE, RECORDS_IN_REVIEW_SQL
 from muster.store.schema import eligibility_results, eligibility_runs
 from test_resolve import _links, resolved  # noqa: F401  (the fixture)
@@ -39,10 +40,13 @@ def _evaluate(register: Register) -> dict[str, dict[str, str]]:
 
 
 def _check(register: Register) -> tuple[set[str], dict[str, dict[str, str]]]:
-    """The ground is on exactly the persons in review, and none of them is eligible."""
+    """The ground is on exactly the persons in review, and none of them is eligible;
+    one person's explanation finds their records in review by the same rule."""
     in_review, results = _in_review(register), _evaluate(register)
     flagged = {p for p, r in results.items() if GROUND in r["grounds"].split(",")}
     assert flagged == in_review
+    with register.store().engine.connect() as conn:
+        assert {p for p in results if records_in_review(conn, p)} == in_review
     assert not [p for p in in_review if results[p]["status"] in ELIGIBLE]
     return in_review, results
 

@@ -17,12 +17,12 @@ from muster.eligibility.expr import Context
 from muster.eligibility.law import Law, load_law, officer_source
 from muster.eligibility.rules import (
     IDENTITY_FIELDS,
-    RECORDS_IN_REVIEW_SQL,
     RULES,
     Decision,
     Rule,
     decide,
     fact_fields,
+    record_in_review_sql,
 )
 from muster.errors import MusterError, NotFound
 from muster.profile import Profile
@@ -115,11 +115,11 @@ def person_facts(conn: sa.Connection, person_id: str, officer: str | None,
 
 
 def records_in_review(conn: sa.Connection, person_id: str) -> tuple[str, ...]:
-    """The person's records in review (rules.RECORDS_IN_REVIEW_SQL), as SOURCE:RECORD_ID."""
+    """The person's records in review (rules.record_in_review_sql), as SOURCE:RECORD_ID."""
     rows = conn.execute(sa.text(
-        f"SELECT p.source, p.record_id FROM person_records p JOIN ({RECORDS_IN_REVIEW_SQL}) k "
-        "ON k.source = p.source AND k.record_id = p.record_id "
-        "WHERE p.person_id = :person_id"), {"person_id": person_id}).all()
+        "SELECT p.source, p.record_id FROM person_records p WHERE p.person_id = :person_id "
+        f"AND ({record_in_review_sql('p.source', 'p.record_id')})"),
+        {"person_id": person_id}).all()
     return tuple(sorted(f"{source}:{record_id}" for source, record_id in rows))
 
 

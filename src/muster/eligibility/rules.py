@@ -51,12 +51,21 @@ DERIVED_FLAGS = ("identity_conflict", "identity_review")
 # list (uncertain, ambiguous, identifier collision), or in an officer's decision that no
 # resolution run has applied yet. Until it is settled, some of the person's records (a
 # deferment, an exemption) may be in another person's file, or another's in theirs.
-RECORDS_IN_REVIEW_SQL = """
-    SELECT source_l AS source, record_id_l AS record_id FROM review_pairs
-    WHERE status = 'open'
-    UNION SELECT source_r, record_id_r FROM review_pairs WHERE status = 'open'
-    UNION SELECT source_l, record_id_l FROM review_decisions WHERE applied_run IS NULL
-    UNION SELECT source_r, record_id_r FROM review_decisions WHERE applied_run IS NULL"""
+_IN_REVIEW = (("review_pairs", "status = 'open'"), ("review_decisions", "applied_run IS NULL"))
+# All of them at once, for evaluating the register.
+RECORDS_IN_REVIEW_SQL = " UNION ".join(
+    f"SELECT source_{side} AS source, record_id_{side} AS record_id FROM {table} WHERE {open_}"
+    for table, open_ in _IN_REVIEW for side in "lr")
+
+
+def record_in_review_sql(source: str, record_id: str) -> str:
+    """Whether the record (SQL expressions ``source``, ``record_id``) is in review, for a
+    few records: each side of a pair is indexed, where the whole list (tens of
+    thousands of pairs at 1,000,000 persons) took 260 ms to gather for one person."""
+    return " OR ".join(
+        f"EXISTS (SELECT 1 FROM {table} WHERE source_{side} = {source} "
+        f"AND record_id_{side} = {record_id} AND {open_})"
+        for table, open_ in _IN_REVIEW for side in "lr")
 
 
 @dataclass(frozen=True)

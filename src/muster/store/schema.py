@@ -202,6 +202,9 @@ review_pairs = Table(
     Column("match_weight", Float),
     Column("detail", Text, nullable=False),
     Column("status", String(10), nullable=False),  # open | decided
+    # Whether a person's records are in review (eligibility holds them), by either side.
+    Index("ix_review_pairs_l", "source_l", "record_id_l"),
+    Index("ix_review_pairs_r", "source_r", "record_id_r"),
 )
 
 person_events = Table(
@@ -401,6 +404,7 @@ review_decisions = Table(
     Column("decided_at", DateTime(timezone=True), nullable=False),
     Column("applied_run", Integer),  # the first resolution run that honoured it
     Index("ix_review_decisions_pair", "source_l", "record_id_l", "source_r", "record_id_r"),
+    Index("ix_review_decisions_r", "source_r", "record_id_r"),
 )
 
 
