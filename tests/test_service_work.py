@@ -4,6 +4,7 @@ the audit entry of every person-data read and write, none for a refused request.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from muster.casework import open_case
+from muster.eligibility import evaluate
 from muster.service import create_app
 from muster.service.audit import verify
 from muster.store import Store
@@ -26,9 +28,11 @@ from muster.store.schema import (
 )
 from service_data import (
     ALSO_IN_REGION,
+    AS_OF,
     IN_REGION,
     MISSING,
     OUT_OF_REGION,
+    PASSWORD,
     Work,
     add_work,
     audit_count,
@@ -339,3 +343,36 @@ def test_review_decisions_by_scope_are_kept_and_audited(served: Served) -> None:
         ("different", "officer", None)]  # applied by the next resolution run
     assert served.call("POST", f"/api/v1/review/{across}/decision", "admin",
                        json={**body, "decision": "same"}).status_code == 200
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_pairs_holding_a_call_up_decision_come_first(backend: str, tmp_path: Path) -> None:
+    """Nobody with a record in review is called up: the pairs that hold someone back in
+    the newest evaluation are the ones to answer first, whatever their weight."""
+    with register_backend(backend, tmp_path) as (workspace, store, url):
+        profile = workspace.profile()
+        tokens = build_register(store, profile).tokens
+        add_work(store, profile, tmp_path / "notices")
+        with store.engine.begin() as conn:  # OUT_OF_REGION's pair, out of review for now
+            strong = dict(conn.execute(sa.select(review_pairs).where(
+                review_pairs.c.record_id_r == "V1")).mappings().one())
+            conn.execute(review_pairs.delete().where(review_pairs.c.id == strong["id"]))
+        evaluate(store, profile, AS_OF)  # holds IN_REGION: passports:R0 is in review
+        with store.engine.begin() as conn:  # the pair is back, after the evaluation
+            conn.execute(review_pairs.insert().values(
+                {k: v for k, v in strong.items() if k != "id"}))
+        with TestClient(create_app(workspace, "test-secret", database_url=url)) as client:
+            pairs = client.get("/api/v1/review", headers={
+                "Authorization": f"Bearer {tokens['admin']}"}).json()["pairs"]
+            login = client.get("/login").text
+            csrf = re.search(r'name="csrf" value="([^"]+)"', login)
+            assert csrf is not None
+            client.post("/login", data={"username": "admin", "password": PASSWORD,
+                                        "csrf": csrf.group(1)})
+            rows = client.get("/queues").text.split("<tr>")
+    badge = '<br><span class="badge">holds a call-up decision</span>'
+    assert [badge in row for row in rows if "passports:R0" in row or "voters:V1" in row] == [
+        True, False]
+    assert [(p["record_id_l"], p["match_weight"], p["holds_decision"]) for p in pairs] == [
+        ("R0", 3.5, True), ("R1", 7.0, False)]
+    assert pairs[0]["person_l"] == IN_REGION

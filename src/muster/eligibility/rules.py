@@ -47,6 +47,8 @@ IDENTITY_FIELDS = ("birth_date", "sex")
 # 0/1 facts the evaluation derives from the register rather than reads from the golden
 # record: an unsettled identity conflict, and records still in review.
 DERIVED_FLAGS = ("identity_conflict", "identity_review")
+# The ground that holds a person whose records are in review.
+IN_REVIEW_GROUND = "identity_in_review"
 # The records whose person is still an open question: in an open pair of the review
 # list (uncertain, ambiguous, identifier collision), or in an officer's decision that no
 # resolution run has applied yet. Until it is settled, some of the person's records (a
@@ -137,7 +139,7 @@ RULES: tuple[Rule, ...] = (
          Flag("identity_conflict", "sources disagree on birth_date or sex and no "
               "officer-verified value settles it"),
          "conflicting birth dates or sex among the sources"),
-    Rule("identity_in_review", "needs_clarification",
+    Rule(IN_REVIEW_GROUND, "needs_clarification",
          Flag("identity_review", "a record of the person is in an open pair of the review "
               "list, or in an officer's decision on a pair that no resolution run has "
               "applied yet"),

@@ -42,6 +42,7 @@ class ReviewPair:
     person_r: str | None
     match_weight: float | None
     detail: str
+    holds_decision: bool  # the newest evaluation holds a person of the pair for it
 
 
 def _no_case(case_id: int) -> NotFound:
@@ -193,7 +194,8 @@ def decide(svc: Service, account: Account, case_id: int, outcome: str, reason: s
 
 def review_pairs(svc: Service, account: Account, kind: str | None = None, limit: int = 50,
                  offset: int = 0) -> tuple[list[ReviewPair], int]:
-    """Open review pairs, strongest first, and how many there are. An officer sees pairs
+    """Open review pairs, those holding a call-up decision first, then the strongest,
+    and how many there are. An officer sees pairs
     with a record of a person in their regions, an administrator all; others 403. One
     ``review.read`` entry per person shown."""
     access.require_role(account, CASEWORKERS, "see the review list")
@@ -201,7 +203,8 @@ def review_pairs(svc: Service, account: Account, kind: str | None = None, limit:
     pairs = [ReviewPair(
         id=int(r["id"]), kind=r["kind"], source_l=r["source_l"], record_id_l=r["record_id_l"],
         person_l=r["person_l"], source_r=r["source_r"], record_id_r=r["record_id_r"],
-        person_r=r["person_r"], match_weight=r["match_weight"], detail=r["detail"])
+        person_r=r["person_r"], match_weight=r["match_weight"], detail=r["detail"],
+        holds_decision=bool(r["holds"]))
         for r in rows]
     audit_each(svc, account, "review.read",
                [p for pair in pairs for p in (pair.person_l, pair.person_r) if p],

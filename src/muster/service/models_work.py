@@ -221,6 +221,10 @@ class ReviewPairOut(BaseModel):
     person_r: str | None
     match_weight: float | None
     detail: str
+    holds_decision: bool = Field(description=(
+        "The newest eligibility evaluation holds a person of this pair for it (ground "
+        "identity_in_review): answering the pair, then resolving and evaluating again, "
+        "lets that person be decided. These pairs come first."))
 
 
 class ReviewDecisionIn(BaseModel):
