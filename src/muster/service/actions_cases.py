@@ -195,9 +195,9 @@ def decide(svc: Service, account: Account, case_id: int, outcome: str, reason: s
 def review_pairs(svc: Service, account: Account, kind: str | None = None, limit: int = 50,
                  offset: int = 0) -> tuple[list[ReviewPair], int]:
     """Open review pairs, those holding a call-up decision first, then the strongest,
-    and how many there are. An officer sees pairs
-    with a record of a person in their regions, an administrator all; others 403. One
-    ``review.read`` entry per person shown."""
+    and how many there are. An officer sees pairs with a record of a person in their
+    regions, an administrator all; others 403. One ``review.read`` entry per person
+    shown."""
     access.require_role(account, CASEWORKERS, "see the review list")
     rows, total = review_page(svc.store, kind, access.regions_of(account), limit, offset)
     pairs = [ReviewPair(
