@@ -19,7 +19,9 @@
 # The cluster is for tests only: trust auth, superuser `postgres`, UTF8, C locale,
 # fsync off. Never point DIR at data you want to keep. max_wal_size is raised as a
 # server that takes bulk loads should have it (docs/operations.md): with the default
-# 1 GB, ingesting a million persons forced a checkpoint every 7 seconds.
+# 1 GB, ingesting a million persons forced a checkpoint every 7 seconds. And
+# random_page_cost is 1.1, as for a server whose data is on SSD or in memory
+# (docs/operations.md).
 #
 # Environment: MUSTER_PG_LIB_ROOT (default /usr/lib/postgresql) — where to look
 # for N/bin/initdb; only meant for testing this script.
@@ -164,7 +166,7 @@ cmd_start() {
     fi
 
     if ! run_pg "$bindir/pg_ctl" -D "$dir" \
-            -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_wal_size=4GB -c max_connections=200" \
+            -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_wal_size=4GB -c random_page_cost=1.1 -c max_connections=200" \
             -l "$dir/log" -w -t 60 -s start; then
         show_log_tail "$dir"
         # pg_ctl may give up while the postmaster lives on; don't leave it behind.
