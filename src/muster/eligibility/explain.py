@@ -175,6 +175,14 @@ def _stored(conn: sa.Connection, person_id: str, as_of: date) -> dict[str, Any] 
             "law_sha256": run["law_sha256"], "evaluated_at": run["finished_at"]}
 
 
+def newest_evaluation() -> sa.Select[Any]:
+    """The newest current evaluation (``id``, ``as_of``): the latest date's run that no
+    later run for that date replaced."""
+    e = eligibility_runs.c
+    return (sa.select(e.id, e.as_of).where(e.superseded_by.is_(None))
+            .order_by(e.as_of.desc(), e.id.desc()).limit(1))
+
+
 def stored_results(db: Reader, person_id: str) -> list[dict[str, Any]]:
     """The person's stored result in every current evaluation (newest date first)."""
     r, e = eligibility_results.c, eligibility_runs.c

@@ -38,7 +38,7 @@ def _one_edit(a: str, b: str) -> str:
     written or in their keys. Jaro-Winkler puts such a typo of a short name below
     name_similarity (Лев/Лве 0.56, Никита/Нхкита 0.84), and a typo as written can
     be two in the key (Мион: men, Олец: olets). Of the pairs the rule refused for it
-    at 1,000,000 persons, 4,267 were one person and 17 were two, none weighing
+    at 1,000,000 persons, some 4,300 were one person and 17 were two, none weighing
     enough to link (20.1 to 25.4)."""
     return (f"(damerau_levenshtein({a}.given_key, {b}.given_key) <= 1 OR coalesce("
             f"damerau_levenshtein(lower({a}.given_name), lower({b}.given_name)) <= 1, false))")

@@ -7,8 +7,9 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from muster.eligibility.explain import newest_evaluation
 from muster.store import Store
-from muster.store.schema import eligibility_results, eligibility_runs, golden_records
+from muster.store.schema import eligibility_results, golden_records
 
 
 @dataclass
@@ -22,15 +23,14 @@ def region_counts(store: Store, regions: tuple[str, ...] | None = None
                   ) -> tuple[date | None, list[RegionCounts]]:
     """Persons per golden region, and their statuses in the newest current evaluation
     (its date is returned with them); ``regions`` limits the answer to those regions."""
-    g, r, e = golden_records.c, eligibility_results.c, eligibility_runs.c
+    g, r = golden_records.c, eligibility_results.c
     persons_q = sa.select(g.region, sa.func.count()).group_by(g.region)
     if regions is not None:
         persons_q = persons_q.where(g.region.in_(regions))
     with store.engine.connect() as conn:
         counts = {region: RegionCounts(region, int(n))
                   for region, n in conn.execute(persons_q).all()}
-        run = conn.execute(sa.select(e.id, e.as_of).where(e.superseded_by.is_(None))
-                           .order_by(e.as_of.desc(), e.id.desc())).first()
+        run = conn.execute(newest_evaluation()).first()
         if run is not None:
             status_q = sa.select(r.region, r.status, sa.func.count()).where(
                 r.run_id == run.id).group_by(r.region, r.status)

@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from muster.eligibility.explain import newest_evaluation
 from muster.eligibility.rules import IN_REVIEW_GROUND
 from muster.store import Reader, Store, reading
 from muster.store.schema import (
@@ -41,9 +42,7 @@ def _open_pairs(regions: tuple[str, ...] | None, holds: bool = True) -> sa.Selec
              .where(r.status == "open"))
     if holds:
         el, er = eligibility_results.alias("el"), eligibility_results.alias("er")
-        e = eligibility_runs.c
-        run = (sa.select(e.id).where(e.superseded_by.is_(None))
-               .order_by(e.as_of.desc(), e.id.desc()).limit(1).scalar_subquery())
+        run = newest_evaluation().with_only_columns(eligibility_runs.c.id).scalar_subquery()
         held = sa.or_(el.c.ground == IN_REVIEW_GROUND, er.c.ground == IN_REVIEW_GROUND)
         query = (query.add_columns(sa.case((held, 1), else_=0).label("holds"))
                  .outerjoin(el, sa.and_(el.c.run_id == run,

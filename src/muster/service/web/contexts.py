@@ -255,7 +255,7 @@ class ReviewLine(Page):
     person_right: str | None
     match_weight: float | None
     detail: str
-    holds: bool  # a person of the pair is held from a call-up decision by it
+    holds_decision: bool  # a person of the pair is held from a call-up decision by it
 
 
 class CaseQueue(Page):
