@@ -326,9 +326,11 @@ def callup_exposure(con: duckdb.DuckDBPyConnection, ws: Path, env: dict[str, str
     """What the partition (``j``, after ``score``) means for a call-up on ELIGIBILITY_DATE:
     eligible persons whose own file is incomplete (their human has records in another
     person) or mixed (records of another human in it), and how many of the incomplete
-    ones miss a ground that would have kept them off the list (a deferment, an
-    exemption, not subject) carried by another of their files."""
-    from muster.eligibility.rules import ELIGIBLE, RULES
+    ones miss a ground about the human (rules.KEEPING_OFF: a death, unfitness, a
+    deferment) that another of their files carries; and who is held, for records in
+    review or for another file (``possible_other_file``), and of the latter how many
+    really have another file."""
+    from muster.eligibility.rules import ELIGIBLE, IN_REVIEW_GROUND, KEEPING_OFF, OTHER_FILE_GROUND
     from muster.store import open_store
     from muster.store.bulk import bulk_transaction
     from muster.workspace import DATABASE_ENV, open_workspace
@@ -345,25 +347,30 @@ def callup_exposure(con: duckdb.DuckDBPyConnection, ws: Path, env: dict[str, str
             con.unregister("results_arrow")
     finally:
         store.close()
-    keeping_off = "|".join(r.ground for r in RULES if r.status in
-                           ("not_subject", "exempt", "deferred"))
+
+    def has(grounds: str) -> str:
+        return f"regexp_matches(grounds, '(^|,)({grounds})(,|$)')"
+
     eligible = ", ".join(f"'{s}'" for s in ELIGIBLE)
     row = con.execute(f"""
         WITH files AS (SELECT DISTINCT j.person, j.cluster, r.status, r.grounds
                        FROM j JOIN results r ON r.person_id = j.cluster),
         eligible AS (SELECT * FROM files WHERE status IN ({eligible})),
         elsewhere AS (SELECT e.cluster, o.grounds FROM eligible e
-                      JOIN files o ON o.person = e.person AND o.cluster <> e.cluster)
+                      JOIN files o ON o.person = e.person AND o.cluster <> e.cluster),
+        held AS (SELECT * FROM files WHERE {has(OTHER_FILE_GROUND)})
         SELECT (SELECT count(*) FROM results WHERE status IN ({eligible})),
                (SELECT count(DISTINCT cluster) FROM elsewhere),
-               (SELECT count(DISTINCT cluster) FROM elsewhere
-                WHERE regexp_matches(grounds, '(^|,)({keeping_off})(,|$)')),
+               (SELECT count(DISTINCT cluster) FROM elsewhere WHERE {has('|'.join(KEEPING_OFF))}),
                (SELECT count(*) FROM cs WHERE k > 1 AND cluster IN (SELECT cluster FROM eligible)),
-               (SELECT count(*) FROM results
-                WHERE regexp_matches(grounds, '(^|,)identity_in_review(,|$)'))
+               (SELECT count(*) FROM results WHERE {has(IN_REVIEW_GROUND)}),
+               (SELECT count(DISTINCT cluster) FROM held),
+               (SELECT count(DISTINCT h.cluster) FROM held h JOIN files o
+                ON o.person = h.person AND o.cluster <> h.cluster)
     """).fetchall()[0]
     return dict(zip(("eligible", "eligible_incomplete", "eligible_missing_a_ground",
-                     "eligible_mixed", "held_in_review"), map(int, row), strict=True))
+                     "eligible_mixed", "held_in_review", "held_for_another_file",
+                     "held_for_another_file_having_one"), map(int, row), strict=True))
 
 
 # --- scoring (set-based, in DuckDB) -----------------------------------------------------
@@ -880,8 +887,11 @@ def report(figures: Figures) -> None:
               f"{c['held_in_review']:,} persons held with records in review. Of the "
               f"eligible, {c['eligible_mixed']:,} have another human's records in their file "
               f"and {c['eligible_incomplete']:,} lack some of their own, "
-              f"{c['eligible_missing_a_ground']:,} of them a ground (deferment, exemption, "
-              "not subject) that another of their files carries")
+              f"{c['eligible_missing_a_ground']:,} of them a ground about the human (death, "
+              "unfitness, deferment) that another of their files carries; "
+              f"{c.get('held_for_another_file', 0):,} persons held for another file that "
+              f"may be theirs ({c.get('held_for_another_file_having_one', 0):,} of them "
+              "really have another)")
         checks = targets(synth)
         figures["targets"] = {name: ok for name, ok in checks}
         print("  targets (issue 3, stated for 100,000 persons):")

@@ -20,6 +20,9 @@ from muster.store.schema import (
 FACT_FIELDS = ("family_name", "given_name", "sex", "birth_date", "region", "fitness_category",
                "fitness_date", "death_date", "dependents", "student_until", "occupation",
                "military_rank", "service_end")
+# Name keys are left out unless a person gives them: without them no file is another
+# file of anyone's (eligibility.other_files), and most tests' persons share one name.
+NAME_KEYS = ("family_key", "given_key", "middle_key")
 SOURCE_OF = {"fitness_category": "health", "fitness_date": "health", "death_date": "civil",
              "dependents": "civil", "student_until": "education", "occupation": "tax",
              "military_rank": "military", "service_end": "military"}
@@ -73,7 +76,7 @@ def write_register(store: Store, persons: list[dict[str, Any]], *, clear: bool =
         chosen_source: dict[str, str] = p.get("chosen_source", {})
         records.append({"person_id": p["person_id"], "records": 1,
                         "conflicts": len(conflicts),
-                        **{f: p.get(f) for f in FACT_FIELDS}})
+                        **{f: p.get(f) for f in (*FACT_FIELDS, *NAME_KEYS)}})
         for field in FACT_FIELDS:
             if p.get(field) is None:
                 continue

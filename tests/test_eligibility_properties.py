@@ -54,13 +54,19 @@ def _near(as_of: date, months: list[int]) -> st.SearchStrategy[date]:
 def person(draw: st.DrawFn, as_of: date, i: int) -> dict[str, Any]:
     birth = draw(st.one_of(
         st.none(), _near(as_of, [12 * a for a in (17, 18, 19, 27, 28, 30, 31, 50, 51)]),
-        st.sampled_from([date(2004, 2, 29), date(1996, 2, 29), date(2006, 2, 28)])))
+        st.sampled_from([date(2004, 2, 29), date(1996, 2, 29), date(2006, 2, 28)]),
+        # Often one birth date: files that may be one man's (eligibility.other_files).
+        st.just(date(2001, 7, 1)), st.just(date(2001, 7, 1))))
     fitness = draw(st.sampled_from([None, "A", "B", "C", "D", "E"]))
     served = draw(st.sampled_from(["none", "end", "rank", "both"]))
     conflict_field = draw(st.sampled_from([None, "birth_date", "sex", "family_name"]))
     p: dict[str, Any] = {
         "person_id": f"P{i:05d}",
         "family_name": "Петров", "given_name": "Пётр",
+        # Keys from a few close names, so some files are other files of each other.
+        "family_key": draw(st.sampled_from(["petrov", "petrova", "ivanov", None])),
+        "given_key": draw(st.sampled_from(["petr", "petro", "ivan", "petrov"])),
+        "middle_key": draw(st.sampled_from([None, "petrovich", "ivanovich"])),
         "sex": draw(st.sampled_from(["M", "M", "M", "F", None])),
         "birth_date": birth,
         "region": draw(st.sampled_from(["TVE", "MOW", None])),

@@ -18,9 +18,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from muster.eligibility import evaluate
-from muster.eligibility.explain import decide_person, person_facts
+from muster.eligibility.explain import decide_with_other_files, person_facts
 from muster.eligibility.expr import Context
 from muster.eligibility.law import Law, load_law, officer_source, parse_law
+from muster.eligibility.other_files import other_files
 from muster.profile import Profile
 from muster.resolve import resolve
 from muster.store import Store
@@ -66,7 +67,14 @@ def _touched(conn: sa.Connection, person_id: str, run_id: int | None) -> tuple[s
         persons.c.person_id == person_id)).scalar()
     if successor:
         touched.add(successor)
-    return touched - retired, retired | ({person_id} if successor else set())
+    touched -= retired
+    # A ground gained or lost here may hold or free the person's other files (and
+    # theirs him): eligibility.other_files.
+    if len(touched) <= PER_PERSON_LIMIT:
+        for pid in sorted(touched):
+            mine, theirs = other_files(conn, pid)
+            touched |= set(mine) | set(theirs)
+    return touched, retired | ({person_id} if successor else set())
 
 
 def reevaluate(store: Store, profile: Profile, person_id: str,
@@ -97,7 +105,7 @@ def reevaluate(store: Store, profile: Profile, person_id: str,
             rows = []
             for pid in sorted(alive):
                 facts, _ = person_facts(conn, pid, officer)
-                decision, _ = decide_person(facts, ctx)
+                decision, _, _ = decide_with_other_files(conn, pid, facts, ctx, officer)
                 rows.append({
                     "run_id": run["id"], "person_id": pid, "region": facts.get("region"),
                     "status": decision.status, "ground": decision.ground,

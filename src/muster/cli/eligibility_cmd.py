@@ -132,6 +132,12 @@ def _show_explanation(x: Explanation) -> None:
         console.print(f"[red]Records of this person in review: {escape(', '.join(x.in_review))}."
                       "[/] Settle them with `muster review decide`, then resolve and evaluate "
                       "again.")
+    if x.other_files:
+        console.print(f"[red]Other files that may be this person's keep them off the call-up: "
+                      f"{escape(', '.join(x.other_files))}.[/] Compare them with `muster person "
+                      "show`, answer with `muster review decide` on a record of each (--same "
+                      "joins the files, --different lifts the hold), then resolve and evaluate "
+                      "again.")
     params = Table("parameter", "in force", "since", title=f"Parameters in force on {x.as_of}")
     for p in x.parameters:
         params.add_row(p.name, _text(p.value), str(p.since) if p.since else "always")

@@ -26,8 +26,12 @@ import pyarrow.csv as pacsv
 from muster.eligibility.dialect import text_sql
 from muster.eligibility.expr import Context
 from muster.eligibility.law import Law, load_law, officer_source
+from muster.eligibility.other_files import hold_in_bulk
 from muster.eligibility.rules import (
+    ELIGIBLE,
     IDENTITY_FIELDS,
+    KEEPING_OFF,
+    OTHER_FILE_GROUND,
     RECORDS_IN_REVIEW_SQL,
     RULES,
     decide_grounds,
@@ -47,14 +51,16 @@ BIT = {r.ground: 1 << i for i, r in enumerate(RULES)}
 
 def facts_sql(officer: str | None) -> str:
     """The golden facts the rules read, and the derived flags (rules.DERIVED_FLAGS) as 0/1:
-    an unsettled identity conflict, and records in review."""
+    an unsettled identity conflict, records in review, and (0 here) another file."""
     settled = f" AND source <> {text_sql(officer)}" if officer else ""
     identity = ", ".join(text_sql(f) for f in IDENTITY_FIELDS)
     columns = ", ".join(f"g.{f}" for f in fact_fields())
     # A conflicting identity field is settled when its chosen value is the officer's.
     return (f"SELECT g.person_id, g.region, {columns}, "
             f"CASE WHEN c.person_id IS NULL THEN 0 ELSE 1 END AS identity_conflict, "
-            f"CASE WHEN v.person_id IS NULL THEN 0 ELSE 1 END AS identity_review "
+            f"CASE WHEN v.person_id IS NULL THEN 0 ELSE 1 END AS identity_review, "
+            # Set afterwards, from the other persons' flags (other_files.hold_in_bulk).
+            f"0 AS other_file "
             f"FROM golden_records g LEFT JOIN (SELECT DISTINCT person_id FROM golden_values "
             f"WHERE conflict = 1 AND chosen = 1 AND field IN ({identity}){settled}) c "
             f"ON c.person_id = g.person_id "
@@ -73,13 +79,25 @@ def flag_columns_sql(ctx: Context, suffix: str = "") -> list[str]:
     return [f"{bits} AS bits{suffix}", *dates]
 
 
+def _mask(grounds: Iterable[str]) -> int:
+    return sum(BIT[g] for g in grounds)
+
+
+ELIGIBLE_MASK = _mask(r.ground for r in RULES if r.status in ELIGIBLE)
+BLOCKING_MASK = _mask(r.ground for r in RULES if r.status not in ELIGIBLE)
+
+
 def build_flags(db: BulkConnection, table: str, contexts: dict[str, Context],
                 officer: str | None) -> None:
-    """A temporary table of person_id, region and, per context suffix, the flags."""
+    """A temporary table of person_id, region and, per context suffix, the flags; the
+    flag of another file is set once every person's own flags are known."""
     columns = [c for suffix, ctx in contexts.items() for c in flag_columns_sql(ctx, suffix)]
     db.execute(f"DROP TABLE IF EXISTS {table}")
     db.execute(f"CREATE TEMPORARY TABLE {table} AS SELECT f.person_id, f.region, "
                f"{', '.join(columns)} FROM ({facts_sql(officer)}) f")
+    for suffix in contexts:
+        hold_in_bulk(db, table, suffix, ELIGIBLE_MASK, BLOCKING_MASK, _mask(KEEPING_OFF),
+                     BIT[OTHER_FILE_GROUND])
 
 
 @dataclass(frozen=True)

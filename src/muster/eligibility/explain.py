@@ -15,8 +15,11 @@ import sqlalchemy as sa
 from muster.eligibility.dates import age_on
 from muster.eligibility.expr import Context
 from muster.eligibility.law import Law, load_law, officer_source
+from muster.eligibility.other_files import other_files
 from muster.eligibility.rules import (
+    ELIGIBLE,
     IDENTITY_FIELDS,
+    KEEPING_OFF,
     RULES,
     Decision,
     Rule,
@@ -74,6 +77,8 @@ class Explanation:
     parameters: tuple[ParameterInForce, ...]
     identity_conflict: bool
     in_review: tuple[str, ...]  # the person's records in review, as SOURCE:RECORD_ID
+    # Other files that may be his and keep him off the call-up (other_files.py).
+    other_files: tuple[str, ...]
     stored: dict[str, Any] | None  # the stored result of the current run for as_of, if any
 
 
@@ -111,6 +116,7 @@ def person_facts(conn: sa.Connection, person_id: str, officer: str | None,
     if in_review is None:
         in_review = records_in_review(conn, person_id)
     facts["identity_review"] = int(bool(in_review))
+    facts["other_file"] = 0  # decide_with_other_files() sets it
     return facts, provenance
 
 
@@ -135,15 +141,40 @@ def decide_person(facts: dict[str, Any], ctx: Context) -> tuple[Decision, list[R
     return decide(applied), outcomes
 
 
+def decide_with_other_files(conn: sa.Connection, person_id: str, facts: dict[str, Any],
+                            ctx: Context, officer: str | None
+                            ) -> tuple[Decision, list[RuleOutcome], tuple[str, ...]]:
+    """The person's decision as the bulk run makes it: one who would be eligible is held
+    while another file that may be his carries a ground in KEEPING_OFF; returns those
+    files too. ``facts`` (from ``person_facts``) gets its ``other_file`` flag."""
+    decision, outcomes = decide_person(facts, ctx)
+    if decision.status not in ELIGIBLE:
+        return decision, outcomes, ()
+    keeping = tuple(other for other in other_files(conn, person_id)[0]
+                    if _keeps_off(conn, other, ctx, officer))
+    if not keeping:
+        return decision, outcomes, ()
+    facts["other_file"] = 1
+    decision, outcomes = decide_person(facts, ctx)
+    return decision, outcomes, keeping
+
+
+def _keeps_off(conn: sa.Connection, person_id: str, ctx: Context, officer: str | None) -> bool:
+    facts, _ = person_facts(conn, person_id, officer)
+    return any(r.applies(facts, ctx) for r in RULES if r.ground in KEEPING_OFF)
+
+
 def explain_person(store: Store, profile: Profile, person_id: str, as_of: date,
                    law: Law | None = None) -> Explanation:
     law = law or load_law(profile)
     ctx = Context(as_of, law.values_on(as_of), store.dialect)
     with store.engine.connect() as conn:
         in_review = records_in_review(conn, person_id)
-        facts, provenance = person_facts(conn, person_id, officer_source(profile), in_review)
+        officer = officer_source(profile)
+        facts, provenance = person_facts(conn, person_id, officer, in_review)
+        decision, outcomes, others = decide_with_other_files(conn, person_id, facts, ctx,
+                                                             officer)
         stored = _stored(conn, person_id, as_of)
-    decision, outcomes = decide_person(facts, ctx)
     outcomes = [RuleOutcome(o.rule, o.applies, o.condition, o.date,
                             tuple(provenance[f] for f in o.rule.fields() if f in provenance))
                 for o in outcomes]
@@ -156,7 +187,7 @@ def explain_person(store: Store, profile: Profile, person_id: str, as_of: date,
         age=age_on(birth, as_of) if birth else None, decision=decision,
         outcomes=tuple(outcomes), parameters=parameters,
         identity_conflict=bool(facts["identity_conflict"]), in_review=in_review,
-        stored=stored,
+        other_files=others, stored=stored,
     )
 
 

@@ -1,0 +1,167 @@
+"""Another file that may be the same human: a net under resolution for the call-up.
+
+Resolution keeps apart what it cannot prove to be one person: a record with its
+names swapped *and* misspelt, or one carrying an identifier lent to someone else,
+stays a file of its own. When that file carries what keeps a man off the call-up (a
+deferment, an exemption, a death) and his main file is eligible, he would be called
+up on incomplete evidence. At 1,000,000 synthetic persons that was 5 men: students,
+a protected occupation, a father of dependents, whose education, tax or civil record
+sat in a file of its own.
+
+So before anyone is eligible, the register looks for *other files* of him: a file
+with the same birth date (or none, in his region), the same sex (or none), one of
+his family and given names as either of its own (swaps happen), the other one and
+the middle name similar or missing. While one of them carries a ground in
+``rules.KEEPING_OFF``, he is held (``rules.OTHER_FILE_GROUND``, needs_clarification)
+until an officer answers a pair of their records: `muster review decide A B --same`
+joins the files at the next resolution, ``--different`` lifts the hold. On that
+register it held 30 men: 4 of the 5 (the fifth's names are less similar than
+resolution's own bound for a misspelling) and 26 namesakes born the same day, whom
+an officer tells apart by their documents.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import sqlalchemy as sa
+
+from muster.store.bulk import BulkConnection
+from muster.store.schema import golden_records
+
+# Names at least this similar (Jaro-Winkler on their keys) may be one name misspelt:
+# resolution's default for "different names".
+NAME_SIMILARITY = 0.85
+COLUMNS = ("person_id", "family_key", "given_key", "middle_key", "birth_date", "sex",
+           "region")
+_OTHER = {"family_key": "given_key", "given_key": "family_key"}
+
+
+def _similar(left: str, right: str) -> str:
+    return (f"({left} IS NULL OR {right} IS NULL OR {left} = {right} "
+            f"OR jaro_winkler_similarity({left}, {right}) >= {NAME_SIMILARITY})")
+
+
+def matching_sql(mine: str, theirs: str) -> str:
+    """DuckDB: pairs (``person_id`` of ``mine``, ``other_id`` of ``theirs``) that may be
+    one human. Both tables have ``COLUMNS``. One equi-join per way a name can match (in
+    place or swapped) and per birth-date case, so no name pairs with every file."""
+    parts = []
+    for key_a, key_b in (("family_key", "family_key"), ("given_key", "given_key"),
+                         ("family_key", "given_key"), ("given_key", "family_key")):
+        for day in ("a.birth_date = b.birth_date",
+                    "b.birth_date IS NULL AND a.region = b.region"):
+            parts.append(
+                f"SELECT a.person_id, b.person_id AS other_id FROM {mine} a JOIN {theirs} b "
+                f"ON a.{key_a} = b.{key_b} AND {day} "
+                f"WHERE a.person_id <> b.person_id "
+                f"AND (a.sex IS NULL OR b.sex IS NULL OR a.sex = b.sex) "
+                f"AND {_similar(f'a.{_OTHER[key_a]}', f'b.{_OTHER[key_b]}')} "
+                f"AND {_similar('a.middle_key', 'b.middle_key')}")
+    return " UNION ".join(parts)
+
+
+def kept_apart_sql(person: str | None = None) -> str:
+    """Store SQL: (``person_id``, ``other_id``) of files an officer has said are different
+    people: the newest decision on a pair of their records is "different". Both ways
+    round; ``person`` (a bound parameter's SQL) keeps the pairs of one person."""
+    newest = ("NOT EXISTS (SELECT 1 FROM review_decisions n WHERE n.source_l = d.source_l "
+              "AND n.record_id_l = d.record_id_l AND n.source_r = d.source_r "
+              "AND n.record_id_r = d.record_id_r AND n.id > d.id)")
+    pairs = ("SELECT pl.person_id AS l, pr.person_id AS r FROM review_decisions d "
+             "JOIN person_records pl ON pl.source = d.source_l AND pl.record_id = d.record_id_l "
+             "JOIN person_records pr ON pr.source = d.source_r AND pr.record_id = d.record_id_r "
+             f"WHERE d.decision = 'different' AND {newest}")
+    both = (f"SELECT l AS person_id, r AS other_id FROM ({pairs}) x "
+            f"UNION SELECT r, l FROM ({pairs}) y")
+    where = f" WHERE person_id = {person}" if person else ""
+    return f"SELECT person_id, other_id FROM ({both}) z{where}"
+
+
+@cache
+def _engine() -> duckdb.DuckDBPyConnection:
+    """One small in-memory DuckDB for the lookups of single persons (a connection takes
+    20 ms to open; each caller works on a cursor of its own)."""
+    return duckdb.connect()
+
+
+def match(mine: pa.Table, theirs: pa.Table, apart: pa.Table) -> pa.Table:
+    """The pairs of ``matching_sql`` between two tables of ``COLUMNS`` (birth dates as
+    ISO text), less those in ``apart`` (``person_id``, ``other_id``)."""
+    con = _engine().cursor()
+    try:
+        con.register("mine", _as_text(mine))
+        con.register("theirs", _as_text(theirs))
+        con.register("apart", apart.cast(pa.schema([("person_id", pa.string()),
+                                                    ("other_id", pa.string())])))
+        return con.sql(f"SELECT person_id, other_id FROM ({matching_sql('mine', 'theirs')}) "
+                       "EXCEPT SELECT person_id, other_id FROM apart").to_arrow_table()
+    finally:
+        con.close()
+
+
+def _as_text(table: pa.Table) -> pa.Table:
+    # The same type on both sides whatever the database returned (SQLite: text dates;
+    # an empty result: no type at all).
+    return table.select(list(COLUMNS)).cast(pa.schema([(c, pa.string()) for c in COLUMNS]))
+
+
+def _select(flags: str) -> str:
+    columns = ", ".join("CAST(g.birth_date AS VARCHAR(10)) AS birth_date" if c == "birth_date"
+                        else f"g.{c}" for c in COLUMNS)
+    return (f"SELECT {columns} FROM {flags} f "
+            "JOIN golden_records g ON g.person_id = f.person_id WHERE ")
+
+
+def hold_in_bulk(db: BulkConnection, flags: str, suffix: str, eligible_mask: int,
+                 blocking_mask: int, keeping_mask: int, bit: int) -> None:
+    """Set ``bit`` in ``bits{suffix}`` of the would-be-eligible persons of ``flags`` (an
+    ``eligible_mask`` bit, no ``blocking_mask`` bit) that have another file with a
+    ``keeping_mask`` bit."""
+    word = f"f.bits{suffix}"
+    mine = db.fetch_arrow(_select(flags) + f"({word} & {eligible_mask}) <> 0 "
+                                           f"AND ({word} & {blocking_mask}) = 0")
+    if mine.num_rows == 0:
+        return
+    theirs = db.fetch_arrow(_select(flags) + f"({word} & {keeping_mask}) <> 0")
+    held = match(mine, theirs, db.fetch_arrow(kept_apart_sql()))
+    if held.num_rows == 0:
+        return
+    db.create_temp("elig_other_files", held.select(["person_id"]))
+    db.execute(f"UPDATE {flags} SET bits{suffix} = bits{suffix} | {bit} "
+               "WHERE person_id IN (SELECT person_id FROM elig_other_files)")
+    db.execute("DROP TABLE elig_other_files")
+
+
+def other_files(conn: sa.Connection, person_id: str) -> tuple[list[str], list[str]]:
+    """(files ``person_id`` would be held for if they carried a ground, files that would
+    be held for him): the two directions of ``matching_sql``, less the pairs an officer
+    kept apart. The first decides his own hold; both, whom a change of his touches."""
+    g = golden_records.c
+    columns = [g[c] for c in COLUMNS]
+    row = conn.execute(sa.select(*columns).where(g.person_id == person_id)).mappings().first()
+    names = [n for n in (row["family_key"], row["given_key"]) if n] if row else []
+    if row is None or not names:
+        return [], []
+    # Every file that could match him either way round: the same birth date, or either
+    # birth date missing in the same region; match() checks the names.
+    same_region = g.region == row["region"]
+    day = (sa.or_(g.birth_date == row["birth_date"], sa.and_(g.birth_date.is_(None), same_region))
+           if row["birth_date"] else same_region)
+    near = conn.execute(sa.select(*columns).where(
+        g.person_id != person_id, sa.or_(g.family_key.in_(names), g.given_key.in_(names)),
+        day)).mappings().all()
+    kept = conn.execute(sa.text(kept_apart_sql(":p")), {"p": person_id}).all()
+    apart = pa.table({"person_id": [r[0] for r in kept], "other_id": [r[1] for r in kept]})
+    swapped = pa.table({"person_id": apart["other_id"], "other_id": apart["person_id"]})
+    me, them = _table([row]), _table(near)
+    mine = sorted(match(me, them, apart).column("other_id").to_pylist())
+    theirs = sorted(match(them, me, swapped).column("person_id").to_pylist())
+    return mine, theirs
+
+
+def _table(rows: Any) -> pa.Table:
+    return pa.table({c: [None if r[c] is None else str(r[c]) for r in rows] for c in COLUMNS})
