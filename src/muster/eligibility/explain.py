@@ -20,6 +20,7 @@ from muster.eligibility.rules import (
     ELIGIBLE,
     IDENTITY_FIELDS,
     KEEPING_OFF,
+    OTHER_FILE_GROUND,
     RULES,
     Decision,
     Rule,
@@ -219,12 +220,30 @@ def stored_results(db: Reader, person_id: str) -> list[dict[str, Any]]:
     r, e = eligibility_results.c, eligibility_runs.c
     with reading(db) as conn:
         rows = conn.execute(sa.select(
-            e.as_of, e.law_name, e.law_version, e.law_sha256, e.finished_at.label("evaluated_at"),
-            r.status, r.ground, r.grounds, r.until, r.subject_from, r.region,
+            r.run_id, e.as_of, e.law_name, e.law_version, e.law_sha256,
+            e.finished_at.label("evaluated_at"), r.status, r.ground, r.grounds, r.until,
+            r.subject_from, r.region,
         ).join(eligibility_runs, e.id == r.run_id).where(
             r.person_id == person_id, e.superseded_by.is_(None),
         ).order_by(e.as_of.desc(), e.id.desc())).mappings().all()
     return [dict(row) for row in rows]
+
+
+def other_files_holding(conn: sa.Connection, person_id: str,
+                        results: list[dict[str, Any]] | None = None) -> list[str]:
+    """The other files (other_files.py) that hold the person in a current evaluation:
+    files that may be his whose stored result there carries a ground in KEEPING_OFF.
+    ``results``: his ``stored_results``, when the caller has read them."""
+    if results is None:
+        results = stored_results(conn, person_id)
+    runs = [int(r["run_id"]) for r in results if OTHER_FILE_GROUND in r["grounds"].split(",")]
+    candidates = other_files(conn, person_id)[0] if runs else []
+    if not candidates:
+        return []
+    r = eligibility_results.c
+    rows = conn.execute(sa.select(r.person_id, r.grounds).where(
+        r.run_id.in_(runs), r.person_id.in_(candidates))).all()
+    return sorted({p for p, grounds in rows if set(grounds.split(",")) & set(KEEPING_OFF)})
 
 
 def require_person_id(person_id: str) -> str:

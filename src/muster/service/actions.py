@@ -32,6 +32,7 @@ from muster.service.actions_cases import (
     case_for,
     cases_for_person,
     decide,
+    decide_other_file,
     decide_review_pair,
     file_appeal,
     file_claim,
@@ -44,7 +45,7 @@ from muster.service.actions_cases import (
 
 __all__ = [
     "NoticeView", "PlanCheck", "PlanDetail", "RegionLine", "ReviewPair", "Selected",
-    "case_for", "cases_for_person", "decide", "decide_review_pair",
+    "case_for", "cases_for_person", "decide", "decide_other_file", "decide_review_pair",
     "file_appeal", "file_claim", "notice_pdf",
     "notices_for_person", "open_clarification", "plan_detail", "plans",
     "propose_correction", "queue", "record_notice_event", "record_verified",

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from muster import casework
 from muster.casework import OUTCOMES, Case, Decided
+from muster.eligibility.explain import other_files_holding
 from muster.errors import BadRequest, ConflictError, Forbidden, NotFound
 from muster.resolve.decisions import PairDecision, decide_pair
 from muster.service import access
@@ -23,7 +24,7 @@ from muster.service.actions_common import (
     audit_each,
 )
 from muster.service.state import Service
-from muster.service.work_queries import open_review_pair, review_page
+from muster.service.work_queries import first_record, open_review_pair, review_page
 
 STATUSES = ("open", "all", *sorted({o for outcomes in OUTCOMES.values() for o in outcomes}))
 
@@ -233,4 +234,30 @@ def decide_review_pair(svc: Service, account: Account, pair_id: int, decision: s
                               account.username, reason)
     audit_each(svc, account, "review.decide", (pair["person_l"], pair["person_r"]),
                "data_quality", {"pair": pair_id, "decision": decision})
+    return decided
+
+
+def decide_other_file(svc: Service, account: Account, person_id: str, other_id: str,
+                      decision: str, reason: str) -> PairDecision:
+    """Answer whether another file that holds a person (eligibility.other_files) is his,
+    on a record of each: "same" joins the files at the next resolution run, "different"
+    keeps them apart and lifts the hold. As with review pairs, an officer decides within
+    their regions: the person outside them is 404, another file outside them 403. A
+    file that does not hold the person is 404."""
+    access.require_role(account, CASEWORKERS, "decide whether two files are one person")
+    access.require_in_scope(svc.store, account, person_id)
+    with svc.store.engine.connect() as conn:
+        if other_id not in other_files_holding(conn, person_id):
+            raise NotFound(f"{other_id} is not a file that holds {person_id}.",
+                           hint=f"See other_files in GET /api/v1/persons/{person_id}.")
+        _, region = access.person_region(conn, other_id)
+        mine, theirs = (first_record(conn, p) for p in (person_id, other_id))
+    regions = access.regions_of(account)
+    if regions is not None and region not in regions:
+        raise Forbidden("The other file is a person of another region.",
+                        hint="An administrator, or an officer of both regions, decides it.")
+    with as_bad_request():
+        decided = decide_pair(svc.store, mine, theirs, decision, account.username, reason)
+    audit_each(svc, account, "review.decide", (person_id, other_id), "data_quality",
+               {"other_file": other_id, "decision": decision})
     return decided

@@ -153,6 +153,7 @@ def get_person(
             law_sha256=r["law_sha256"], evaluated_at=r["evaluated_at"], status=r["status"],
             ground=r["ground"], grounds=[g for g in r["grounds"].split(",") if g],
             until=r["until"], subject_from=r["subject_from"]) for r in results],
+        other_files=read.other_files,
         cases=[case_out(c) for c in reversed(read.cases)],
         notices=[notice_out(notice_view(n)) for n in read.notices],
     ))

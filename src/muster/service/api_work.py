@@ -27,6 +27,7 @@ from muster.service.models_work import (
     NoticeEventIn,
     NoticeList,
     NoticeOut,
+    OtherFileDecisionOut,
     PlanCheckOut,
     PlanDetailOut,
     PlanList,
@@ -211,3 +212,17 @@ def decide_review(pair_id: int, body: ReviewDecisionIn, svc: ServiceDep,
     return ReviewDecisionOut(pair_id=pair_id, decision=d.decision, record_l=":".join(d.left),
                              record_r=":".join(d.right), actor=d.actor, reason=d.reason,
                              decided_at=d.decided_at)
+
+
+@router.post("/persons/{person_id}/other-files/{other_id}/decision",
+             response_model=OtherFileDecisionOut, tags=["resolution"])
+def decide_other_file(person_id: str, other_id: str, body: ReviewDecisionIn,
+                      svc: ServiceDep, account: AccountDep) -> OtherFileDecisionOut:
+    """Answer whether another file that holds the person (other_files of the person; the
+    ground possible_other_file) is theirs: "same" joins the files at the next resolution
+    run, "different" keeps them apart and, once a run has applied it, lifts the hold."""
+    d = actions.decide_other_file(svc, account, person_id, other_id, body.decision,
+                                  body.reason)
+    return OtherFileDecisionOut(person_id=person_id, other_id=other_id, decision=d.decision,
+                                record_l=":".join(d.left), record_r=":".join(d.right),
+                                actor=d.actor, reason=d.reason, decided_at=d.decided_at)

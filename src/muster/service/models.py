@@ -84,6 +84,10 @@ class Person(BaseModel):
     links: list[dict[str, Any]]
     history: list[dict[str, Any]]
     eligibility: list[EligibilityResult]
+    other_files: list[str] = Field(default_factory=list, description=(
+        "Files that may be this person's and hold them (ground possible_other_file): "
+        "compare them and answer with POST /api/v1/persons/{person_id}/other-files/"
+        "{other_id}/decision. Always empty for a citizen."))
     cases: list[CaseOut]  # newest first
     notices: list[NoticeOut]  # newest first
 

@@ -233,6 +233,20 @@ class ReviewDecisionIn(BaseModel):
     reason: Reason
 
 
+class OtherFileDecisionOut(BaseModel):
+    """The decision as kept, on a record of each file; the files change at the next
+    resolution run."""
+
+    person_id: str
+    other_id: str
+    decision: str
+    record_l: str
+    record_r: str
+    actor: str
+    reason: str
+    decided_at: datetime
+
+
 class ReviewDecisionOut(BaseModel):
     """The decision as kept; the persons change at the next resolution run."""
 

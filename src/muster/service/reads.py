@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from muster.casework import Case, list_cases
-from muster.eligibility.explain import stored_results
+from muster.eligibility.explain import other_files_holding, stored_results
 from muster.errors import BadRequest
 from muster.resolve.queries import PersonView, find_persons, person_view
 from muster.service import access, audit
-from muster.service.accounts import Account
+from muster.service.accounts import CITIZEN, Account
 from muster.service.state import Service
 from muster.service.work_queries import person_notices
 
@@ -45,6 +45,9 @@ def search_persons(svc: Service, account: Account, name: str | None, birth_date:
 class PersonRead:
     view: PersonView
     eligibility: list[dict[str, Any]]  # stored results, newest date first
+    # Files that may be the person's and hold them (eligibility.other_files); never
+    # shown to a citizen: such a file may be another human's.
+    other_files: list[str]
     cases: list[Case]  # oldest first
     notices: list[dict[str, Any]]  # newest first, each with its events
 
@@ -56,9 +59,11 @@ def read_person(svc: Service, account: Account, person_id: str,
     ``person.read`` entry, which covers all of it."""
     with svc.store.read_connection() as conn:
         access.require_person(conn, account, person_id, purpose)
+        results = stored_results(conn, person_id)
         read = PersonRead(
-            view=person_view(conn, person_id),
-            eligibility=stored_results(conn, person_id),
+            view=person_view(conn, person_id), eligibility=results,
+            other_files=([] if account.role == CITIZEN
+                         else other_files_holding(conn, person_id, results)),
             cases=list_cases(conn, status="all", person_id=person_id),
             notices=person_notices(conn, person_id))
         audit.append(conn, actor=account.username, role=account.role,

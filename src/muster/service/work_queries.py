@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from muster.eligibility.explain import newest_evaluation
 from muster.eligibility.rules import IN_REVIEW_GROUND
+from muster.errors import NotFound
 from muster.store import Reader, Store, reading
 from muster.store.schema import (
     eligibility_results,
@@ -61,6 +62,18 @@ def open_review_pair(store: Store, pair_id: int,
         row = conn.execute(_open_pairs(regions).where(review_pairs.c.id == pair_id)
                            ).mappings().first()
     return dict(row) if row is not None else None
+
+
+def first_record(conn: sa.Connection, person_id: str) -> tuple[str, str]:
+    """(source, record_id) of the person's first record: a decision on one record of
+    each of two files joins or parts the files."""
+    p = person_records.c
+    row = conn.execute(sa.select(p.source, p.record_id).where(p.person_id == person_id)
+                       .order_by(p.source, p.record_id).limit(1)).first()
+    if row is None:
+        raise NotFound(f"Person {person_id} has no source records.",
+                       hint="Resolve the register again.")
+    return str(row.source), str(row.record_id)
 
 
 def review_page(store: Store, kind: str | None, regions: tuple[str, ...] | None,

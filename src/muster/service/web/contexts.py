@@ -234,6 +234,7 @@ class PersonRecord(Page):
     links: list[LinkExplanation]
     history: list[HistoryItem]
     eligibility: list[EligibilityLine]
+    other_files: list[str]  # files that may be theirs and hold them; never for a citizen
     cases: list[CaseLine]
     notices: list[NoticeLine]
 

@@ -82,6 +82,15 @@ def request_clarification(person_id: str, svc: ServiceDep, account: AccountDep,
     return _back(form, person_url(person_id, "clarification") + "#cases")
 
 
+@router.post("/persons/{person_id}/other-files/{other_id}/decide")
+def decide_other_file(person_id: str, other_id: str, svc: ServiceDep, account: AccountDep,
+                      form: FormDep) -> Response:
+    actions.decide_other_file(svc, account, person_id, other_id,
+                              required(form, "decision", "Answer"),
+                              required(form, "reason", "Reason"))
+    return _back(form, person_url(person_id, "data_quality"))
+
+
 @router.post("/cases/{case_id}/verified")
 def record_verified(case_id: int, svc: ServiceDep, account: AccountDep,
                     form: FormDep) -> Response:
