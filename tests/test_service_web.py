@@ -432,7 +432,7 @@ def test_officer_answers_a_review_pair_in_the_queue(
     officer, citizen = sessions["officer"], sessions["citizen"]
     queue = officer.get("/queues").text
     assert f'action="/review/{pair}/decide"' in queue
-    assert f'<label for="rreason-{pair}">Reason</label>' in queue
+    assert f'<label for="reason-pair-{pair}">Reason</label>' in queue
     assert citizen.post(f"/review/{pair}/decide", data={
         "decision": "same", "reason": "x", "csrf": token_of(citizen.get("/portal").text)
     }).status_code == 403

@@ -233,30 +233,30 @@ class ReviewDecisionIn(BaseModel):
     reason: Reason
 
 
-class OtherFileDecisionOut(BaseModel):
-    """The decision as kept, on a record of each file; the files change at the next
+class PairDecisionOut(BaseModel):
+    """An officer's decision on two records as kept; the persons change at the next
     resolution run."""
+
+    decision: str
+    record_l: str
+    record_r: str
+    actor: str
+    reason: str
+    decided_at: datetime
+
+
+class ReviewDecisionOut(PairDecisionOut):
+    """The answer to a review pair."""
+
+    pair_id: int
+
+
+class OtherFileDecisionOut(PairDecisionOut):
+    """The answer to whether another file that holds a person is theirs, on a record of
+    each file."""
 
     person_id: str
     other_id: str
-    decision: str
-    record_l: str
-    record_r: str
-    actor: str
-    reason: str
-    decided_at: datetime
-
-
-class ReviewDecisionOut(BaseModel):
-    """The decision as kept; the persons change at the next resolution run."""
-
-    pair_id: int
-    decision: str
-    record_l: str
-    record_r: str
-    actor: str
-    reason: str
-    decided_at: datetime
 
 
 class ReviewPage(BaseModel):
