@@ -10,6 +10,7 @@ from typing import Any
 
 from conftest import Register
 from eligibility_data import man, write_register
+from muster.eligibility.other_files import neighbours, other_files
 from muster.store.schema import person_records, review_decisions
 from test_eligibility_review import AS_OF, _evaluate
 
@@ -123,3 +124,24 @@ def test_an_officer_saying_they_are_different_people_lifts_the_hold(
             decision="same", actor="officer", reason="it was him", applied_run=1,
             decided_at=datetime.now(UTC)))
     assert _held(_evaluate(register)) == {"P000000001"}
+
+
+def test_a_change_to_either_file_re_decides_the_other(register: Register) -> None:
+    """Casework re-decides at once whom a decision touched, and with them the files that
+    may be one human with them, either way round: the ground of one is the other's hold."""
+    write_register(register.store(), [
+        _named("P000000001"),
+        _named("P000000002", family_key="ivn", given_key="ivanov", **STUDENT),
+        _named("P000000003", birth_date=None, region="TVE", **STUDENT),  # undated: his
+        _named("P000000004", birth_date=date(1999, 3, 9)),  # a day older: not his
+        _named("P000000005", birth_date=date(1999, 3, 8), region="MOW"),  # nor here
+    ])
+    with register.store().engine.connect() as conn:
+        # Dated files match both ways; an undated one is "his" for namesakes of its region.
+        assert other_files(conn, "P000000001") == (["P000000002", "P000000003"],
+                                                   ["P000000002"])
+        assert other_files(conn, "P000000003") == ([], ["P000000001", "P000000002",
+                                                        "P000000004"])
+        assert neighbours(conn, ["P000000004"]) == {"P000000003"}
+        assert neighbours(conn, ["P000000005"]) == set()
+        assert neighbours(conn, ["P000000001", "P000000005"]) == {"P000000002", "P000000003"}

@@ -21,7 +21,7 @@ from muster.eligibility import evaluate
 from muster.eligibility.explain import decide_with_other_files, person_facts
 from muster.eligibility.expr import Context
 from muster.eligibility.law import Law, load_law, officer_source, parse_law
-from muster.eligibility.other_files import other_files
+from muster.eligibility.other_files import neighbours
 from muster.profile import Profile
 from muster.resolve import resolve
 from muster.store import Store
@@ -71,9 +71,7 @@ def _touched(conn: sa.Connection, person_id: str, run_id: int | None) -> tuple[s
     # A ground gained or lost here may hold or free the person's other files (and
     # theirs him): eligibility.other_files.
     if len(touched) <= PER_PERSON_LIMIT:
-        for pid in sorted(touched):
-            mine, theirs = other_files(conn, pid)
-            touched |= set(mine) | set(theirs)
+        touched |= neighbours(conn, sorted(touched))
     return touched, retired | ({person_id} if successor else set())
 
 

@@ -22,6 +22,7 @@ an officer tells apart by their documents.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -38,6 +39,8 @@ NAME_SIMILARITY = 0.85
 COLUMNS = ("person_id", "family_key", "given_key", "middle_key", "birth_date", "sex",
            "region")
 _OTHER = {"family_key": "given_key", "given_key": "family_key"}
+_PAIRS = pa.schema([("person_id", pa.string()), ("other_id", pa.string())])
+_NO_PAIRS = _PAIRS.empty_table()
 
 
 def _similar(left: str, right: str) -> str:
@@ -64,27 +67,27 @@ def matching_sql(mine: str, theirs: str) -> str:
     return " UNION ".join(parts)
 
 
-def kept_apart_sql(person: str | None = None) -> str:
+def kept_apart_sql(of_ids: bool = False) -> str:
     """Store SQL: (``person_id``, ``other_id``) of files an officer has said are different
     people: the newest decision on a pair of their records is "different". Both ways
-    round; ``person`` (a bound parameter's SQL) keeps the pairs of one person."""
+    round; ``of_ids``: only pairs with a person in the bound list ``:ids``."""
     newest = ("NOT EXISTS (SELECT 1 FROM review_decisions n WHERE n.source_l = d.source_l "
               "AND n.record_id_l = d.record_id_l AND n.source_r = d.source_r "
               "AND n.record_id_r = d.record_id_r AND n.id > d.id)")
     pairs = ("SELECT pl.person_id AS l, pr.person_id AS r FROM review_decisions d "
              "JOIN person_records pl ON pl.source = d.source_l AND pl.record_id = d.record_id_l "
              "JOIN person_records pr ON pr.source = d.source_r AND pr.record_id = d.record_id_r "
-             f"WHERE d.decision = 'different' AND {newest}")
+             f"WHERE d.decision = 'different' AND {newest}"
+             + (" AND (pl.person_id IN :ids OR pr.person_id IN :ids)" if of_ids else ""))
     both = (f"SELECT l AS person_id, r AS other_id FROM ({pairs}) x "
             f"UNION SELECT r, l FROM ({pairs}) y")
-    where = f" WHERE person_id = {person}" if person else ""
-    return f"SELECT person_id, other_id FROM ({both}) z{where}"
+    return f"SELECT person_id, other_id FROM ({both}) z"
 
 
 @cache
 def _engine() -> duckdb.DuckDBPyConnection:
-    """One small in-memory DuckDB for the lookups of single persons (a connection takes
-    20 ms to open; each caller works on a cursor of its own)."""
+    """One in-memory DuckDB for matching, opened once: opening one takes 20 ms, much more
+    than a single person's match. Each caller works on a cursor of its own (threads)."""
     return duckdb.connect()
 
 
@@ -95,8 +98,7 @@ def match(mine: pa.Table, theirs: pa.Table, apart: pa.Table) -> pa.Table:
     try:
         con.register("mine", _as_text(mine))
         con.register("theirs", _as_text(theirs))
-        con.register("apart", apart.cast(pa.schema([("person_id", pa.string()),
-                                                    ("other_id", pa.string())])))
+        con.register("apart", apart.cast(_PAIRS))
         return con.sql(f"SELECT person_id, other_id FROM ({matching_sql('mine', 'theirs')}) "
                        "EXCEPT SELECT person_id, other_id FROM apart").to_arrow_table()
     finally:
@@ -139,29 +141,44 @@ def hold_in_bulk(db: BulkConnection, flags: str, suffix: str, eligible_mask: int
 def other_files(conn: sa.Connection, person_id: str) -> tuple[list[str], list[str]]:
     """(files ``person_id`` would be held for if they carried a ground, files that would
     be held for him): the two directions of ``matching_sql``, less the pairs an officer
-    kept apart. The first decides his own hold; both, whom a change of his touches."""
+    kept apart. The first decides his own hold."""
+    mine, theirs = _matches(conn, [person_id])
+    return (sorted(mine.column("other_id").to_pylist()),
+            sorted(theirs.column("person_id").to_pylist()))
+
+
+def neighbours(conn: sa.Connection, person_ids: Sequence[str]) -> set[str]:
+    """Every file that may be one human with one of ``person_ids``, either way round:
+    whom a change of theirs may hold or free."""
+    mine, theirs = _matches(conn, person_ids)
+    return (set(mine.column("other_id").to_pylist())
+            | set(theirs.column("person_id").to_pylist())) - set(person_ids)
+
+
+def _matches(conn: sa.Connection, person_ids: Sequence[str]) -> tuple[pa.Table, pa.Table]:
+    """The pairs of ``matching_sql`` with one of ``person_ids`` as ``mine``, and those
+    with one of them as ``theirs``, less the pairs an officer kept apart."""
     g = golden_records.c
     columns = [g[c] for c in COLUMNS]
-    row = conn.execute(sa.select(*columns).where(g.person_id == person_id)).mappings().first()
-    names = [n for n in (row["family_key"], row["given_key"]) if n] if row else []
-    if row is None or not names:
-        return [], []
-    # Every file that could match him either way round: the same birth date, or either
-    # birth date missing in the same region; match() checks the names.
-    same_region = g.region == row["region"]
-    day = (sa.or_(g.birth_date == row["birth_date"], sa.and_(g.birth_date.is_(None), same_region))
-           if row["birth_date"] else same_region)
+    me = conn.execute(sa.select(*columns).where(g.person_id.in_(person_ids))).mappings().all()
+    names = sorted({n for r in me for n in (r["family_key"], r["given_key"]) if n})
+    if not names:
+        return _NO_PAIRS, _NO_PAIRS
+    # Every file that could match one of them either way round: a birth date of theirs,
+    # or either birth date missing in their region; match() checks the rest.
+    dates = sorted({r["birth_date"] for r in me if r["birth_date"]})
+    regions = sorted({r["region"] for r in me if r["region"]})
+    undated = sorted({r["region"] for r in me if not r["birth_date"] and r["region"]})
     near = conn.execute(sa.select(*columns).where(
-        g.person_id != person_id, sa.or_(g.family_key.in_(names), g.given_key.in_(names)),
-        day)).mappings().all()
-    kept = conn.execute(sa.text(kept_apart_sql(":p")), {"p": person_id}).all()
+        sa.or_(g.family_key.in_(names), g.given_key.in_(names)),
+        sa.or_(g.birth_date.in_(dates), sa.and_(g.birth_date.is_(None), g.region.in_(regions)),
+               g.region.in_(undated)))).mappings().all()
+    kept = conn.execute(sa.text(kept_apart_sql(of_ids=True)).bindparams(
+        sa.bindparam("ids", expanding=True)), {"ids": list(person_ids)}).all()
     apart = pa.table({"person_id": [r[0] for r in kept], "other_id": [r[1] for r in kept]})
-    swapped = pa.table({"person_id": apart["other_id"], "other_id": apart["person_id"]})
-    me, them = _table([row]), _table(near)
-    mine = sorted(match(me, them, apart).column("other_id").to_pylist())
-    theirs = sorted(match(them, me, swapped).column("person_id").to_pylist())
-    return mine, theirs
+    return match(_table(me), _table(near), apart), match(_table(near), _table(me), apart)
 
 
 def _table(rows: Any) -> pa.Table:
-    return pa.table({c: [None if r[c] is None else str(r[c]) for r in rows] for c in COLUMNS})
+    return pa.table({c: [None if r[c] is None else str(r[c]) for r in rows] for c in COLUMNS},
+                    schema=pa.schema([(c, pa.string()) for c in COLUMNS]))
