@@ -362,8 +362,19 @@ def test_pairs_holding_a_call_up_decision_come_first(backend: str, tmp_path: Pat
             conn.execute(review_pairs.insert().values(
                 {k: v for k, v in strong.items() if k != "id"}))
         with TestClient(create_app(workspace, "test-secret", database_url=url)) as client:
-            pairs = client.get("/api/v1/review", headers={
-                "Authorization": f"Bearer {tokens['admin']}"}).json()["pairs"]
+            def review(role: str, **params: str) -> Any:
+                return client.get("/api/v1/review", params=params, headers={
+                    "Authorization": f"Bearer {tokens[role]}"}).json()
+
+            pairs = review("admin")["pairs"]
+            # An officer's page and count hold their regions' pairs only; past the last
+            # page the count stays.
+            officer = review("officer")
+            assert [p["record_id_l"] for p in officer["pairs"]] == ["R0"]
+            assert officer["total"] == 1
+            assert review("admin", offset="5") == {"pairs": [], "total": 2, "limit": 50,
+                                                   "offset": 5}
+            assert review("officer", kind="ambiguous")["total"] == 0
             login = client.get("/login").text
             csrf = re.search(r'name="csrf" value="([^"]+)"', login)
             assert csrf is not None
