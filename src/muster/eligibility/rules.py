@@ -45,12 +45,12 @@ UNCLASSIFIED = "unclassified"
 # Identity facts whose disagreement among sources must be settled by an officer.
 IDENTITY_FIELDS = ("birth_date", "sex")
 # 0/1 facts the evaluation derives from the register rather than reads from the golden
-# record: an unsettled identity conflict, and records still in review.
+# record: an unsettled identity conflict, records still in review, another file.
 DERIVED_FLAGS = ("identity_conflict", "identity_review", "other_file")
 # The ground that holds a person whose records are in review.
 IN_REVIEW_GROUND = "identity_in_review"
 # The ground that holds a person who would be eligible while another file that may be
-# his carries one of KEEPING_OFF (other_files.py): facts about the human that a file
+# theirs carries one of KEEPING_OFF (other_files.py): facts about the human that a file
 # of his own may lack. Grounds that follow from birth date and sex alone are not.
 OTHER_FILE_GROUND = "possible_other_file"
 KEEPING_OFF = ("deceased", "unfit", "limited_fitness", "dependents",
@@ -151,11 +151,11 @@ RULES: tuple[Rule, ...] = (
               "applied yet"),
          "whether some records are this person's is still in review"),
     Rule(OTHER_FILE_GROUND, "needs_clarification",
-         Flag("other_file", "he would be eligible, and another file with his birth date (or "
-              "none, in his region), his sex (or none) and similar names carries a ground "
-              "that keeps a person off the call-up (death, unfitness, a deferment); no "
-              "officer has said they are different people"),
-         "another file that may be his keeps him off the call-up"),
+         Flag("other_file", "the person would be eligible, and another file with their "
+              "birth date (or none, in their region), their sex (or none) and similar "
+              "names carries a ground that keeps a person off the call-up (death, "
+              "unfitness, a deferment); no officer has said they are different people"),
+         "another file that may be theirs keeps them off the call-up"),
     Rule("fitness_unknown", "needs_clarification", Missing("fitness_category"),
          "no fitness category"),
     Rule("fitness_outdated", "needs_clarification",
