@@ -78,7 +78,7 @@ class Explanation:
     parameters: tuple[ParameterInForce, ...]
     identity_conflict: bool
     in_review: tuple[str, ...]  # the person's records in review, as SOURCE:RECORD_ID
-    # Other files that may be his and keep him off the call-up (other_files.py).
+    # Other files that may be theirs and keep them off the call-up (other_files.py).
     other_files: tuple[str, ...]
     stored: dict[str, Any] | None  # the stored result of the current run for as_of, if any
 
@@ -146,7 +146,7 @@ def decide_with_other_files(conn: sa.Connection, person_id: str, facts: dict[str
                             ctx: Context, officer: str | None
                             ) -> tuple[Decision, list[RuleOutcome], tuple[str, ...]]:
     """The person's decision as the bulk run makes it: one who would be eligible is held
-    while another file that may be his carries a ground in KEEPING_OFF; returns those
+    while another file that may be theirs carries a ground in KEEPING_OFF; returns those
     files too. ``facts`` (from ``person_facts``) gets its ``other_file`` flag."""
     decision, outcomes = decide_person(facts, ctx)
     if decision.status not in ELIGIBLE:
@@ -232,7 +232,7 @@ def stored_results(db: Reader, person_id: str) -> list[dict[str, Any]]:
 def other_files_holding(conn: sa.Connection, person_id: str,
                         results: list[dict[str, Any]] | None = None) -> list[str]:
     """The other files (other_files.py) that hold the person in a current evaluation:
-    files that may be his whose stored result there carries a ground in KEEPING_OFF.
+    files that may be theirs whose stored result there carries a ground in KEEPING_OFF.
     ``results``: his ``stored_results``, when the caller has read them."""
     if results is None:
         results = stored_results(conn, person_id)

@@ -2,19 +2,20 @@
 
 Resolution keeps apart what it cannot prove to be one person: a record with its
 names swapped *and* misspelt, or one carrying an identifier lent to someone else,
-stays a file of its own. When that file carries what keeps a man off the call-up (a
-deferment, an exemption, a death) and his main file is eligible, he would be called
-up on incomplete evidence. At 1,000,000 synthetic persons that was 5 men: students,
-a protected occupation, a father of dependents, whose education, tax or civil record
-sat in a file of its own.
+stays a file of its own. When that file carries what keeps a person off the call-up
+(a deferment, an exemption, a death) and the main file is eligible, the person would
+be called up on incomplete evidence. At 1,000,000 synthetic persons that was 5 men:
+students, a protected occupation, a father of dependents, whose education, tax or
+civil record sat in a file of its own.
 
-So before anyone is eligible, the register looks for *other files* of him: a file
-with the same birth date (or none, in his region), the same sex (or none), one of
-his family and given names as either of its own (swaps happen), the other one and
+So before anyone is eligible, the register looks for *other files* of theirs: a file
+with the same birth date (or none, in their region), the same sex (or none), one of
+their family and given names as either of its own (swaps happen), the other one and
 the middle name similar or missing. While one of them carries a ground in
-``rules.KEEPING_OFF``, he is held (``rules.OTHER_FILE_GROUND``, needs_clarification)
-until an officer answers a pair of their records: `muster review decide A B --same`
-joins the files at the next resolution, ``--different`` lifts the hold. On that
+``rules.KEEPING_OFF``, the person is held (``rules.OTHER_FILE_GROUND``,
+needs_clarification) until an officer answers a pair of their records: `muster
+review decide A B --same` joins the files at the next resolution, ``--different``
+lifts the hold. On that
 register it held 30 men: 4 of the 5 (the fifth's names are less similar than
 resolution's own bound for a misspelling) and 26 namesakes born the same day, whom
 an officer tells apart by their documents.
@@ -140,8 +141,8 @@ def hold_in_bulk(db: BulkConnection, flags: str, suffix: str, eligible_mask: int
 
 def other_files(conn: sa.Connection, person_id: str) -> tuple[list[str], list[str]]:
     """(files ``person_id`` would be held for if they carried a ground, files that would
-    be held for him): the two directions of ``matching_sql``, less the pairs an officer
-    kept apart. The first decides his own hold."""
+    be held for them): the two directions of ``matching_sql``, less the pairs an
+    officer kept apart. The first decides their own hold."""
     mine, theirs = _matches(conn, [person_id])
     return (sorted(mine.column("other_id").to_pylist()),
             sorted(theirs.column("person_id").to_pylist()))

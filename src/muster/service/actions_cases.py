@@ -239,7 +239,7 @@ def decide_review_pair(svc: Service, account: Account, pair_id: int, decision: s
 
 def decide_other_file(svc: Service, account: Account, person_id: str, other_id: str,
                       decision: str, reason: str) -> PairDecision:
-    """Answer whether another file that holds a person (eligibility.other_files) is his,
+    """Answer whether another file that holds a person (eligibility.other_files) is theirs,
     on a record of each: "same" joins the files at the next resolution run, "different"
     keeps them apart and lifts the hold. As with review pairs, an officer decides within
     their regions: the person outside them is 404, another file outside them 403. A
