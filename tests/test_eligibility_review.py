@@ -61,6 +61,11 @@ def test_records_in_review_hold_their_person_until_a_resolution_applies_the_deci
     assert "cases:ns-bare" in resolved.ok("eligibility", "explain", bare, "--as-of", AS_OF)
     # Persons with no record in review are decided as before: some are eligible.
     assert any(r["status"] in ELIGIBLE for p, r in results.items() if p not in in_review)
+    # The review list puts the pairs that hold a call-up decision first.
+    cells = [line.split("│") for line in resolved.ok("review", "list", "--limit", "1000")
+             .splitlines() if line.count("│") == 8 and line.split("│")[1].strip().isdigit()]
+    holds = [row[6].strip() == "call-up" for row in cells]
+    assert any(holds) and holds == sorted(holds, reverse=True)
 
     resolved.ok("review", "decide", "cases:ns-tver", "cases:ns-bare", "--same", *REASON)
     # Decided but not yet applied: the two records are still in separate files.

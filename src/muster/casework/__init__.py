@@ -5,6 +5,7 @@
     verified.py    officer-verified values as the registration office's source records
     decide.py      opening citizen cases and recording decisions, with their effects
     reevaluate.py  resolution and eligibility again for the persons a decision touched
+    review_queue.py  the open review pairs, those holding a call-up decision first
 
 See docs/callup.md ("The life of a case").
 """

@@ -64,20 +64,23 @@ def review_list_cmd(
         help="uncertain | ambiguous | identifier_collision")] = None,
     limit: Annotated[int, typer.Option(help="How many to show.")] = 30,
 ) -> None:
-    """Open review pairs, strongest first: the register did not link these on its own.
+    """Open review pairs: the register did not link these on its own. First those that
+    hold someone's call-up decision (the newest eligibility evaluation holds a person of
+    the pair for it), then the strongest.
 
     Example: muster review list --kind identifier_collision
     """
-    from muster.resolve.queries import review_list
+    from muster.casework.review_queue import review_page
 
     ws = workspace()
     with store_for(ws) as store:
-        rows, total = review_list(store, kind, limit)
-    table = Table("id", "kind", "record", "record", "weight", "why")
+        rows, total = review_page(store, kind, None, limit, 0)
+    table = Table("id", "kind", "record", "record", "weight", "holds", "why")
     for r in rows:
         weight = "" if r["match_weight"] is None else f"{r['match_weight']:.1f}"
         table.add_row(str(r["id"]), r["kind"], f"{r['source_l']}:{r['record_id_l']}",
-                      f"{r['source_r']}:{r['record_id_r']}", weight, r["detail"])
+                      f"{r['source_r']}:{r['record_id_r']}", weight,
+                      "call-up" if r["holds"] else "", r["detail"])
     console.print(table)
     if total > len(rows):
         console.print(f"… {total - len(rows):,} more (--limit).")

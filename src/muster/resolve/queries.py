@@ -32,7 +32,6 @@ from muster.store.schema import (
     person_records,
     persons,
     resolve_runs,
-    review_pairs,
 )
 
 
@@ -71,18 +70,6 @@ def export_persons(store: Store, out: Path) -> int:
         table = db.fetch_arrow(f"SELECT {columns} FROM golden_records ORDER BY person_id")
     pacsv.write_csv(table, out)
     return int(table.num_rows)
-
-
-def review_list(store: Store, kind: str | None = None,
-                limit: int = 50) -> tuple[list[dict[str, Any]], int]:
-    with store.engine.connect() as conn:
-        query = sa.select(review_pairs).where(review_pairs.c.status == "open")
-        if kind:
-            query = query.where(review_pairs.c.kind == kind)
-        total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar()
-        rows = conn.execute(query.order_by(review_pairs.c.match_weight.desc().nulls_last(),
-                                           review_pairs.c.id).limit(limit)).mappings().all()
-    return [dict(r) for r in rows], int(total or 0)
 
 
 @dataclass

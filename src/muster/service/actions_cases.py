@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from muster import casework
 from muster.casework import OUTCOMES, Case, Decided
+from muster.casework.review_queue import open_review_pair, review_page
 from muster.eligibility.explain import other_files_holding
 from muster.errors import BadRequest, ConflictError, Forbidden, NotFound
 from muster.resolve.decisions import PairDecision, decide_pair
@@ -24,7 +25,7 @@ from muster.service.actions_common import (
     audit_each,
 )
 from muster.service.state import Service
-from muster.service.work_queries import first_record, open_review_pair, review_page
+from muster.service.work_queries import first_record
 
 STATUSES = ("open", "all", *sorted({o for outcomes in OUTCOMES.values() for o in outcomes}))
 
