@@ -85,6 +85,7 @@ def _mask(grounds: Iterable[str]) -> int:
 
 ELIGIBLE_MASK = _mask(r.ground for r in RULES if r.status in ELIGIBLE)
 BLOCKING_MASK = _mask(r.ground for r in RULES if r.status not in ELIGIBLE)
+KEEPING_MASK = _mask(KEEPING_OFF)
 
 
 def build_flags(db: BulkConnection, table: str, contexts: dict[str, Context],
@@ -96,7 +97,7 @@ def build_flags(db: BulkConnection, table: str, contexts: dict[str, Context],
     db.execute(f"CREATE TEMPORARY TABLE {table} AS SELECT f.person_id, f.region, "
                f"{', '.join(columns)} FROM ({facts_sql(officer)}) f")
     for suffix in contexts:
-        hold_in_bulk(db, table, suffix, ELIGIBLE_MASK, BLOCKING_MASK, _mask(KEEPING_OFF),
+        hold_in_bulk(db, table, suffix, ELIGIBLE_MASK, BLOCKING_MASK, KEEPING_MASK,
                      BIT[OTHER_FILE_GROUND])
 
 

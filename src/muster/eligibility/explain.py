@@ -233,7 +233,7 @@ def other_files_holding(conn: sa.Connection, person_id: str,
                         results: list[dict[str, Any]] | None = None) -> list[str]:
     """The other files (other_files.py) that hold the person in a current evaluation:
     files that may be theirs whose stored result there carries a ground in KEEPING_OFF.
-    ``results``: his ``stored_results``, when the caller has read them."""
+    ``results``: their ``stored_results``, when the caller has read them."""
     if results is None:
         results = stored_results(conn, person_id)
     runs = [int(r["run_id"]) for r in results if OTHER_FILE_GROUND in r["grounds"].split(",")]

@@ -15,10 +15,9 @@ the middle name similar or missing. While one of them carries a ground in
 ``rules.KEEPING_OFF``, the person is held (``rules.OTHER_FILE_GROUND``,
 needs_clarification) until an officer answers a pair of their records: `muster
 review decide A B --same` joins the files at the next resolution, ``--different``
-lifts the hold. On that
-register it held 30 men: 4 of the 5 (the fifth's names are less similar than
-resolution's own bound for a misspelling) and 26 namesakes born the same day, whom
-an officer tells apart by their documents.
+lifts the hold. On that register it held 30 men: 4 of the 5 (the fifth's names are
+less similar than resolution's own bound for a misspelling) and 26 namesakes born
+the same day, whom an officer tells apart by their documents.
 """
 
 from __future__ import annotations

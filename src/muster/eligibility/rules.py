@@ -51,7 +51,7 @@ DERIVED_FLAGS = ("identity_conflict", "identity_review", "other_file")
 IN_REVIEW_GROUND = "identity_in_review"
 # The ground that holds a person who would be eligible while another file that may be
 # theirs carries one of KEEPING_OFF (other_files.py): facts about the human that a file
-# of his own may lack. Grounds that follow from birth date and sex alone are not.
+# of their own may lack. Grounds that follow from birth date and sex alone are not.
 OTHER_FILE_GROUND = "possible_other_file"
 KEEPING_OFF = ("deceased", "unfit", "limited_fitness", "dependents",
                "protected_occupation", "student", "temporarily_unfit")

@@ -7,10 +7,11 @@ into its response model.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
+from muster.resolve.decisions import PairDecision
 from muster.service import actions
 from muster.service.actions_cases import STATUSES
 from muster.service.api import PROBLEMS, AccountDep, ServiceDep
@@ -209,9 +210,7 @@ def decide_review(pair_id: int, body: ReviewDecisionIn, svc: ServiceDep,
     """Answer a review pair: the same person, or different persons. The pair leaves the
     review list now; the next resolution run links it or keeps it apart."""
     d = actions.decide_review_pair(svc, account, _id(pair_id), body.decision, body.reason)
-    return ReviewDecisionOut(pair_id=pair_id, decision=d.decision, record_l=":".join(d.left),
-                             record_r=":".join(d.right), actor=d.actor, reason=d.reason,
-                             decided_at=d.decided_at)
+    return ReviewDecisionOut(pair_id=pair_id, **_decided(d))
 
 
 @router.post("/persons/{person_id}/other-files/{other_id}/decision",
@@ -223,6 +222,11 @@ def decide_other_file(person_id: str, other_id: str, body: ReviewDecisionIn,
     run, "different" keeps them apart and, once a run has applied it, lifts the hold."""
     d = actions.decide_other_file(svc, account, person_id, other_id, body.decision,
                                   body.reason)
-    return OtherFileDecisionOut(person_id=person_id, other_id=other_id, decision=d.decision,
-                                record_l=":".join(d.left), record_r=":".join(d.right),
-                                actor=d.actor, reason=d.reason, decided_at=d.decided_at)
+    return OtherFileDecisionOut(person_id=person_id, other_id=other_id, **_decided(d))
+
+
+def _decided(d: PairDecision) -> dict[str, Any]:
+    """The fields of PairDecisionOut, from the decision as kept."""
+    return {"decision": d.decision, "record_l": ":".join(d.left),
+            "record_r": ":".join(d.right), "actor": d.actor, "reason": d.reason,
+            "decided_at": d.decided_at}
