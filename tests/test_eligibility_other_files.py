@@ -20,7 +20,10 @@ STUDENT = {"student_until": date(2025, 6, 30)}
 
 
 def _named(person_id: str, **facts: Any) -> dict[str, Any]:
-    return man(person_id, **{**KEYS, **facts})
+    """A man whose names are spelt as their keys unless ``facts`` spell them."""
+    keys = {**KEYS, **{k: v for k, v in facts.items() if k in KEYS}}
+    names = {k.replace("_key", "_name"): v and v.title() for k, v in keys.items()}
+    return man(person_id, **{**keys, **names, **facts})
 
 
 def _held(results: dict[str, dict[str, Any]]) -> set[str]:
@@ -43,6 +46,24 @@ def test_a_file_with_swapped_misspelt_names_and_a_deferment_holds_him(
     out = register.ok("eligibility", "explain", "P000000001", "--as-of", AS_OF)
     assert GROUND in out and "P000000002" in out and "review decide" in out
     assert "Agrees with the stored evaluation" in out
+
+
+def test_a_name_mistyped_in_its_own_alphabet_holds_him_though_its_key_differs_more(
+        register: Register) -> None:
+    # Алиев and Алиеч are one letter apart; their keys (alev, alech) are not similar.
+    cyrillic = {"family_name": "Алиев", "given_name": "Али", "middle_name": None,
+                "family_key": "alev", "given_key": "ali", "middle_key": None}
+    write_register(register.store(), [
+        _named("P000000001", **cyrillic),
+        _named("P000000002", **{**cyrillic, "family_name": "Алиеч", "family_key": "alech"},
+               **STUDENT),
+        # Another family name altogether: not his.
+        _named("P000000003", **{**cyrillic, "family_name": "Алексеев",
+                                "family_key": "aleksev"}, **STUDENT)])
+    results = _evaluate(register)
+    assert _held(results) == {"P000000001"}
+    with register.store().engine.connect() as conn:
+        assert other_files(conn, "P000000001")[0] == ["P000000002"]
 
 
 def test_only_files_that_may_be_him_and_only_grounds_about_the_human_hold_him(

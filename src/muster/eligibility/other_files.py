@@ -11,13 +11,13 @@ civil record sat in a file of its own.
 So before anyone is eligible, the register looks for *other files* of theirs: a file
 with the same birth date (or none, in their region), the same sex (or none), one of
 their family and given names as either of its own (swaps happen), the other one and
-the middle name similar or missing. While one of them carries a ground in
-``rules.KEEPING_OFF``, the person is held (``rules.OTHER_FILE_GROUND``,
-needs_clarification) until an officer answers a pair of their records: `muster
-review decide A B --same` joins the files at the next resolution, ``--different``
-lifts the hold. On that register it held 30 men: 4 of the 5 (the fifth's names are
-less similar than resolution's own bound for a misspelling) and 26 namesakes born
-the same day, whom an officer tells apart by their documents.
+the middle name similar (their keys or their spellings) or missing. While one of
+them carries a ground in ``rules.KEEPING_OFF``, the person is held
+(``rules.OTHER_FILE_GROUND``, needs_clarification) until an officer answers a pair of
+their records: `muster review decide A B --same` joins the files at the next
+resolution, ``--different`` lifts the hold. On that register it held 32 men: all 5,
+26 namesakes born the same day and a twin one letter from their twin's given name
+(Виталий, Василий), whom an officer tells apart by their documents.
 """
 
 from __future__ import annotations
@@ -33,19 +33,26 @@ import sqlalchemy as sa
 from muster.store.bulk import BulkConnection
 from muster.store.schema import golden_records
 
-# Names at least this similar (Jaro-Winkler on their keys) may be one name misspelt:
-# resolution's default for "different names".
+# Names at least this similar (Jaro-Winkler) may be one name misspelt: resolution's
+# default for "different names".
 NAME_SIMILARITY = 0.85
-COLUMNS = ("person_id", "family_key", "given_key", "middle_key", "birth_date", "sex",
-           "region")
-_OTHER = {"family_key": "given_key", "given_key": "family_key"}
+COLUMNS = ("person_id", "family_key", "given_key", "middle_key", "family_name", "given_name",
+           "middle_name", "birth_date", "sex", "region")
+_OTHER = {"family": "given", "given": "family"}
 _PAIRS = pa.schema([("person_id", pa.string()), ("other_id", pa.string())])
 _NO_PAIRS = _PAIRS.empty_table()
 
 
 def _similar(left: str, right: str) -> str:
-    return (f"({left} IS NULL OR {right} IS NULL OR {left} = {right} "
-            f"OR jaro_winkler_similarity({left}, {right}) >= {NAME_SIMILARITY})")
+    """``left`` and ``right`` (``a.given``, ``b.family``, ...) may be one name: either is
+    missing, or their keys or their spellings are similar. The spellings too, because
+    one letter mistyped in the name's own alphabet can be two in its key (Алиев and
+    Алиеч: keys "alev" and "alech", 0.848; the names 0.92)."""
+    keys = (f"{left}_key", f"{right}_key")
+    return (f"({keys[0]} IS NULL OR {keys[1]} IS NULL OR {keys[0]} = {keys[1]} "
+            f"OR jaro_winkler_similarity({keys[0]}, {keys[1]}) >= {NAME_SIMILARITY} "
+            f"OR jaro_winkler_similarity(lower({left}_name), lower({right}_name)) "
+            f">= {NAME_SIMILARITY})")
 
 
 def matching_sql(mine: str, theirs: str) -> str:
@@ -53,17 +60,17 @@ def matching_sql(mine: str, theirs: str) -> str:
     one human. Both tables have ``COLUMNS``. One equi-join per way a name can match (in
     place or swapped) and per birth-date case, so no name pairs with every file."""
     parts = []
-    for key_a, key_b in (("family_key", "family_key"), ("given_key", "given_key"),
-                         ("family_key", "given_key"), ("given_key", "family_key")):
+    for name_a, name_b in (("family", "family"), ("given", "given"), ("family", "given"),
+                           ("given", "family")):
         for day in ("a.birth_date = b.birth_date",
                     "b.birth_date IS NULL AND a.region = b.region"):
             parts.append(
                 f"SELECT a.person_id, b.person_id AS other_id FROM {mine} a JOIN {theirs} b "
-                f"ON a.{key_a} = b.{key_b} AND {day} "
+                f"ON a.{name_a}_key = b.{name_b}_key AND {day} "
                 f"WHERE a.person_id <> b.person_id "
                 f"AND (a.sex IS NULL OR b.sex IS NULL OR a.sex = b.sex) "
-                f"AND {_similar(f'a.{_OTHER[key_a]}', f'b.{_OTHER[key_b]}')} "
-                f"AND {_similar('a.middle_key', 'b.middle_key')}")
+                f"AND {_similar(f'a.{_OTHER[name_a]}', f'b.{_OTHER[name_b]}')} "
+                f"AND {_similar('a.middle', 'b.middle')}")
     return " UNION ".join(parts)
 
 
