@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from muster.profile.identifiers import IDENTIFIER_FIELDS
 from muster.store import Store
 from muster.store.schema import (
+    batches,
     cases,
     golden_records,
     person_events,
@@ -46,32 +47,48 @@ class ResolutionOverview:
     with_conflicts: int
 
 
-def _count_by_source(conn: sa.Connection, query: sa.Select[Any]) -> dict[str, int]:
-    return {str(source): int(n) for source, n in conn.execute(query).all()}
-
-
 def source_overview(store: Store) -> list[SourceOverview]:
-    s, q, f = source_records.c, quarantine.c, record_flags.c
+    """Per source, as of the newest batch: the counts change only when a batch is
+    ingested, so each process keeps the answer until the next batch (a look at the
+    batches is one index read; the counts read every source record: 3.4 s at
+    1,000,000 persons on PostgreSQL, on every dashboard)."""
     with store.engine.connect() as conn:
-        agencies = dict(conn.execute(sa.select(sources.c.name, sources.c.agency)).all())
-        rows = _count_by_source(conn, sa.select(s.source, sa.func.count()).group_by(s.source))
-        quarantined = _count_by_source(conn, sa.select(q.source, sa.func.count())
-                                       .group_by(q.source))
-        flagged = _count_by_source(conn, sa.select(s.source, sa.func.count()).where(
-            s.flags > 0).group_by(s.source))
-        valid = {field: _count_by_source(conn, sa.select(s.source, sa.func.count(s[field]))
-                                         .group_by(s.source))
-                 for field in IDENTIFIER_FIELDS}
-        failed: dict[tuple[str, str], int] = {
-            (str(source), str(field)): int(n) for source, field, n in conn.execute(
-                sa.select(f.source, f.field, sa.func.count(sa.distinct(f.record_id)))
-                .where(f.field.in_(IDENTIFIER_FIELDS)).group_by(f.source, f.field)).all()}
-    names = sorted(set(agencies) | set(rows) | set(quarantined))
-    return [SourceOverview(
-        source=name, agency=agencies.get(name), rows=rows.get(name, 0),
-        quarantined=quarantined.get(name, 0), flagged=flagged.get(name, 0),
-        identifiers=tuple((field, valid[field].get(name, 0), failed.get((name, field), 0))
-                          for field in IDENTIFIER_FIELDS)) for name in names]
+        version = (str(store.url), *conn.execute(sa.select(
+            sa.func.count(), sa.func.max(batches.c.id))).one(), *conn.execute(sa.select(
+                sa.func.count(), sa.func.max(sources.c.added_at))).one())
+        overview = _overviews.get(version)
+        if overview is None:
+            overview = _source_overview(conn)
+            _overviews.clear()  # one register per process: keep only the newest
+            _overviews[version] = overview
+    return overview
+
+
+_overviews: dict[tuple[object, ...], list[SourceOverview]] = {}
+
+
+def _source_overview(conn: sa.Connection) -> list[SourceOverview]:
+    s, q, f = source_records.c, quarantine.c, record_flags.c
+    agencies = dict(conn.execute(sa.select(sources.c.name, sources.c.agency)).all())
+    # One pass over the records for every count of theirs.
+    per_source = {str(row[0]): row[1:] for row in conn.execute(sa.select(
+        s.source, sa.func.count(), sa.func.count(sa.case((s.flags > 0, 1))),
+        *(sa.func.count(s[field]) for field in IDENTIFIER_FIELDS)).group_by(s.source))}
+    quarantined = {str(source): int(n) for source, n in conn.execute(
+        sa.select(q.source, sa.func.count()).group_by(q.source)).all()}
+    failed: dict[tuple[str, str], int] = {
+        (str(source), str(field)): int(n) for source, field, n in conn.execute(
+            sa.select(f.source, f.field, sa.func.count(sa.distinct(f.record_id)))
+            .where(f.field.in_(IDENTIFIER_FIELDS)).group_by(f.source, f.field)).all()}
+    overviews = []
+    for name in sorted(set(agencies) | set(per_source) | set(quarantined)):
+        rows, flagged, *valid = per_source.get(name, (0,) * (2 + len(IDENTIFIER_FIELDS)))
+        overviews.append(SourceOverview(
+            source=name, agency=agencies.get(name), rows=int(rows),
+            quarantined=quarantined.get(name, 0), flagged=int(flagged),
+            identifiers=tuple((field, int(n), failed.get((name, field), 0))
+                              for field, n in zip(IDENTIFIER_FIELDS, valid, strict=True))))
+    return overviews
 
 
 def resolution_overview(store: Store) -> ResolutionOverview:

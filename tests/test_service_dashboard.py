@@ -1,0 +1,67 @@
+"""The dashboard's figures are the register's: per source the rows kept, quarantined and
+flagged and the valid and failed identifiers, as the ingest reported them, and a batch
+ingested while the service runs shows on the next view (the figures are kept between
+views until a batch arrives). On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from conftest import Register
+from muster.service import create_app
+from muster.service.accounts import add_account
+from muster.store.schema import batches
+from service_data import PASSWORD
+
+ROW = re.compile(r'<tr><th scope="row">(\w+)<br>.*?</th>\s*'
+                 r'<td class="num">(\d+)</td><td class="num">(\d+)</td><td class="num">(\d+)</td>'
+                 r'\s*((?:<td class="num">\d+ / \d+</td>)+)</tr>', re.S)
+
+
+def _sources(page: str) -> dict[str, tuple[int, ...]]:
+    """Source -> (rows, quarantined, flagged, then valid and failed per identifier)."""
+    return {m[1]: (int(m[2]), int(m[3]), int(m[4]),
+                   *(int(n) for n in re.findall(r"\d+", m[5]))) for m in ROW.finditer(page)}
+
+
+def _reported(register: Register, source: str) -> tuple[int, int, int]:
+    """(accepted, quarantined, flagged) as the source's one batch reported them."""
+    with register.store().engine.connect() as conn:
+        row = conn.execute(sa.select(batches.c.accepted, batches.c.quarantined,
+                                     batches.c.flagged).where(batches.c.source == source)).one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def test_the_dashboard_counts_each_source_and_a_new_batch_on_the_next_view(
+        register: Register, tmp_path: Path) -> None:
+    extracts = tmp_path / "extracts"
+    register.ok("synth", extracts, "--persons", 300, "--seed", 5)
+    register.ok("sources", "add", extracts / "sources.toml")
+    register.ok("ingest", "voters", extracts / "voters.csv")
+    add_account(register.store(), "admin", PASSWORD, "administrator")
+    app = create_app(register.workspace(), "test-secret", database_url=register.database_url)
+    with TestClient(app) as browser:
+        form = browser.get("/login").text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+        assert csrf
+        browser.post("/login", data={"username": "admin", "password": PASSWORD,
+                                     "csrf": csrf[1]})
+        first = _sources(browser.get("/").text)
+        rows, quarantined, flagged = _reported(register, "voters")
+        assert quarantined > 0  # the synthetic extract has bad rows
+        assert first["voters"][:3] == (rows, quarantined, flagged)
+        assert "tax" not in first  # declared, not yet ingested
+
+        register.ok("ingest", "tax", extracts / "tax.csv")
+        second = _sources(browser.get("/").text)
+        assert second["voters"] == first["voters"]
+        rows, quarantined, flagged = _reported(register, "tax")
+        assert flagged > 0
+        assert second["tax"][:3] == (rows, quarantined, flagged)
+        # Tax records carry tax ids (national_id, tax_id, passport_no: valid, failed),
+        # each flagged record for one failing its check.
+        assert second["tax"][3:] == (0, 0, rows - flagged, flagged, 0, 0)
