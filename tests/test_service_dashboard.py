@@ -16,6 +16,7 @@ from muster.service import create_app
 from muster.service.accounts import add_account
 from muster.store.schema import batches
 from service_data import PASSWORD
+from test_service_web import log_in
 
 ROW = re.compile(r'<tr><th scope="row">(\w+)<br>.*?</th>\s*'
                  r'<td class="num">(\d+)</td><td class="num">(\d+)</td><td class="num">(\d+)</td>'
@@ -45,11 +46,7 @@ def test_the_dashboard_counts_each_source_and_a_new_batch_on_the_next_view(
     add_account(register.store(), "admin", PASSWORD, "administrator")
     app = create_app(register.workspace(), "test-secret", database_url=register.database_url)
     with TestClient(app) as browser:
-        form = browser.get("/login").text
-        csrf = re.search(r'name="csrf" value="([^"]+)"', form)
-        assert csrf
-        browser.post("/login", data={"username": "admin", "password": PASSWORD,
-                                     "csrf": csrf[1]})
+        log_in(browser, "admin")
         first = _sources(browser.get("/").text)
         rows, quarantined, flagged = _reported(register, "voters")
         assert quarantined > 0  # the synthetic extract has bad rows
