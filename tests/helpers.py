@@ -52,3 +52,18 @@ def count(store: Store, table: str) -> int:
 def read_csv(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f))
+
+
+def review_pair_regions(store: Store) -> dict[int, tuple[Any, ...]]:
+    """Every open review pair: the regions stored on it, and the golden regions of its
+    records' persons as the register has them now (the two must agree)."""
+    def golden(side: str) -> str:
+        return (f"(SELECT g.region FROM person_records p JOIN golden_records g "
+                f"ON g.person_id = p.person_id WHERE p.source = r.source_{side} "
+                f"AND p.record_id = r.record_id_{side})")
+
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            f"SELECT id, region_l, region_r, {golden('l')}, {golden('r')} "
+            "FROM review_pairs r WHERE status = 'open'")).all()
+    return {int(row[0]): tuple(row[1:]) for row in rows}

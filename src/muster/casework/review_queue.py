@@ -1,9 +1,9 @@
 """The review queue: open review pairs, first those that hold someone's call-up decision.
 
-It reads what resolution wrote (the pairs, the persons of their records, their golden
-regions) and what eligibility decided (who is held for records in review), so it sits
-with the casework that works it; the CLI's `muster review list` and the service's
-queue both read it.
+It reads what resolution wrote (the pairs with the golden region of each record's
+person, the persons of their records) and what eligibility decided (who is held for
+records in review), so it sits with the casework that works it; the CLI's
+`muster review list` and the service's queue both read it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from muster.store import Store
 from muster.store.schema import (
     eligibility_results,
     eligibility_runs,
-    golden_records,
     person_records,
     review_pairs,
 )
@@ -38,44 +37,33 @@ def _held_pairs() -> sa.CompoundSelect[Any]:
         .where(r.status == "open") for side in "lr"))
 
 
-def _join_person(query: sa.Select[Any], side: str) -> tuple[sa.Select[Any], Any, Any]:
-    """``query`` (over review_pairs) outer-joined to the person of the record on ``side``
-    (l or r) and their golden record; returns it with those two table aliases."""
-    r = review_pairs.c
-    records, golden = person_records.alias(f"p{side}"), golden_records.alias(f"g{side}")
-    query = (query.outerjoin(records, sa.and_(records.c.source == r[f"source_{side}"],
-                                              records.c.record_id == r[f"record_id_{side}"]))
-             .outerjoin(golden, golden.c.person_id == records.c.person_id))
-    return query, records, golden
-
-
 def _open_pairs(regions: tuple[str, ...] | None, kind: str | None = None) -> sa.Select[Any]:
     """Ids of the open pairs (of ``kind``) with ``holds``: whether they hold a call-up
     decision (``_held_pairs``); ``regions`` keeps pairs with a record of a person in
-    them (joined, not one lookup per pair: PostgreSQL hashes the joins). Nothing else
-    is read: ordering and counting tens of thousands of pairs should read only those."""
+    them, by the regions resolution keeps on each pair (``region_l``, ``region_r``).
+    Nothing else is read: ordering and counting tens of thousands of pairs should
+    read only those."""
     r = review_pairs.c
     held = sa.case((r.id.in_(_held_pairs()), 1), else_=0).label("holds")
     query = sa.select(r.id, r.match_weight, held).where(r.status == "open")
     if kind:
         query = query.where(r.kind == kind)
     if regions is not None:
-        in_regions = []
-        for side in "lr":
-            query, _, golden = _join_person(query, side)
-            in_regions.append(golden.c.region.in_(regions))
-        query = query.where(sa.or_(*in_regions))
+        query = query.where(sa.or_(r.region_l.in_(regions), r.region_r.in_(regions)))
     return query
 
 
 def _with_persons(pairs: sa.Subquery) -> sa.Select[Any]:
-    """The ``pairs`` (ids and holds) with each pair's columns and the person and region
-    of each record (``person_l``, ``region_l``, ...)."""
-    query = sa.select(review_pairs, pairs.c.holds).join(pairs, pairs.c.id == review_pairs.c.id)
+    """The ``pairs`` (ids and holds) with each pair's columns (the region of each
+    record's person among them) and the person of each record (``person_l``, ...)."""
+    r = review_pairs.c
+    query = sa.select(review_pairs, pairs.c.holds).join(pairs, pairs.c.id == r.id)
     for side in "lr":
-        query, records, golden = _join_person(query, side)
-        query = query.add_columns(records.c.person_id.label(f"person_{side}"),
-                                  golden.c.region.label(f"region_{side}"))
+        records = person_records.alias(f"p{side}")
+        query = (query.outerjoin(records, sa.and_(
+            records.c.source == r[f"source_{side}"],
+            records.c.record_id == r[f"record_id_{side}"]))
+            .add_columns(records.c.person_id.label(f"person_{side}")))
     return query
 
 

@@ -2,7 +2,8 @@
 
 Creates DuckDB tables ``edge_out`` (the link evidence that explanations show) and
 ``review_out`` (pairs an officer must look at), keyed by source and record id
-(``edge_out`` keeps the record numbers too, to be written in key order).
+(both keep the record numbers too: ``edge_out`` to be written in key order,
+``review_out`` to be given its persons' regions once the golden records are built).
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def build_outcomes(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> 
     con.execute("""
         CREATE OR REPLACE TABLE review_out AS
         SELECT kind, l.source AS source_l, l.record_id AS record_id_l,
-               r.source AS source_r, r.record_id AS record_id_r, match_weight, detail
+               r.source AS source_r, r.record_id AS record_id_r, match_weight, detail,
+               x.rid_l, x.rid_r
         FROM (
           SELECT 'identifier_collision' AS kind, rid_l, rid_r, match_weight,
                  'share ' || rule || ' but ' || substr(reason, length('identifier collision: ') + 1)
@@ -72,4 +74,19 @@ def build_outcomes(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> 
         ) x JOIN records l ON l.rid = x.rid_l JOIN records r ON r.rid = x.rid_r
         WHERE NOT EXISTS (  -- an officer has answered it
           SELECT 1 FROM decided d WHERE d.rid_l = x.rid_l AND d.rid_r = x.rid_r)
+    """)
+
+
+def add_review_regions(con: duckdb.DuckDBPyConnection) -> None:
+    """Give ``review_out`` the golden region of each record's person (``region_l``,
+    ``region_r``), from ``members`` and ``golden_wide``: officers' queues are filtered
+    on them (casework.review_queue)."""
+    con.execute("""
+        CREATE OR REPLACE TABLE review_out AS
+        SELECT o.* EXCLUDE (rid_l, rid_r), gl.region AS region_l, gr.region AS region_r
+        FROM review_out o
+        LEFT JOIN members ml ON ml.rid = o.rid_l
+        LEFT JOIN golden_wide gl ON gl.person_id = ml.person_id
+        LEFT JOIN members mr ON mr.rid = o.rid_r
+        LEFT JOIN golden_wide gr ON gr.person_id = mr.person_id
     """)

@@ -42,10 +42,11 @@ def write_results(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: in
     ``decide_links`` (DuckDB tables ``edge_out`` and ``review_out``) runs in this
     thread while a second one writes the memberships, which need only the clusters.
     The rest goes in turn: the links are written, then the golden records are built
-    (``build_golden``: ``golden_long``, ``golden_wide``) and written. Building the
-    golden records while the links were written was slower at 1,000,000 persons: both
-    sort or group millions of rows, and beside each other on two cores and in
-    DuckDB's memory they spilled to disk (71 s for the golden records instead of 41 s).
+    (``build_golden``: ``golden_long``, ``golden_wide``, and the regions of
+    ``review_out``) and written, then the review list. Building the golden records
+    while the links were written was slower at 1,000,000 persons: both sort or group
+    millions of rows, and beside each other on two cores and in DuckDB's memory they
+    spilled to disk (71 s for the golden records instead of 41 s).
     """
     if scoped:
         _delete_scope(db)
@@ -74,6 +75,7 @@ def write_results(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: in
                                                 "FROM golden_long ORDER BY cluster, f"))
         db.append("golden_records", _stream(con, "SELECT * FROM golden_wide "
                                                  "ORDER BY person_id"))
+    _append_review(db, con, run_id, scoped)
     return linked
 
 
@@ -108,7 +110,7 @@ def _append_memberships(db: BulkConnection, duck: duckdb.DuckDBPyConnection, run
 
 def _append_links(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: int,
                   changes: IdentityChanges, scoped: bool) -> None:
-    """The links, new persons, their events and the review list."""
+    """The links, new persons and their events."""
     now = datetime.now(UTC)
     if scoped:
         _delete_changed_links(db, con)
@@ -137,8 +139,29 @@ def _append_links(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: in
         events = events.append_column("run_id", pa.repeat(pa.scalar(run_id), len(events)))
         events = events.append_column("at", pa.repeat(pa.scalar(now), len(events)))
         db.append("person_events", events)
+
+
+def _append_review(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: int,
+                   scoped: bool) -> None:
+    """The review list, with the region of each record's person (``review_out`` has
+    them from the golden records just built). In a scoped run an open pair can also
+    join a record of the scope to one outside it: its person may have moved, so
+    those pairs take their regions again from the golden records as now written."""
     review = con.sql(f"SELECT {run_id} AS run_id, *, 'open' AS status FROM review_out")
     db.append("review_pairs", review.to_arrow_table())
+    if scoped:
+        in_scope = f"IN (SELECT source, record_id FROM {SCOPE_TABLE})"
+        db.execute(f"UPDATE review_pairs SET region_l = {_region('l')}, "
+                   f"region_r = {_region('r')} WHERE status = 'open' "
+                   f"AND ((source_l, record_id_l) {in_scope} "
+                   f"OR (source_r, record_id_r) {in_scope})")
+
+
+def _region(side: str) -> str:
+    """The golden region of the person of a review pair's record on ``side``."""
+    return (f"(SELECT g.region FROM person_records p JOIN golden_records g "
+            f"ON g.person_id = p.person_id WHERE p.source = review_pairs.source_{side} "
+            f"AND p.record_id = review_pairs.record_id_{side})")
 
 
 @contextmanager

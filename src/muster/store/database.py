@@ -55,6 +55,13 @@ class Store:
         if before != self.head_revision():
             config = _alembic_config()
             with self.engine.begin() as conn:
+                if self.dialect == "sqlite":
+                    # Python's sqlite3 runs DDL outside any transaction: a migration
+                    # failing after its first ALTER TABLE kept that column, and every
+                    # later upgrade failed on it. One explicit transaction makes the
+                    # upgrade all or nothing, as on PostgreSQL.
+                    conn.connection.driver_connection.isolation_level = None  # type: ignore[union-attr]
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
                 config.attributes["connection"] = conn
                 command.upgrade(config, "head")
         return before, self.current_revision()
