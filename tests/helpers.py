@@ -54,16 +54,19 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def review_pair_regions(store: Store) -> dict[int, tuple[Any, ...]]:
-    """Every open review pair: the regions stored on it, and the golden regions of its
-    records' persons as the register has them now (the two must agree)."""
-    def golden(side: str) -> str:
-        return (f"(SELECT g.region FROM person_records p JOIN golden_records g "
+def review_pair_persons(store: Store) -> dict[int, tuple[Any, ...]]:
+    """Every open review pair: the persons and regions stored on it (person_l,
+    person_r, region_l, region_r), and then the same as the register has them now:
+    each record's person, and their golden region (the two halves must agree)."""
+    def now(side: str, column: str) -> str:
+        return (f"(SELECT {column} FROM person_records p LEFT JOIN golden_records g "
                 f"ON g.person_id = p.person_id WHERE p.source = r.source_{side} "
                 f"AND p.record_id = r.record_id_{side})")
 
     with store.engine.connect() as conn:
         rows = conn.execute(sa.text(
-            f"SELECT id, region_l, region_r, {golden('l')}, {golden('r')} "
+            f"SELECT id, person_l, person_r, region_l, region_r, "
+            f"{now('l', 'p.person_id')}, {now('r', 'p.person_id')}, "
+            f"{now('l', 'g.region')}, {now('r', 'g.region')} "
             "FROM review_pairs r WHERE status = 'open'")).all()
     return {int(row[0]): tuple(row[1:]) for row in rows}

@@ -108,10 +108,12 @@ def add_work(store: Store, profile: Profile, out: Path) -> Work:
         conn.execute(review_pairs.insert(), [
             {"run_id": 1, "kind": "uncertain", "source_l": "passports", "record_id_l": "R0",
              "source_r": "passports", "record_id_r": "R2", "match_weight": 3.5,
+             "person_l": IN_REGION, "person_r": ALSO_IN_REGION,
              "region_l": "TVE", "region_r": "TVE",
              "detail": "same family name, different given names", "status": "open"},
             {"run_id": 1, "kind": "ambiguous", "source_l": "passports", "record_id_l": "R1",
              "source_r": "voters", "record_id_r": "V1", "match_weight": 7.0,
+             "person_l": OUT_OF_REGION, "person_r": OUT_OF_REGION,
              "region_l": "MOW", "region_r": "MOW",
              "detail": "one voter record, two candidates", "status": "open"}])
     report = create_plan(store, AS_OF, {"TVE": 1, "MOW": 1}, "planner", seed="00c0ffee")

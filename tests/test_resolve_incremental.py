@@ -15,7 +15,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from conftest import Register
-from helpers import declare, read_csv, review_pair_regions
+from helpers import declare, read_csv, review_pair_persons
 from muster.casework.review_queue import review_page
 from muster.compute import duckdb_connection
 from muster.profile import load_profile
@@ -224,28 +224,28 @@ def test_records_are_numbered_in_byte_order_of_their_keys_by_both_kinds_of_run(
         con.close()
 
 
-def test_review_pairs_keep_the_regions_of_their_persons(register: Register,
-                                                        tmp_path: Path) -> None:
+def test_review_pairs_keep_their_persons_and_regions(register: Register,
+                                                     tmp_path: Path) -> None:
     """A regional officer's queue holds the pairs with a person of their regions, by the
-    regions stored on each pair: a full run writes them, and an incremental run moves
-    them with a person it moved, also on a pair whose other person it did not touch."""
+    persons and regions stored on each pair: a full run writes them, and an incremental
+    run moves them with a person it moved, also on a pair whose other person it did not
+    touch."""
     extracts = tmp_path / "extracts"
     register.ok("synth", extracts, "--persons", 400, "--seed", 5)
     register.ok("sources", "add", extracts / "sources.toml")
     register.ok("ingest", "--all")
     register.ok("resolve")
     store = register.store()
-    stored = review_pair_regions(store)
-    assert sum(r[0] is not None for r in stored.values()) > 10
-    assert all(r[:2] == r[2:] for r in stored.values())
+    stored = review_pair_persons(store)
+    assert sum(r[2] is not None for r in stored.values()) > 10
+    assert all(r[:4] == r[4:] for r in stored.values())
 
     # A later record of one side's person, linked by their national id alone, moves
     # them to a region where neither side lives.
     with store.engine.connect() as conn:
-        pair, person, region_l, region_r = conn.execute(sa.text("""
-            SELECT r.id, p.person_id, r.region_l, r.region_r FROM review_pairs r
-            JOIN person_records p ON p.source = r.source_l AND p.record_id = r.record_id_l
-            JOIN golden_records g ON g.person_id = p.person_id
+        pair, person, other, region_l, region_r = conn.execute(sa.text("""
+            SELECT r.id, r.person_l, r.person_r, r.region_l, r.region_r FROM review_pairs r
+            JOIN golden_records g ON g.person_id = r.person_l
             WHERE r.status = 'open' AND r.kind = 'uncertain' AND g.national_id IS NOT NULL
               AND r.region_r IS NOT NULL
             ORDER BY r.id LIMIT 1""")).one()
@@ -267,8 +267,8 @@ def test_review_pairs_keep_the_regions_of_their_persons(register: Register,
     register.ok("ingest", "moves", batch)
     assert "incremental:" in register.ok("resolve")
 
-    after = review_pair_regions(store)
-    assert after[pair] == (region, region_r, region, region_r)  # the same pair, kept
-    assert all(r[:2] == r[2:] for r in after.values())
+    after = review_pair_persons(store)
+    assert after[pair][:4] == (person, other, region, region_r)  # the same pair, kept
+    assert all(r[:4] == r[4:] for r in after.values())
     officer = review_page(store, None, (region,), 500, 0)[0]
     assert pair in {p["id"] for p in officer}

@@ -426,8 +426,9 @@ def test_officer_answers_a_review_pair_in_the_queue(
     with served.store.engine.begin() as conn:  # two records of TVE persons
         pair = int(conn.execute(review_pairs.insert().values(
             run_id=1, kind="uncertain", source_l="passports", record_id_l="R0",
-            source_r="passports", record_id_r="R2", match_weight=22.5, region_l="TVE",
-            region_r="TVE", detail="same family name, different given names", status="open"
+            source_r="passports", record_id_r="R2", match_weight=22.5,
+            person_l=IN_REGION, person_r=ALSO_IN_REGION, region_l="TVE", region_r="TVE",
+            detail="same family name, different given names", status="open"
         )).inserted_primary_key[0])
     officer, citizen = sessions["officer"], sessions["citizen"]
     queue = officer.get("/queues").text

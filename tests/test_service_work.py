@@ -302,14 +302,18 @@ def test_person_record_lists_cases_and_notices(served: Served) -> None:
     assert verify(served.store).ok
 
 
-def _pair(store: Store, left: tuple[str, str, str], right: tuple[str, str, str]) -> int:
-    """A new open review pair between two records (source, record id, and the region
-    of the record's person, as resolution keeps it on the pair); returns its id."""
+Side = tuple[str, str, str, str]  # source, record id, and its person and their region
+
+
+def _pair(store: Store, left: Side, right: Side) -> int:
+    """A new open review pair between two records (with each record's person and their
+    region, as resolution keeps them on the pair); returns its id."""
     with store.engine.begin() as conn:
         return int(conn.execute(review_pairs.insert().values(
-            run_id=1, kind="uncertain", source_l=left[0], record_id_l=left[1],
-            region_l=left[2], source_r=right[0], record_id_r=right[1], region_r=right[2],
-            match_weight=21.0, detail="test pair", status="open")).inserted_primary_key[0])
+            run_id=1, kind="uncertain", match_weight=21.0, detail="test pair", status="open",
+            **{f"{column}_{side}": value for side, record in (("l", left), ("r", right))
+               for column, value in zip(("source", "record_id", "person", "region"), record,
+                                        strict=True)})).inserted_primary_key[0])
 
 
 def test_review_decisions_by_scope_are_kept_and_audited(served: Served) -> None:
@@ -320,8 +324,9 @@ def test_review_decisions_by_scope_are_kept_and_audited(served: Served) -> None:
             region="TVE"))
         conn.execute(person_records.insert().values(
             source="voters", record_id="V2", person_id=ALSO_IN_REGION, run_id=1))
-    within = _pair(served.store, ("passports", "R0", "TVE"), ("voters", "V2", "TVE"))
-    across = _pair(served.store, ("passports", "R0", "TVE"), ("voters", "V1", "MOW"))
+    r0: Side = ("passports", "R0", IN_REGION, "TVE")
+    within = _pair(served.store, r0, ("voters", "V2", ALSO_IN_REGION, "TVE"))
+    across = _pair(served.store, r0, ("voters", "V1", OUT_OF_REGION, "MOW"))
     body = {"decision": "different", "reason": "brothers: birth certificates seen"}
     url = f"/api/v1/review/{within}/decision"
     for role, status in (("analyst", 403), ("citizen", 403)):

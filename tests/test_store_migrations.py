@@ -13,7 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from conftest import Register
-from helpers import review_pair_regions
+from helpers import review_pair_persons
 from muster.store import Store
 from muster.store.database import _alembic_config
 from muster.store.schema import metadata
@@ -31,17 +31,17 @@ def _columns(store: Store, table: str) -> set[str]:
         return {c["name"] for c in sa.inspect(conn).get_columns(table)}
 
 
-def test_an_upgraded_register_gives_its_open_review_pairs_their_regions(
+def test_an_upgraded_register_gives_its_open_review_pairs_their_persons(
         register: Register, tmp_path: Path) -> None:
-    """Migration 0011 fills in the regions that officers' review queues are filtered on
-    for the pairs of a register resolved before they were kept: an officer of a region
-    would otherwise see none of its pairs."""
+    """Migration 0011 fills in the persons and regions that the review queue is filtered
+    and ordered on for the pairs of a register resolved before they were kept: an
+    officer of a region would otherwise see none of its pairs."""
     register.ok("synth", tmp_path / "extracts", "--persons", 300, "--seed", 5)
     register.ok("sources", "add", tmp_path / "extracts" / "sources.toml")
     register.ok("ingest", "--all")
     register.ok("resolve")
     store = register.store()
-    written = review_pair_regions(store)
+    written = review_pair_persons(store)
     config = _alembic_config()
     with store.engine.begin() as conn:
         config.attributes["connection"] = conn
@@ -54,9 +54,9 @@ def test_an_upgraded_register_gives_its_open_review_pairs_their_regions(
     with pytest.raises(sa.exc.DatabaseError, match="golden_records"):
         store.upgrade()
     assert store.current_revision() == "0010"
-    assert "region_l" not in _columns(store, "review_pairs")
+    assert not {"person_l", "region_l"} & _columns(store, "review_pairs")
     with store.engine.begin() as conn:
         conn.execute(sa.text("ALTER TABLE golden_records_away RENAME TO golden_records"))
     assert store.upgrade() == ("0010", store.head_revision())
-    assert review_pair_regions(store) == written
-    assert sum(r[0] is not None for r in written.values()) > 10
+    assert review_pair_persons(store) == written
+    assert sum(r[0] is not None and r[2] is not None for r in written.values()) > 10

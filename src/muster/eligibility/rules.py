@@ -37,6 +37,7 @@ from muster.eligibility.expr import (
     WithinMonths,
     age_above,
 )
+from muster.store.schema import IN_REVIEW_GROUND  # the ground that holds a person in review
 
 STATUSES = ("not_subject", "exempt", "needs_clarification", "deferred",
             "eligible_conscript", "eligible_reserve")
@@ -47,8 +48,6 @@ IDENTITY_FIELDS = ("birth_date", "sex")
 # 0/1 facts the evaluation derives from the register rather than reads from the golden
 # record: an unsettled identity conflict, records still in review, another file.
 DERIVED_FLAGS = ("identity_conflict", "identity_review", "other_file")
-# The ground that holds a person whose records are in review.
-IN_REVIEW_GROUND = "identity_in_review"
 # The ground that holds a person who would be eligible while another file that may be
 # theirs carries one of KEEPING_OFF (other_files.py): facts about the human that a file
 # of their own may lack. Grounds that follow from birth date and sex alone are not.

@@ -34,7 +34,7 @@ from muster.resolve.deterministic import identifier_pairs, mark_disputed
 from muster.resolve.golden import build_golden
 from muster.resolve.identity import ID_PREFIX, assign_ids
 from muster.resolve.incremental import count_written, load_scope
-from muster.resolve.outcomes import add_review_regions, build_outcomes
+from muster.resolve.outcomes import add_review_persons, build_outcomes
 from muster.resolve.pins import add_pin_pairs, load_pins
 from muster.resolve.probabilistic import model_json, score_duckdb
 from muster.resolve.records import MATCHING_COLUMNS, load_records
@@ -176,7 +176,7 @@ def resolve(store: Store, profile: Profile, engine: str = "duckdb",
                 for column in MATCHING_COLUMNS:
                     con.execute(f"ALTER TABLE records DROP COLUMN {column}")
                 build_golden(con, config)
-                add_review_regions(con)
+                add_review_persons(con)
                 _drop(con, ("records", "members"))
 
             step("deciding links")

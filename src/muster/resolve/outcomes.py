@@ -3,7 +3,8 @@
 Creates DuckDB tables ``edge_out`` (the link evidence that explanations show) and
 ``review_out`` (pairs an officer must look at), keyed by source and record id
 (both keep the record numbers too: ``edge_out`` to be written in key order,
-``review_out`` to be given its persons' regions once the golden records are built).
+``review_out`` to be given its persons and their regions once the golden records
+are built).
 """
 
 from __future__ import annotations
@@ -77,13 +78,15 @@ def build_outcomes(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> 
     """)
 
 
-def add_review_regions(con: duckdb.DuckDBPyConnection) -> None:
-    """Give ``review_out`` the golden region of each record's person (``region_l``,
-    ``region_r``), from ``members`` and ``golden_wide``: officers' queues are filtered
-    on them (casework.review_queue)."""
+def add_review_persons(con: duckdb.DuckDBPyConnection) -> None:
+    """Give ``review_out`` the person of each record (``person_l``, ``person_r``) and
+    their golden region (``region_l``, ``region_r``), from ``members`` and
+    ``golden_wide``: the review queue is filtered and ordered on them
+    (casework.review_queue)."""
     con.execute("""
         CREATE OR REPLACE TABLE review_out AS
-        SELECT o.* EXCLUDE (rid_l, rid_r), gl.region AS region_l, gr.region AS region_r
+        SELECT o.* EXCLUDE (rid_l, rid_r), ml.person_id AS person_l,
+               mr.person_id AS person_r, gl.region AS region_l, gr.region AS region_r
         FROM review_out o
         LEFT JOIN members ml ON ml.rid = o.rid_l
         LEFT JOIN golden_wide gl ON gl.person_id = ml.person_id

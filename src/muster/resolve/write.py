@@ -42,7 +42,7 @@ def write_results(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: in
     ``decide_links`` (DuckDB tables ``edge_out`` and ``review_out``) runs in this
     thread while a second one writes the memberships, which need only the clusters.
     The rest goes in turn: the links are written, then the golden records are built
-    (``build_golden``: ``golden_long``, ``golden_wide``, and the regions of
+    (``build_golden``: ``golden_long``, ``golden_wide``, and the persons of
     ``review_out``) and written, then the review list. Building the golden records
     while the links were written was slower at 1,000,000 persons: both sort or group
     millions of rows, and beside each other on two cores and in DuckDB's memory they
@@ -143,25 +143,35 @@ def _append_links(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: in
 
 def _append_review(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: int,
                    scoped: bool) -> None:
-    """The review list, with the region of each record's person (``review_out`` has
-    them from the golden records just built). In a scoped run an open pair can also
-    join a record of the scope to one outside it: its person may have moved, so
-    those pairs take their regions again from the golden records as now written."""
+    """The review list, with the person of each record and their region
+    (``review_out`` has them from the golden records just built). In a scoped run an
+    open pair can also join a record of the scope to one outside it: the run may have
+    given that record another person, or moved its person, so those pairs take theirs
+    again from the store as now written."""
     review = con.sql(f"SELECT {run_id} AS run_id, *, 'open' AS status FROM review_out")
     db.append("review_pairs", review.to_arrow_table())
-    if scoped:
-        in_scope = f"IN (SELECT source, record_id FROM {SCOPE_TABLE})"
-        db.execute(f"UPDATE review_pairs SET region_l = {_region('l')}, "
-                   f"region_r = {_region('r')} WHERE status = 'open' "
-                   f"AND ((source_l, record_id_l) {in_scope} "
-                   f"OR (source_r, record_id_r) {in_scope})")
+    if not scoped:
+        return
+    in_scope = f"IN (SELECT source, record_id FROM {SCOPE_TABLE})"
+    touching = (f"WHERE status = 'open' AND ((source_l, record_id_l) {in_scope} "
+                f"OR (source_r, record_id_r) {in_scope})")
+    db.execute(f"UPDATE review_pairs SET person_l = {_person('l')}, "
+               f"person_r = {_person('r')} {touching}")
+    db.execute(f"UPDATE review_pairs SET region_l = {_region('l')}, "
+               f"region_r = {_region('r')} {touching}")
+
+
+def _person(side: str) -> str:
+    """The person of a review pair's record on ``side``."""
+    return (f"(SELECT p.person_id FROM person_records p "
+            f"WHERE p.source = review_pairs.source_{side} "
+            f"AND p.record_id = review_pairs.record_id_{side})")
 
 
 def _region(side: str) -> str:
-    """The golden region of the person of a review pair's record on ``side``."""
-    return (f"(SELECT g.region FROM person_records p JOIN golden_records g "
-            f"ON g.person_id = p.person_id WHERE p.source = review_pairs.source_{side} "
-            f"AND p.record_id = review_pairs.record_id_{side})")
+    """The golden region of the person on ``side`` of a review pair."""
+    return (f"(SELECT g.region FROM golden_records g "
+            f"WHERE g.person_id = review_pairs.person_{side})")
 
 
 @contextmanager
