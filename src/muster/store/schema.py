@@ -255,6 +255,10 @@ golden_records = Table(
 for _column in ("family_key", "given_key", "middle_key", "birth_date", "national_id",
                 "tax_id", "passport_no"):
     Index(f"ix_golden_records_{_column}", golden_records.c[_column])
+# The dashboard counts persons per region, and an officer's counts are those of their
+# regions only: without it, both read every golden record (1.2 s at 1,000,000 persons
+# on SQLite; migration 0013).
+Index("ix_golden_records_region", golden_records.c.region)
 Index("ix_person_events_renames", person_events.c.id,
       sqlite_where=person_events.c.old_ids != "[]",
       postgresql_where=person_events.c.old_ids != "[]")
@@ -303,6 +307,11 @@ IN_REVIEW = f"ground = '{IN_REVIEW_GROUND}'"
 Index("ix_eligibility_results_in_review", eligibility_results.c.run_id,
       eligibility_results.c.person_id,
       sqlite_where=text(IN_REVIEW), postgresql_where=text(IN_REVIEW))
+
+# The dashboard's statuses per region of the newest evaluation, counted from the index
+# alone (migration 0013).
+Index("ix_eligibility_results_region_status", eligibility_results.c.run_id,
+      eligibility_results.c.region, eligibility_results.c.status)
 
 
 # --- Call-up, notices and casework (issue 5) -------------------------------------------
