@@ -1,7 +1,9 @@
 """The dashboard's figures are the register's: per source the rows kept, quarantined and
 flagged and the valid and failed identifiers, as the ingest reported them, and a batch
 ingested while the service runs shows on the next view (the figures are kept between
-views until a batch arrives). On SQLite and PostgreSQL."""
+views until a batch arrives); the resolution figures are the register's after each run,
+and a review pair an officer answers leaves the count at once. On SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -14,8 +16,9 @@ from fastapi.testclient import TestClient
 from conftest import Register
 from muster.service import create_app
 from muster.service.accounts import add_account
-from muster.store.schema import batches
+from muster.store.schema import batches, golden_records, person_events, persons, review_pairs
 from service_data import PASSWORD
+from test_resolve import resolved  # noqa: F401  (the fixture)
 from test_service_web import log_in
 
 ROW = re.compile(r'<tr><th scope="row">(\w+)<br>.*?</th>\s*'
@@ -27,6 +30,28 @@ def _sources(page: str) -> dict[str, tuple[int, ...]]:
     """Source -> (rows, quarantined, flagged, then valid and failed per identifier)."""
     return {m[1]: (int(m[2]), int(m[3]), int(m[4]),
                    *(int(n) for n in re.findall(r"\d+", m[5]))) for m in ROW.finditer(page)}
+
+
+RESOLUTION = re.compile(r"<dt>(Persons|Merges|Review list|Persons with conflicting values)"
+                        r"</dt><dd>(\d+)</dd>")
+
+
+def _resolution(page: str) -> dict[str, int]:
+    return {name: int(n) for name, n in RESOLUTION.findall(page)}
+
+
+def _resolution_in(register: Register) -> dict[str, int]:
+    """The same figures, counted in the register."""
+    def count(table: sa.Table, condition: sa.ColumnElement[bool]) -> int:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(table)
+                                .where(condition)).scalar_one())
+
+    with register.store().engine.connect() as conn:
+        return {"Persons": count(persons, persons.c.status == "active"),
+                "Merges": count(person_events, person_events.c.kind == "merged"),
+                "Review list": count(review_pairs, review_pairs.c.status == "open"),
+                "Persons with conflicting values": count(golden_records,
+                                                         golden_records.c.conflicts > 0)}
 
 
 def _reported(register: Register, source: str) -> tuple[int, int, int]:
@@ -62,3 +87,27 @@ def test_the_dashboard_counts_each_source_and_a_new_batch_on_the_next_view(
         # Tax records carry tax ids (national_id, tax_id, passport_no: valid, failed),
         # each flagged record for one failing its check.
         assert second["tax"][3:] == (0, 0, rows - flagged, flagged, 0, 0)
+
+
+def test_the_resolution_figures_follow_each_run_and_each_answered_pair(
+        resolved: Register) -> None:  # noqa: F811
+    add_account(resolved.store(), "admin", PASSWORD, "administrator")
+    app = create_app(resolved.workspace(), "test-secret", database_url=resolved.database_url)
+    with TestClient(app) as browser:
+        log_in(browser, "admin")
+        first = _resolution(browser.get("/").text)
+        assert first == _resolution_in(resolved)
+        assert first["Review list"] > 0 and first["Persons with conflicting values"] > 0
+
+        # Answered, the pair leaves the review list before any resolution runs.
+        resolved.ok("review", "decide", "cases:ns-tver", "cases:ns-bare", "--same",
+                    "--reason", "documents checked at the office")
+        answered = _resolution(browser.get("/").text)
+        assert answered == {**first, "Review list": first["Review list"] - 1}
+
+        # The next run merges the two persons; the page counts what it wrote.
+        resolved.ok("resolve")
+        merged = _resolution(browser.get("/").text)
+        assert merged == _resolution_in(resolved)
+        assert merged["Merges"] == first["Merges"] + 1
+        assert merged["Persons"] == first["Persons"] - 1
