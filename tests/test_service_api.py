@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from muster.service import create_app
 from muster.service.accounts import add_account, create_token, disable_account
-from muster.service.audit import verify
+from muster.service.audit_verify import verify
 from muster.service.auth import LoginThrottle
 from muster.store import Store, open_store
 from muster.store.schema import accounts, audit_log, login_failures

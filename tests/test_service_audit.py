@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from conftest import Register
 from muster.errors import BadRequest, ConflictError, NotFound
-from muster.service import audit, audit_anchors
+from muster.service import audit, audit_anchors, audit_verify
 from muster.service.audit import GENESIS, entry_hash
 from muster.store import Store
 from muster.store.schema import audit_head, audit_log
@@ -104,23 +104,46 @@ TAMPERING: dict[str, tuple[Callable[[sa.Connection], None], str]] = {
 
 
 def test_an_untouched_log_verifies(store: Store) -> None:
-    assert audit.verify(store).ok and audit.verify(store).entries == 0
+    assert audit_verify.verify(store).ok and audit_verify.verify(store).entries == 0
     write_entries(store)
-    result = audit.verify(store)
-    assert result.ok and result.entries == 5
+    for chunk in (2, audit_verify.CHUNK):
+        result = audit_verify.verify(store, chunk=chunk)
+        assert result.ok and result.entries == 5
     rows, total = audit.entries(store, person_id="P000000002")
     assert total == 1 and rows[0].actor == "officer2" and rows[0].detail == {"n": 2}
 
 
 @pytest.mark.parametrize("kind", list(TAMPERING))
 def test_verify_catches_tampering(store: Store, kind: str) -> None:
+    """Alike when the log is walked two entries at a time, so that the break also
+    falls on the border between two chunks."""
     write_entries(store)
     tamper, problem = TAMPERING[kind]
     with store.engine.begin() as conn:
         tamper(conn)
-    result = audit.verify(store)
+    result = audit_verify.verify(store)
     assert not result.ok
     assert any(problem in p for p in result.problems), result.problems
+    assert audit_verify.verify(store, chunk=2).problems == result.problems
+
+
+def test_the_database_recomputes_the_hashes_and_python_judges_only_the_odd_ones(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hashes are recomputed set-based; an entry whose JSON the database escapes
+    otherwise than Python (a control character) is judged by Python's exact rule and
+    is intact."""
+    write_entries(store, 4)
+    audit.append(store, actor="officer\x1f5", role="officer", action="person.read")
+    write_entries(store, 2)
+    judged: list[int] = []
+    check = audit_verify._check
+    monkeypatch.setattr(audit_verify, "_check", lambda row, *args: (
+        judged.append(row.seq), check(row, *args)))
+    for chunk in (3, audit_verify.CHUNK):
+        judged.clear()
+        result = audit_verify.verify(store, chunk=chunk)
+        assert result.ok and result.entries == 7, result.problems
+        assert judged == [5]
 
 
 def test_cli_audit_verify_and_list(register: Register) -> None:
@@ -146,7 +169,7 @@ def test_concurrent_writers_keep_one_chain(store: Store) -> None:
 
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(write, range(4)))
-    result = audit.verify(store)
+    result = audit_verify.verify(store)
     assert result.ok, result.problems
     assert result.entries == 40
 
@@ -165,13 +188,13 @@ def test_verify_ignores_an_entry_appended_while_it_walks(store: Store) -> None:
 
     sa.event.listen(store.engine, "after_cursor_execute", append_once)
     try:
-        result = audit.verify(store)
+        result = audit_verify.verify(store)
     finally:
         sa.event.remove(store.engine, "after_cursor_execute", append_once)
     assert appended == [6]
     assert result.ok, result.problems
     assert (result.entries, result.head_seq) == (5, 5)
-    assert audit.verify(store).head_seq == 6
+    assert audit_verify.verify(store).head_seq == 6
 
 
 # --- Anchors ---------------------------------------------------------------------------
@@ -188,7 +211,8 @@ def test_anchor_appends_the_head_and_never_rewrites_a_line(store: Store,
     write_entries(store, 3)
     first = audit_anchors.anchor(store, path, now=NOON)
     head = audit.head(store)
-    assert (first.seq, first.hash) == (3, head.hash) == (head.seq, audit.verify(store).head_hash)
+    assert (first.seq, first.hash) == (3, head.hash) == (
+        head.seq, audit_verify.verify(store).head_hash)
     assert head.at is not None and head.at.tzinfo is not None
     assert lines(path) == ["# kept on the write-once share",
                            f"3 {head.hash} 2026-12-01T10:00:00Z"]
@@ -225,7 +249,7 @@ def test_a_complete_rewrite_passes_the_chain_but_not_the_anchors(store: Store,
     audit_anchors.anchor(store, path, now=NOON)  # entry 5: after it
     with store.engine.begin() as conn:
         rewrite_from(conn, 3)
-    assert audit.verify(store).ok  # the chain alone is fooled: that is the point
+    assert audit_verify.verify(store).ok  # the chain alone is fooled: that is the point
     result = audit_anchors.verify(store, [path])
     assert result.problems == [
         f"entry 5 no longer has the hash anchored at 2026-12-01T10:00:00Z: the log was "
@@ -245,7 +269,7 @@ def test_a_log_cut_back_below_an_anchor_is_caught(store: Store, tmp_path: Path, 
     with store.engine.begin() as conn:
         cut_back(conn, 3)
     write_entries(store, refill)  # new entries where the anchored ones were
-    assert audit.verify(store).ok
+    assert audit_verify.verify(store).ok
     result = audit_anchors.verify(store, [path])
     assert len(result.problems) == 1 and problem in result.problems[0], result.problems
 

@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 
 from conftest import Register
 from muster.errors import WorkspaceError
-from muster.service import asgi, audit, create_app
+from muster.service import asgi, audit, audit_verify, create_app
 from muster.service.audit import entry_hash
 from muster.store import Store
 from muster.store.schema import audit_log
@@ -100,7 +100,7 @@ def test_concurrent_reads_each_append_to_one_unbroken_chain(live: Live) -> None:
     assert statuses == [200] * READERS * READS
     assert audit_count(store) - before == READERS * READS
     assert audit_count(store, action="person.read", actor="admin") >= READERS * READS
-    result = audit.verify(store)
+    result = audit_verify.verify(store)
     assert result.ok, result.problems
     with store.engine.connect() as conn:
         times = [r.at for r in conn.execute(sa.select(audit_log.c.at).order_by(
@@ -146,7 +146,7 @@ def test_entries_of_any_text_hash_alike_in_python_and_in_the_database(store: Sto
                      person_id=None if i % 2 else f"P00000000{i}",
                      purpose=None if i % 3 else text,
                      detail={"note": text, "n": i, "nested": {"list": [text, None, 1.5]}})
-    result = audit.verify(store)
+    result = audit_verify.verify(store)
     assert result.ok and result.entries == len(TRICKY), result.problems
     with store.engine.connect() as conn:
         rows = conn.execute(sa.select(audit_log).order_by(audit_log.c.seq)).all()

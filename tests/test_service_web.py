@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from conftest import _postgres_database
 from muster.casework import open_case
 from muster.service import create_app
-from muster.service.audit import verify
+from muster.service.audit_verify import verify
 from muster.service.auth import LoginThrottle
 from muster.service.web import contexts
 from muster.store import Store

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from muster.casework import open_case
 from muster.eligibility import evaluate
 from muster.service import create_app
-from muster.service.audit import verify
+from muster.service.audit_verify import verify
 from muster.store import Store
 from muster.store.schema import (
     notices,

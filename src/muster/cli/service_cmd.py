@@ -11,10 +11,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from muster.cli.app_state import app, console
-from muster.cli.context import store_for, workspace
+from muster.cli.context import set_step, steps, store_for, workspace
 
 if TYPE_CHECKING:
-    from muster.service.audit import Verification
+    from muster.service.audit_verify import Verification
 
 audit_app = typer.Typer(help="The tamper-evident log of every read and write of a person.",
                         no_args_is_help=True)
@@ -75,8 +75,9 @@ def audit_verify(
     from muster.service import audit_anchors
 
     ws = workspace()
-    with store_for(ws) as store:
-        result = audit_anchors.verify(store, anchors or [])
+    with store_for(ws) as store, steps("walking the audit log") as progress:
+        result = audit_anchors.verify(store, anchors or [],
+                                      progress=lambda text: set_step(progress, text))
     if not result.ok:
         _tampered(result)
     held = (f", {result.anchors:,} anchor{'' if result.anchors == 1 else 's'} held"

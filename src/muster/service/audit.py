@@ -5,7 +5,7 @@ what (action), about whom (person_id), why (purpose) and when. Each entry stores
 the SHA-256 of its own content together with the previous entry's hash, and
 ``audit_head`` keeps the newest (seq, hash). So an edited entry no longer matches
 its hash, a deleted or reordered one breaks the chain, and a deleted last entry
-no longer matches the head: ``verify`` names each break.
+no longer matches the head: ``audit_verify`` names each break.
 
 Whoever can write to the database can also recompute every hash: ``audit_anchors``
 catches that with heads noted outside it.
@@ -17,7 +17,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -184,71 +184,3 @@ def head(db: Reader) -> Head:
                            .where(audit_head.c.id == 1)).one()
     at = None if row.at is None else row.at.replace(tzinfo=row.at.tzinfo or UTC)
     return Head(seq=row.seq, hash=row.hash, at=at)
-
-
-@dataclass
-class Verification:
-    entries: int
-    head_seq: int = 0
-    head_hash: str = GENESIS  # the newest entry's hash, worth noting outside the database
-    anchors: int = 0  # anchors checked (audit_anchors.verify)
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-# One statement, so it sees the head and the entries at the same moment: an entry being
-# appended meanwhile is either in both or in neither.
-_BEYOND_HEAD = sa.select(sa.func.count(), sa.func.min(audit_log.c.seq)).where(
-    audit_log.c.seq > sa.select(audit_head.c.seq).where(audit_head.c.id == 1)
-    .scalar_subquery())
-
-
-def verify(store: Store, batch: int = 10_000) -> Verification:
-    """Walk the chain from the first entry to the head; report every entry that breaks it."""
-    result = Verification(entries=0)
-    expected_prev, expected_seq = GENESIS, 1
-    with store.engine.connect() as conn:
-        head = conn.execute(sa.select(audit_head.c.seq, audit_head.c.hash).where(
-            audit_head.c.id == 1)).one()
-        result.head_seq, result.head_hash = head.seq, head.hash
-        last = 0
-        while True:
-            # Up to the head read above: entries appended while we walk are not missing
-            # from it, they are past it.
-            rows = conn.execute(sa.select(audit_log).where(
-                audit_log.c.seq > last, audit_log.c.seq <= head.seq)
-                .order_by(audit_log.c.seq).limit(batch)).all()
-            if not rows:
-                break
-            for row in rows:
-                result.entries += 1
-                _check(row, expected_seq, expected_prev, result.problems)
-                expected_prev, expected_seq, last = row.hash, row.seq + 1, row.seq
-        beyond = conn.execute(_BEYOND_HEAD).one()
-    if head.seq != last:
-        result.problems.append(
-            f"the log ends at entry {last} but {head.seq} entries were written: "
-            f"entries {last + 1}..{head.seq} were deleted")
-    elif head.hash != expected_prev:
-        result.problems.append(f"entry {last} is not the entry the log last wrote "
-                               "(its hash differs from the recorded head)")
-    if beyond[0]:
-        result.problems.append(f"{beyond[0]} entries from entry {beyond[1]} on lie past the "
-                               "recorded head: they were not written by the log")
-    return result
-
-
-def _check(row: Any, expected_seq: int, expected_prev: str, problems: list[str]) -> None:
-    if row.seq != expected_seq:
-        problems.append(f"entries {expected_seq}..{row.seq - 1} are missing (deleted)")
-        return
-    own = entry_hash(row.seq, row.at, row.actor, row.role, row.action, row.person_id,
-                     row.purpose, row.detail, row.prev_hash)
-    if own != row.hash:
-        problems.append(f"entry {row.seq} was altered: its content no longer matches its hash")
-    elif row.prev_hash != expected_prev:
-        problems.append(f"entry {row.seq} does not follow the entry before it "
-                        "(an entry was deleted, inserted or moved)")

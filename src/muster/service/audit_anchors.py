@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +20,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from muster.errors import BadRequest, ConflictError, NotFound
-from muster.service import audit
+from muster.service.audit_verify import Verification
+from muster.service.audit_verify import verify as verify_chain
 from muster.store import Reader, Store, reading
 from muster.store.schema import audit_log
 
@@ -97,10 +98,12 @@ def check(db: Reader, path: Path, anchors: Sequence[Anchor], end: int) -> list[s
     return problems
 
 
-def verify(store: Store, paths: Sequence[Path]) -> audit.Verification:
-    """``audit.verify``, and every anchor of the files that the log no longer matches."""
+def verify(store: Store, paths: Sequence[Path],
+           progress: Callable[[str], None] | None = None) -> Verification:
+    """``audit_verify.verify``, and every anchor of the files that the log no longer
+    matches."""
     files = {path: read(path) for path in paths}  # a bad file fails before the long walk
-    result = audit.verify(store)
+    result = verify_chain(store, progress=progress)
     for path, anchors in files.items():
         result.anchors += len(anchors)
         result.problems.extend(check(store, path, anchors, result.head_seq))
@@ -110,7 +113,7 @@ def verify(store: Store, paths: Sequence[Path]) -> audit.Verification:
 class ChainBroken(ConflictError):
     """The log does not verify, so its head is not anchored."""
 
-    def __init__(self, result: audit.Verification) -> None:
+    def __init__(self, result: Verification) -> None:
         super().__init__("The audit log does not verify; anchoring its head would vouch "
                          "for it.", hint="Find out what happened to the entries named.")
         self.result = result
