@@ -70,6 +70,13 @@ def append_past_head(conn: sa.Connection) -> None:
         {**last._asdict(), "seq": 6, "prev_hash": last.hash, "hash": digest}))
 
 
+def insert_before_first(conn: sa.Connection) -> None:
+    """An entry numbered 0, chained to nothing, slipped in before the first one: a
+    citizen would see it among the entries about them."""
+    first = conn.execute(sa.select(audit_log).where(audit_log.c.seq == 1)).one()
+    conn.execute(audit_log.insert().values({**first._asdict(), "seq": 0, "actor": "forged"}))
+
+
 def rewrite_from(conn: sa.Connection, seq: int = 3) -> None:
     """Edit an entry, then recompute its hash, every later one and the head: what
     someone who can write to the database can do, and the chain alone cannot see."""
@@ -100,6 +107,8 @@ TAMPERING: dict[str, tuple[Callable[[sa.Connection], None], str]] = {
     "reordered-rehashed": (swap_and_rehash, "entry 2 does not follow the entry before it"),
     "appended-past-head": (append_past_head, "1 entries from entry 6 on lie past the "
                            "recorded head"),
+    "inserted-before-first": (insert_before_first, "1 entries numbered 0 to 0 lie before "
+                              "the first entry"),
 }
 
 

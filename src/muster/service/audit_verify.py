@@ -53,10 +53,17 @@ WHERE seq <> before_seq + 1 OR prev_hash IS DISTINCT FROM before_hash
       || ',"' || prev_hash || '"]')
 ORDER BY seq
 """
-# Read in the same statement as what it compares with: an entry being appended
-# meanwhile is either past the head and counted, or neither.
-_BEYOND_HEAD = ("SELECT count(*) AS n, min(seq) AS first FROM audit_log "
-                "WHERE seq > (SELECT seq FROM audit_head WHERE id = 1)")
+# Entries the walk from 1 to the head does not reach. Past the head: read in the same
+# statement as the head it compares with, so an entry being appended meanwhile is
+# either past the head and counted, or neither. Numbered below 1: a citizen would see
+# such an entry about them, and no chain holds it.
+# Each count is a range of the key (one filter over both ranges read the whole key on
+# PostgreSQL).
+_OUTSIDE = ("SELECT (SELECT count(*) FROM audit_log WHERE seq > h.seq) AS beyond, "
+            "(SELECT min(seq) FROM audit_log WHERE seq > h.seq) AS first_beyond, "
+            "(SELECT count(*) FROM audit_log WHERE seq < 1) AS before, "
+            "(SELECT min(seq) FROM audit_log) AS lowest "
+            "FROM audit_head h WHERE h.id = 1")
 
 
 @dataclass
@@ -93,7 +100,7 @@ def verify(store: Store, chunk: int = CHUNK,
                 last_hash = str(entries["hash"][-1].as_py())
                 if progress is not None:
                     progress(f"checked {result.entries:,} of {head.seq:,} entries")
-            beyond = db.fetch_arrow(_BEYOND_HEAD).to_pylist()[0]
+            outside = db.fetch_arrow(_OUTSIDE).to_pylist()[0]
     finally:
         con.close()
     if head.seq != last_seq:
@@ -103,9 +110,13 @@ def verify(store: Store, chunk: int = CHUNK,
     elif head.hash != last_hash:
         result.problems.append(f"entry {last_seq} is not the entry the log last wrote "
                                "(its hash differs from the recorded head)")
-    if beyond["n"]:
-        result.problems.append(f"{beyond['n']} entries from entry {beyond['first']} on lie "
-                               "past the recorded head: they were not written by the log")
+    if outside["beyond"]:
+        result.problems.append(f"{outside['beyond']} entries from entry "
+                               f"{outside['first_beyond']} on lie past the recorded head: "
+                               "they were not written by the log")
+    if outside["before"]:
+        result.problems.append(f"{outside['before']} entries numbered {outside['lowest']} to 0 "
+                               "lie before the first entry: they were not written by the log")
     return result
 
 
