@@ -84,6 +84,16 @@ def private_postgres(workdir: Path) -> Iterator[str]:
         subprocess.run(["bash", str(script), "stop", str(data)], check=False)
 
 
+@contextmanager
+def postgres_server(workdir: Path, url: str | None) -> Iterator[str]:
+    """The server at ``url`` (a database URL on it) or, without one, a private one."""
+    if url:
+        yield url
+    else:
+        with private_postgres(workdir) as server:
+            yield server
+
+
 def settle(database_url: str | None) -> None:
     """Let the previous step's writes finish before the next is timed: the page cache
     flushed to disk and, on PostgreSQL, a checkpoint. Otherwise a step pays for the

@@ -27,7 +27,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
-from _common import drop_database, fresh_database, private_postgres, run_measured, settle
+from _common import (
+    MUSTER,
+    drop_database,
+    fresh_database,
+    new_workspace,
+    postgres_server,
+    run_measured,
+    settle,
+)
 
 ACTIONS = ["person.read", "person.search", "case.open", "notice.read", "clarification.record"]
 PURPOSES = [None, "casework", "clarification", "callup", "citizen_request"]
@@ -78,20 +86,14 @@ def build(url: str, n: int, seed: int) -> None:
 
 def bench(label: str, workdir: Path, url: str | None, n: int, seed: int) -> tuple[float, float]:
     root = workdir / label
-    env = dict(os.environ)
-    env.pop("MUSTER_DATABASE_URL", None)
-    subprocess.run([sys.executable, "-m", "muster", "init", str(root)], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
-    if url:
-        env["MUSTER_DATABASE_URL"] = url
+    env = new_workspace(root, None, url)
     print(f"{label}:", flush=True)
     # Built in a child process, so that this one stays small: a child's peak RSS on
     # Linux starts from its parent's size at fork.
     subprocess.run([sys.executable, __file__, "--build", url or f"sqlite:///{root / 'muster.db'}",
                     "--entries", str(n), "--seed", str(seed)], env=env, check=True)
     settle(url)
-    wall, peak, out = run_measured([sys.executable, "-m", "muster", "--workspace", str(root),
-                                    "audit", "verify"], env)
+    wall, peak, out = run_measured([*MUSTER, "--workspace", str(root), "audit", "verify"], env)
     print(f"  {out.strip().splitlines()[-1]}")
     print(f"  verify {n:,} entries: {wall:.1f} s wall, peak {peak:.0f} MiB, "
           f"{n / wall:,.0f} entries/s", flush=True)
@@ -115,16 +117,11 @@ def main() -> None:
     print(f"muster audit benchmark: {args.entries:,} entries, in {workdir}")
     results = [("sqlite", bench("sqlite", workdir, None, args.entries, args.seed))]
     if not args.skip_postgres:
-        if args.postgres_url:
-            url = fresh_database(args.postgres_url, "muster_bench_audit")
+        with postgres_server(workdir, args.postgres_url) as server:
+            url = fresh_database(server, "muster_bench_audit")
             results.append(("postgresql", bench("postgresql", workdir, url, args.entries,
                                                 args.seed)))
-            drop_database(args.postgres_url, "muster_bench_audit")
-        else:
-            with private_postgres(workdir) as server:
-                url = fresh_database(server, "muster_bench_audit")
-                results.append(("postgresql", bench("postgresql", workdir, url,
-                                                    args.entries, args.seed)))
+            drop_database(server, "muster_bench_audit")
     print("\nbackend      entries    wall s   peak MiB   entries/s")
     for label, (wall, peak) in results:
         rate = args.entries / wall

@@ -25,7 +25,7 @@ from _common import (
     drop_database,
     fresh_database,
     new_workspace,
-    private_postgres,
+    postgres_server,
     run_measured,
     settle,
 )
@@ -119,11 +119,8 @@ def main() -> None:
     summary: list[tuple[str, list[tuple[str, int, float, float]]]] = []
     bench("sqlite", None)
     if not args.skip_postgres:
-        if args.postgres_url:
-            bench("postgresql", args.postgres_url)
-        else:
-            with private_postgres(workdir) as url:
-                bench("postgresql", url)
+        with postgres_server(workdir, args.postgres_url) as url:
+            bench("postgresql", url)
     for label, results in summary:
         report(label, results)
 

@@ -58,7 +58,7 @@ from _common import (
     fresh_database,
     machine_speed,
     new_workspace,
-    private_postgres,
+    postgres_server,
     run_measured,
 )
 
@@ -431,11 +431,8 @@ def main() -> None:
     if args.extracts:
         args.extracts = args.extracts.resolve()
     sys.path.insert(0, str(ROOT / "src"))
-    if args.postgres_url:
-        run(args, args.postgres_url)
-    else:
-        with private_postgres(args.workdir) as server:
-            run(args, server)
+    with postgres_server(args.workdir, args.postgres_url) as server:
+        run(args, server)
 
 
 if __name__ == "__main__":
