@@ -1,20 +1,24 @@
 """The dashboard's figures are the register's: per source the rows kept, quarantined and
 flagged and the valid and failed identifiers, as the ingest reported them, and a batch
 ingested while the service runs shows on the next view (the figures are kept between
-views until a batch arrives); the resolution figures are the register's after each run,
+views until a batch arrives, and counted in the background before that view comes);
+the resolution figures are the register's after each run,
 and a review pair an officer answers leaves the count at once. On SQLite and
 PostgreSQL."""
 
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from conftest import Register
-from muster.service import create_app
+from muster.service import create_app, overview
 from muster.service.accounts import add_account
 from muster.store.schema import batches, golden_records, person_events, persons, review_pairs
 from service_data import PASSWORD
@@ -111,3 +115,42 @@ def test_the_resolution_figures_follow_each_run_and_each_answered_pair(
         assert merged == _resolution_in(resolved)
         assert merged["Merges"] == first["Merges"] + 1
         assert merged["Persons"] == first["Persons"] - 1
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the service did not count in the background"
+        time.sleep(0.02)
+
+
+def test_the_service_counts_at_start_and_after_a_batch_before_anyone_looks(
+        register: Register, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    extracts = tmp_path / "extracts"
+    register.ok("synth", extracts, "--persons", 200, "--seed", 8)
+    register.ok("sources", "add", extracts / "sources.toml")
+    register.ok("ingest", "voters", extracts / "voters.csv")
+    add_account(register.store(), "admin", PASSWORD, "administrator")
+    counts: list[int] = []
+    count_sources = overview._source_overview
+
+    def counting(conn: sa.Connection) -> list[overview.SourceOverview]:
+        counts.append(1)
+        return count_sources(conn)
+
+    monkeypatch.setattr(overview, "_source_overview", counting)
+    monkeypatch.setattr(overview, "_answers", {})  # as in a process just started
+    app = create_app(register.workspace(), "test-secret", database_url=register.database_url,
+                     recount_seconds=0.05)
+    with TestClient(app) as browser:
+        _wait_for(lambda: len(counts) == 1)  # at start, before any view
+        log_in(browser, "admin")
+        first = _sources(browser.get("/").text)
+        assert first["voters"][:3] == _reported(register, "voters")
+        register.ok("ingest", "tax", extracts / "tax.csv")
+        _wait_for(lambda: len(counts) == 2)  # the new batch, still before any view
+        second = _sources(browser.get("/").text)
+        assert second["tax"][:3] == _reported(register, "tax")
+        assert second["voters"] == first["voters"]
+        time.sleep(0.2)  # several more looks: nothing new to count
+    assert len(counts) == 2  # the views counted nothing themselves

@@ -25,6 +25,7 @@ from muster.errors import MusterError, TooManyRequests
 from muster.service.api import router
 from muster.service.api_work import router as work_router
 from muster.service.auth import LoginThrottle, Sessions
+from muster.service.overview import RECOUNT_SECONDS, counted_in_background
 from muster.service.state import Service
 from muster.service.web import install_pages
 from muster.store import open_store
@@ -103,9 +104,11 @@ async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app(workspace: Workspace, secret: str, *, database_url: str | None = None,
-               cookie_secure: bool = False, throttle: LoginThrottle | None = None) -> FastAPI:
+               cookie_secure: bool = False, throttle: LoginThrottle | None = None,
+               recount_seconds: float = RECOUNT_SECONDS) -> FastAPI:
     """The service over the workspace's register (or the one at ``database_url``), opened
-    at start-up. Casework writes officer-verified values into the workspace."""
+    at start-up. Casework writes officer-verified values into the workspace. The
+    dashboard's counts are kept current in the background (``recount_seconds``)."""
     database_url = database_url or workspace.database_url
     profile = workspace.profile()
 
@@ -118,7 +121,8 @@ def create_app(workspace: Workspace, secret: str, *, database_url: str | None = 
                                     throttle=throttle or LoginThrottle(),
                                     cookie_secure=cookie_secure)
         try:
-            yield
+            with counted_in_background(store, recount_seconds):
+                yield
         finally:
             store.close()
 
