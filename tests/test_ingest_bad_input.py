@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+
 from helpers import declare, flags, quarantined, read_csv, records
 
 DECL = {
@@ -91,6 +95,46 @@ def test_undecodable_bytes_quarantine_only_their_row(register, tmp_path):
     [(line, _, reason)] = quarantined(store, "src")
     assert line == 3 and "not valid in the declared encoding" in reason
     assert "quarantined 1" in out
+
+
+def _quarantined_raw(store, source: str) -> list[tuple[int, str | None, str]]:
+    with store.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.text(
+            "SELECT line, record_id, raw FROM quarantine WHERE source = :s ORDER BY line"),
+            {"s": source})]
+
+
+def test_a_nul_character_quarantines_its_row_in_every_format(register, tmp_path):
+    # PostgreSQL cannot store a NUL as text: the whole batch failed there, with an
+    # unexpected error, and SQLite stored it.
+    csv = tmp_path / "x.csv"
+    csv.write_bytes((HEADER + "\n1;Иванов;01.02.1990;М;;;;A;0\n").encode()
+                    + "2;Пет\0ров;01.02.1990;М;;;;A;0\n3\0;Орлов;;;;;;;\n".encode()
+                    + "2;Петров;01.02.1990;М;;;;A;0\n".encode())
+    jsonl = tmp_path / "x.jsonl"
+    jsonl.write_text('{"id": "a", "f": "X"}\n{"id": "b", "f": "Y\\u0000Z"}\n{"id": "c"}\n')
+    parquet = tmp_path / "x.parquet"
+    pq.write_table(pa.table({"id": ["p", "q"], "f": ["ok", "n\0l"]}), parquet)
+    register.ok("sources", "add", declare(tmp_path / "s.toml", src=DECL, j={
+        "format": "jsonl", "record_id": "id", "fields": {"family_name": "f"}}, p={
+        "format": "parquet", "record_id": "id", "fields": {"family_name": "f"}}))
+    out = register.ok("ingest", "src", csv)
+    assert "read 4 = accepted 2 + repeated 0 + quarantined 2" in out
+    register.ok("ingest", "j", jsonl)
+    register.ok("ingest", "p", parquet)
+    store = register.store()
+    # The clean row of record 2 is its first: the one with a NUL does not count.
+    assert set(records(store, "src")) == {"1", "2"}
+    assert records(store, "src")["2"]["family_name"] == "Петров"
+    assert set(records(store, "j")) == {"a", "c"} and set(records(store, "p")) == {"p"}
+    assert _quarantined_raw(store, "src") == [
+        (3, "2", "2;Пет␀ров;01.02.1990;М;;;;A;0"), (4, "3␀", "3␀;Орлов;;;;;;;")]
+    assert _quarantined_raw(store, "j") == [(2, "b", '{"id": "b", "f": "Y\\u0000Z"}')]
+    [(line, rid, raw)] = _quarantined_raw(store, "p")
+    assert (line, rid) == (2, "q") and "n\\u0000l" in raw
+    for source in ("src", "j", "p"):
+        assert {reason for _, _, reason in quarantined(store, source)} == {
+            "holds a NUL character (shown as ␀), which cannot be stored as text"}
 
 
 def test_invalid_json_lines_are_quarantined_with_their_line(register, tmp_path):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from muster.ingest.declaration import CODED_FIELDS, ISO_DATE, NAME_SLOTS, SourceDeclaration
 from muster.ingest.read import ReadResult
@@ -22,6 +23,8 @@ IDENTIFIERS = ("national_id", "tax_id", "passport_no")
 PLAIN_TEXT = ("birth_place", "address", "employer", "occupation", "military_rank",
               "military_specialty")
 EARLIEST_BIRTH = "1900-01-01"
+NUL_SYMBOL = "\u2400"  # SYMBOL FOR NULL, in place of the character in quarantined text
+NUL_REASON = f"holds a NUL character (shown as {NUL_SYMBOL}), which cannot be stored as text"
 
 
 @dataclass
@@ -105,7 +108,8 @@ def normalise(read: ReadResult, decl: SourceDeclaration, profile: Profile) -> No
         "reason": pa.array([b.reason for b in read.bad_rows], pa.string()),
         "raw": pa.array([b.raw for b in read.bad_rows], pa.string()),
     })
-    quarantined = pa.concat_tables([quarantined.cast(bad.schema), bad]).sort_by("line")
+    quarantined = _without_nul(pa.concat_tables([quarantined.cast(bad.schema), bad]),
+                               ("record_id", "raw")).sort_by("line")
     repeated = con.execute("SELECT count(*) FROM rejected WHERE status = 'repeat'").fetchone()
     con.close()
     return Normalised(
@@ -115,6 +119,15 @@ def normalise(read: ReadResult, decl: SourceDeclaration, profile: Profile) -> No
         rows_read=rows_read,
         repeated=int(repeated[0]) if repeated else 0,
     )
+
+
+def _without_nul(table: pa.Table, columns: tuple[str, ...]) -> pa.Table:
+    """The quarantined rows' text with each NUL written as the symbol for it, which the
+    database can store (the reason says so)."""
+    for name in columns:
+        i = table.schema.get_field_index(name)
+        table = table.set_column(i, name, pc.replace_substring(table[name], "\x00", NUL_SYMBOL))
+    return table
 
 
 def _source_view(con: duckdb.DuckDBPyConnection, decl: SourceDeclaration,
@@ -158,29 +171,38 @@ def _classify(con: duckdb.DuckDBPyConnection, decl: SourceDeclaration, read: Rea
     else:
         parts = ", ".join(f"coalesce({_column_sql(decl, c, typed)}, '')" for c in source_columns)
         content_hash = f"md5(concat_ws(chr(31), {parts}))"
+    # A NUL cannot be stored as text by PostgreSQL (it failed the whole batch there): a
+    # byte in a text file's row, "\u0000" in a JSON value, a character in a Parquet one.
+    texts = {"parquet": [_column_sql(decl, c, typed) for c in source_columns],
+             "jsonl": ["_raw", *(_column_sql(decl, c, typed) for c in dict.fromkeys(decl.columns))],
+             }.get(decl.format, ["_raw"])
+    has_nul = f"strpos(concat_ws('', {', '.join(texts)}), chr(0)) > 0" if texts else "false"
     con.execute(f"""
         CREATE TABLE keyed AS
-        SELECT _line, {rid} AS _rid, {content_hash} AS _hash FROM {source}
+        SELECT _line, {rid} AS _rid, {content_hash} AS _hash, {has_nul} AS _nul
+        FROM {source}
     """)
     # Only record_ids that occur more than once need ranking: a small table to join.
+    # A row quarantined for a NUL does not count: a clean row of the record is its first.
     con.execute("""
         CREATE TABLE repeated_ids AS
         SELECT _rid, arg_min(_hash, _line) AS _first_hash, min(_line) AS _first_line
-        FROM keyed WHERE _rid IS NOT NULL GROUP BY _rid HAVING count(*) > 1
+        FROM keyed WHERE _rid IS NOT NULL AND NOT _nul GROUP BY _rid HAVING count(*) > 1
     """)
-    con.execute("""
+    con.execute(f"""
         CREATE TABLE rejected AS
         SELECT k._line, k._rid,
-          CASE WHEN k._rid IS NULL OR trim(k._rid) = '' THEN 'quarantined'
+          CASE WHEN k._nul OR k._rid IS NULL OR trim(k._rid) = '' THEN 'quarantined'
                WHEN k._hash = r._first_hash THEN 'repeat'
                ELSE 'quarantined' END AS status,
-          CASE WHEN k._rid IS NULL OR trim(k._rid) = '' THEN 'missing record_id'
+          CASE WHEN k._nul THEN {_lit(NUL_REASON)}
+               WHEN k._rid IS NULL OR trim(k._rid) = '' THEN 'missing record_id'
                WHEN k._hash <> r._first_hash THEN
                  'record_id ' || k._rid || ' repeats line ' || r._first_line ||
                  ' with different content'
           END AS reason
         FROM keyed k LEFT JOIN repeated_ids r USING (_rid)
-        WHERE k._rid IS NULL OR trim(k._rid) = ''
+        WHERE k._nul OR k._rid IS NULL OR trim(k._rid) = ''
            OR (r._rid IS NOT NULL AND k._line <> r._first_line)
     """)
 
