@@ -344,6 +344,25 @@ def test_errors_are_problem_json(served: Served) -> None:
         assert body["status"] == status and body["title"] and body["detail"]
 
 
+def test_a_nul_character_is_a_bad_request_that_writes_nothing(served: Served) -> None:
+    # PostgreSQL cannot hold a NUL as text: these answered 500 there.
+    def audit_entries() -> int:
+        with served.store.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar())
+
+    before = audit_entries()
+    token = {"Authorization": f"Bearer {served.tokens['admin']}"}
+    for response in (
+        served.get(f"/api/v1/persons/{IN_REGION}%00", "admin", purpose="casework"),
+        served.client.post(f"/api/v1/persons/{IN_REGION}/clarifications", headers=token,
+                           json={"reason": "address differs\0 between sources"}),
+    ):
+        assert response.status_code == 400, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "NUL character" in response.json()["detail"]
+    assert audit_entries() == before  # nothing written (a clarification writes an entry)
+
+
 def test_openapi_schema_lists_the_endpoints(served: Served) -> None:
     schema = served.client.get("/openapi.json").json()
     assert {"/api/v1/persons", "/api/v1/persons/{person_id}", "/api/v1/audit",

@@ -15,7 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, Engine, make_url
 
-from muster.errors import StoreError
+from muster.errors import BadRequest, StoreError
 from muster.store.sqlite_gate import GatedConnection
 
 
@@ -117,6 +117,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _refuse_nul(_conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any,
+                executemany: bool) -> None:
+    """Text with a NUL character is refused on its way in, on either database:
+    PostgreSQL cannot hold it, and a person id, a search or an officer's note holding
+    one failed there with an unexpected error."""
+    rows = parameters if executemany else (parameters,)
+    for row in rows:
+        values = row.values() if isinstance(row, dict) else row or ()
+        if any(isinstance(v, str) and "\x00" in v for v in values):
+            raise BadRequest("Text with a NUL character (\\0) cannot be stored or looked up.",
+                             hint="Remove the character and send the text again.")
+
+
 def open_store(url: str, *, upgrade: bool = True, pool_size: int | None = None) -> Store:
     """Connect to the register's database and bring its schema up to date.
 
@@ -147,6 +160,7 @@ def open_store(url: str, *, upgrade: bool = True, pool_size: int | None = None) 
     engine = sa.create_engine(parsed, **pool)
     if parsed.get_backend_name() == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+    sa.event.listen(engine, "before_cursor_execute", _refuse_nul)
     store = Store(parsed, engine)
     try:
         if upgrade:
