@@ -52,6 +52,28 @@ def test_quarantine_reasons_lines_and_reconciled_counts(register, tmp_path):
     assert "read 8 = accepted 3 + repeated 1 + quarantined 4" in out
 
 
+def test_a_quote_left_open_costs_only_its_own_line(register, tmp_path):
+    # A stray quote made every line after it part of one value, up to the next stray
+    # quote: one quarantined "row" of many lines, the good rows in it unread.
+    body = (
+        "1;Иванов;01.02.1990;М;;;;A;0\n"            # line 2: fine
+        "2;О\"Брайен;01.02.1990;М;;;;A;0\n"         # line 3: a quote left open
+        "3;Петров;01.02.1990;М;;;;A;0\n"            # line 4: fine
+        "4;Орлов;\"multi\nline\";М;;;;A;0\n"        # lines 5-6: one row over two lines
+        "5;\"Львов;01.02.1990;М;;;;A;0\n"           # line 7: another
+        "6;\"Сидоров\";03.04.1991;М;;;;A;0\n"        # line 8: fine, quoted
+        "7;Смирнов;05.06.1992;Ж;;;;A;0\n"           # line 9: fine
+    )
+    _, out = _setup(register, tmp_path, body)
+    store = register.store()
+    assert set(records(store, "src")) == {"1", "3", "4", "6", "7"}
+    assert records(store, "src")["6"]["family_name"] == "Сидоров"
+    q = quarantined(store, "src")
+    assert [line for line, _, _ in q] == [3, 7]
+    assert all("a quote opened on this line is not closed" in r for _, _, r in q)
+    assert "read 7 = accepted 5 + repeated 0 + quarantined 2" in out
+
+
 def test_field_problems_flag_the_record_and_keep_the_raw_value(register, tmp_path):
     body = (
         "1;Иванов;31.02.1990;Х;112-233-445 96;12345;Нарния;Z;много\n"

@@ -142,21 +142,69 @@ def _read_csv(buf: bytes, delimiter: str) -> ReadResult:
         raise SourceError("The file is empty: a CSV extract needs at least a header line.")
     header_text = buf[records.starts[0]:records.ends[0]]
     header = _parse_header(header_text, delimiter)
-    delims = _outside(np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == ord(delimiter)),
-                      quotes)
-    fields = np.searchsorted(delims, records.ends) - np.searchsorted(delims, records.starts) + 1
+    records, fields, unclosed = _reread_after_unclosed_quotes(buf, quotes, records,
+                                                              delimiter, len(header))
     blank = records.ends == records.starts
     undecodable = _undecodable(buf, records)
     wrong_width = (fields != len(header)) & ~blank
     body = np.arange(len(records.starts)) > 0
-    bad = body & (wrong_width | undecodable)
+    bad = body & (wrong_width | undecodable | unclosed)
     good = body & ~bad & ~blank
-    bad_rows = _bad_rows(records, bad, undecodable, fields, len(header))
+    bad_rows = _bad_rows(records, bad, undecodable, unclosed, fields, len(header))
     parsed = _parse_good_records(buf, records, header_text, good, delimiter, header)
     keep = np.flatnonzero(good)
     rows = parsed.add_column(0, "_line", pa.array(records.lines[keep], pa.int64()))
     rows = rows.add_column(1, "_raw", _kept_runs(records.raw, keep))
     return ReadResult(rows, bad_rows)
+
+
+def _field_counts(buf: bytes, records: _Records, quotes: np.ndarray | None,
+                  delimiter: str) -> np.ndarray:
+    delims = _outside(np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == ord(delimiter)),
+                      quotes)
+    counts: np.ndarray = (np.searchsorted(delims, records.ends)
+                          - np.searchsorted(delims, records.starts) + 1)
+    return counts
+
+
+# Stray quotes a file is read again after, each time from its start. Past that many it
+# is read as it then stands: a later stray quote quarantines the lines up to the next
+# one as one row.
+REREADS = 50
+
+
+def _reread_after_unclosed_quotes(
+    buf: bytes, quotes: np.ndarray | None, records: _Records, delimiter: str, width: int,
+) -> tuple[_Records, np.ndarray, np.ndarray]:
+    """The records, their field counts, and which of them is a line whose quote was left open.
+
+    A quote left open (a stray one, in a name or an address) makes every line after it
+    part of one value, up to the next stray quote: one record of thousands of lines,
+    quarantined whole, its good rows unread. The first such record (several lines, and
+    not the header's number of fields) is cut after its first line: that line's quotes
+    stop counting, the line is quarantined, and the file is read again. Only the first:
+    the records after it were delimited by the quote left open, and may be whole once
+    it is gone. A value that really spans lines keeps its record when the record has
+    the header's number of fields.
+    """
+    fields = _field_counts(buf, records, quotes, delimiter)
+    unclosed_at: list[int] = []
+    if quotes is not None:
+        newlines = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 10)
+        for _ in range(REREADS):
+            spans_lines = (np.searchsorted(newlines, records.ends)
+                           > np.searchsorted(newlines, records.starts))
+            broken = np.flatnonzero(spans_lines[1:] & (fields[1:] != width)) + 1  # not the header
+            if len(broken) == 0:
+                break
+            start = int(records.starts[broken[0]])
+            line_end = newlines[np.searchsorted(newlines, start)]
+            quotes = np.delete(quotes, np.arange(np.searchsorted(quotes, start),
+                                                 np.searchsorted(quotes, line_end)))
+            unclosed_at.append(start)
+            records = _split_records(buf, quotes)
+            fields = _field_counts(buf, records, quotes, delimiter)
+    return records, fields, np.isin(records.starts, unclosed_at)
 
 
 def _kept_runs(raw: pa.Array, keep: np.ndarray) -> pa.ChunkedArray:
@@ -192,12 +240,16 @@ def _parse_header(header_text: bytes, delimiter: str) -> list[str]:
 
 
 def _bad_rows(
-    records: _Records, bad: np.ndarray, undecodable: np.ndarray, fields: np.ndarray, width: int
+    records: _Records, bad: np.ndarray, undecodable: np.ndarray, unclosed: np.ndarray,
+    fields: np.ndarray, width: int,
 ) -> list[BadRow]:
     out = []
     for i in np.flatnonzero(bad):  # only the malformed rows, a handful
         if undecodable[i]:
             reason = "cannot be decoded: bytes not valid in the declared encoding"
+        elif unclosed[i]:
+            reason = ("cannot be decoded as a row: a quote opened on this line is not closed "
+                      "(the lines after it were read as rows of their own)")
         else:
             reason = f"cannot be decoded as a row: {fields[i]} fields where the header has {width}"
         out.append(BadRow(int(records.lines[i]), reason, records.raw[int(i)].as_py()))
