@@ -197,3 +197,8 @@ def test_unreadable_file_or_wrong_declaration_exits_non_zero(register, tmp_path)
     assert "FAM" in result.err and "SURNAME" in result.err  # names missing and present columns
     undeclared = register.run("ingest", "nosuch", wrong)
     assert undeclared.exit_code != 0 and "muster sources add" in undeclared.err
+    no_header = tmp_path / "no_header.csv"
+    no_header.write_text('ID;"FAM\n1;X\n')  # the header's quote is never closed
+    result = register.run("ingest", "src", no_header)  # was: "Unexpected error: ArrowInvalid"
+    assert result.exit_code != 0 and "cannot be read as a header" in result.err
+    assert "nothing was stored" in result.err and "Unexpected" not in result.err

@@ -59,6 +59,22 @@ def test_tab_and_pipe_delimiters_and_compact_dates(register, tmp_path):
         assert str(rec["birth_date"]) == "1999-03-05"
 
 
+def test_lines_ended_by_a_carriage_return_alone(register, tmp_path):
+    # Read as they were, the whole file was one line, taken for the header: the ingest
+    # failed with an unexpected error.
+    rows = ["ID;FAM;DR", "1;Иванов;05.03.1999", '2;"Петров\rмл.";06.04.1998', "3;Орлов;"]
+    for name, ending in (("cr", "\r"), ("lf", "\n")):
+        out = _ingest(register, tmp_path, name, {
+            "format": "csv", "delimiter": ";", "record_id": "ID", "date_format": "%d.%m.%Y",
+            "fields": {"family_name": "FAM", "birth_date": "DR"},
+        }, f"{name}.csv", (ending.join(rows) + ending).encode())
+        assert "read 3 = accepted 3" in out
+    cr, lf = records(register.store(), "cr"), records(register.store(), "lf")
+    assert {i: r["line"] for i, r in cr.items()} == {"1": 2, "2": 3, "3": 5}  # value over 2
+    assert [(cr[i]["family_name"], cr[i]["birth_date"]) for i in "123"] == [
+        (lf[i]["family_name"], lf[i]["birth_date"]) for i in "123"]
+
+
 def test_jsonl_with_numbers_and_missing_keys(register, tmp_path):
     lines = [
         {"id": 17, "fio": "Сидоров Иван Иванович", "born": "1990-01-02", "n": 2},

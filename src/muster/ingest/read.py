@@ -59,7 +59,7 @@ def read_extract(path: Path, decl: SourceDeclaration) -> ReadResult:
         raise SourceError(f"File {path} does not exist.", hint="Check the path and try again.")
     if decl.format == "parquet":
         return _read_parquet(path)
-    text = _decode(path, decl.encoding)
+    text = _with_newlines(_decode(path, decl.encoding))
     if decl.format == "jsonl":
         return _read_jsonl(text)
     return _read_csv(text, decl.delimiter)
@@ -75,6 +75,15 @@ def _decode(path: Path, encoding: str) -> bytes:
     # Undecodable bytes become U+FFFD; rows holding one are quarantined, never guessed.
     text = data.decode(encoding, errors="replace")
     return text.encode("utf-8")
+
+
+def _with_newlines(data: bytes) -> bytes:
+    """Lines ended by a carriage return alone (classic Mac OS, some mainframe exports)
+    ended by a newline instead. Read as they were, the whole file was one line, taken
+    for the header. Same length: lines and positions stay where they were."""
+    if b"\n" not in data and b"\r" in data:
+        return data.replace(b"\r", b"\n")
+    return data
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -222,12 +231,18 @@ def _kept_runs(raw: pa.Array, keep: np.ndarray) -> pa.ChunkedArray:
 
 
 def _parse_header(header_text: bytes, delimiter: str) -> list[str]:
-    table = pacsv.read_csv(
-        io.BytesIO(header_text + b"\n"),
-        read_options=pacsv.ReadOptions(autogenerate_column_names=True),
-        parse_options=pacsv.ParseOptions(delimiter=delimiter),
-        convert_options=pacsv.ConvertOptions(column_types={}, strings_can_be_null=False),
-    )
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(header_text + b"\n"),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            convert_options=pacsv.ConvertOptions(column_types={}, strings_can_be_null=False),
+        )
+    except pa.ArrowInvalid as exc:
+        raise SourceError(
+            f"The first line cannot be read as a header of column names ({exc}).",
+            hint="Check the file's first line, and the source's declared delimiter and "
+                 "encoding (`muster sources list`); nothing was stored.") from None
     names = [str(v) for v in table.to_pylist()[0].values()] if table.num_rows else []
     names = [n.strip() for n in names]
     duplicates = sorted({n for n in names if names.count(n) > 1})
