@@ -26,15 +26,16 @@ def _held_persons() -> sa.Select[Any]:
     return sa.select(e.person_id).where(e.run_id == run, sa.text(IN_REVIEW))
 
 
-def _open_pairs(regions: tuple[str, ...] | None, kind: str | None = None) -> sa.Select[Any]:
-    """The open pairs (of ``kind``) with ``holds``: whether a person of the pair is held
-    for it (``_held_persons``); ``regions`` keeps pairs with a record of a person in
-    them. Both read the persons and regions resolution keeps on each pair: the pairs
-    are all that is read, however many there are."""
+def _open_pairs(regions: tuple[str, ...] | None, kind: str | None = None,
+                *columns: Any) -> sa.Select[Any]:
+    """The open pairs (of ``kind``), their ``columns`` (default: all) with ``holds``:
+    whether a person of the pair is held for it (``_held_persons``); ``regions`` keeps
+    pairs with a record of a person in them. Both read the persons and regions
+    resolution keeps on each pair: the pairs are all that is read, however many."""
     r = review_pairs.c
     held = sa.case((sa.or_(r.person_l.in_(_held_persons()), r.person_r.in_(_held_persons())),
                     1), else_=0).label("holds")
-    query = sa.select(review_pairs, held).where(r.status == "open")
+    query = sa.select(*(columns or (review_pairs,)), held).where(r.status == "open")
     if kind:
         query = query.where(r.kind == kind)
     if regions is not None:
@@ -58,13 +59,21 @@ def review_page(store: Store, kind: str | None, regions: tuple[str, ...] | None,
     ``regions`` keeps pairs with a record of a person in those regions.
 
     The page and the total come from one pass over the pairs (the total as a window
-    count). At 1,000,000 persons an officer's page took 1.1 s on PostgreSQL while the
-    pairs were joined to their persons and golden records to filter and order them."""
+    count), which ranks the pairs by their id, hold and weight alone; the page's 25 are
+    read whole after. At 1,000,000 persons an officer's page took 1.1 s on PostgreSQL
+    while the pairs were joined to their persons and golden records to filter and order
+    them; the administrator's took 0.17 s while the count held every open pair whole
+    (73,048 of them, spilled to disk)."""
     r = review_pairs.c
-    pairs = _open_pairs(regions, kind).add_columns(sa.func.count().over().label("total"))
-    page = (pairs.order_by(sa.literal_column("holds").desc(),
-                           r.match_weight.desc().nulls_last(), r.id)
-            .limit(limit).offset(offset))
+    ranked = (_open_pairs(regions, kind, r.id, r.match_weight)
+              .add_columns(sa.func.count().over().label("total"))
+              .order_by(sa.literal_column("holds").desc(), r.match_weight.desc().nulls_last(),
+                        r.id)
+              .limit(limit).offset(offset).subquery("ranked"))
+    page = (sa.select(review_pairs, ranked.c.holds, ranked.c.total)
+            .join(ranked, ranked.c.id == r.id)
+            .order_by(ranked.c.holds.desc(), ranked.c.match_weight.desc().nulls_last(),
+                      ranked.c.id))
     with store.engine.connect() as conn:
         rows = conn.execute(page).mappings().all()
         if rows:
