@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
 from pathlib import Path
 
@@ -73,6 +74,26 @@ def test_lines_ended_by_a_carriage_return_alone(register, tmp_path):
     assert {i: r["line"] for i, r in cr.items()} == {"1": 2, "2": 3, "3": 5}  # value over 2
     assert [(cr[i]["family_name"], cr[i]["birth_date"]) for i in "123"] == [
         (lf[i]["family_name"], lf[i]["birth_date"]) for i in "123"]
+
+
+def test_gzip_compressed_extracts_read_as_the_same_rows(register, tmp_path):
+    rows = "".join(f"{i};Иванов{i};05.03.1999\n" for i in range(1, 400))
+    text = ("ID;FAM;DR\n" + rows).encode("cp1251")
+    packed = gzip.compress(text)
+    out = _ingest(register, tmp_path, "voters", {
+        "format": "csv", "encoding": "cp1251", "delimiter": ";", "record_id": "ID",
+        "date_format": "%d.%m.%Y", "fields": {"family_name": "FAM", "birth_date": "DR"},
+    }, "v.csv.gz", packed)
+    assert "read 399 = accepted 399" in out
+    assert records(register.store(), "voters")["7"]["family_name"] == "Иванов7"
+    plain = tmp_path / "v.csv"
+    plain.write_bytes(text)
+    assert "unchanged 399" in register.ok("ingest", "voters", plain)
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes(packed[: len(packed) // 2])
+    result = register.run("ingest", "voters", cut)
+    assert result.exit_code != 0 and "cannot be uncompressed" in result.err
+    assert "nothing was stored" in result.err
 
 
 def test_jsonl_with_numbers_and_missing_keys(register, tmp_path):

@@ -13,7 +13,9 @@ over rows in Python; pyarrow then parses the well-formed records.
 from __future__ import annotations
 
 import codecs
+import gzip
 import io
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +29,7 @@ from muster.errors import SourceError
 from muster.ingest.declaration import SourceDeclaration
 
 UTF8_BOM = b"\xef\xbb\xbf"
+GZIP_MAGIC = b"\x1f\x8b"
 REPLACEMENT = "\ufffd".encode()
 
 
@@ -66,8 +69,16 @@ def read_extract(path: Path, decl: SourceDeclaration) -> ReadResult:
 
 
 def _decode(path: Path, encoding: str) -> bytes:
-    """The file as UTF-8 bytes; a UTF-8 byte-order mark is dropped whatever the codec."""
+    """The file as UTF-8 bytes; a UTF-8 byte-order mark is dropped whatever the codec.
+    A gzip-compressed file (as agencies often send large extracts) is read uncompressed."""
     data = path.read_bytes()
+    if data.startswith(GZIP_MAGIC):
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise SourceError(f"{path} is gzip-compressed but cannot be uncompressed ({exc}).",
+                              hint="The file is probably cut short: ask the agency for it "
+                                   "again; nothing was stored.") from None
     if data.startswith(UTF8_BOM):
         data = data[len(UTF8_BOM):]
     if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig") and _is_utf8(data):
