@@ -65,6 +65,22 @@ def test_an_invalid_law_file_lists_every_problem(tmp_path: Path) -> None:
     assert str(path) in caught.value.message
 
 
+def test_a_code_the_register_never_holds_is_refused(tmp_path: Path) -> None:
+    # Such a code matches nobody: a typo quietly took everyone of category B out of
+    # conscription, and men out of registration.
+    text = REFERENCE.text.replace('value = ["A", "B"]', 'value = ["A", "b"]', 1)
+    text = text.replace('value = ["M"]', 'value = ["male", "M"]')
+    path = tmp_path / "typo.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        parse_law(path)
+    assert caught.value.problems == [
+        "parameters.subject_sexes.value: the register has no sex code 'male' (its codes: M, F)",
+        "parameters.conscription_fitness.value: the register has no fitness_category code 'b' "
+        "(its codes: A, B, C, D, E)",
+    ]
+
+
 def test_a_law_file_that_is_not_toml_says_so(tmp_path: Path) -> None:
     path = tmp_path / "broken.toml"
     path.write_text("[law\nname = 1", encoding="utf-8")

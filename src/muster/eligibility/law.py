@@ -31,19 +31,22 @@ from typing import Any
 
 from muster.errors import ConfigError
 from muster.profile import Profile
+from muster.store.schema import CODED_FIELDS
 
 # The parameters the rules read: name -> (kind, what it means). Kinds: "years",
-# "months" and "count" are whole numbers >= 0; "codes" is a list of strings.
+# "months" and "count" are whole numbers >= 0; "codes" is a list of strings; "sex" and
+# "fitness_category" are lists of the register's codes for that field.
 PARAMETERS: dict[str, tuple[str, str]] = {
-    "subject_sexes": ("codes", "sex values subject to registration; another recorded sex is not"),
+    "subject_sexes": ("sex", "sex values subject to registration; another recorded sex is not"),
     "registration_age": ("years", "age from which a person is subject to registration"),
     "conscription_max_age": ("years", "oldest age, inclusive, for conscription (no service)"),
     "reserve_max_age": ("years", "oldest age, inclusive, for the reserve (served or ranked)"),
-    "conscription_fitness": ("codes", "fitness categories fit for conscription"),
-    "reserve_fitness": ("codes", "fitness categories fit for the reserve"),
-    "unfit_fitness": ("codes", "fitness categories that exempt (unfit)"),
-    "limited_fitness": ("codes", "fitness categories that exempt a man with no service"),
-    "temporary_unfitness": ("codes", "fitness categories that defer until re-examination"),
+    "conscription_fitness": ("fitness_category", "fitness categories fit for conscription"),
+    "reserve_fitness": ("fitness_category", "fitness categories fit for the reserve"),
+    "unfit_fitness": ("fitness_category", "fitness categories that exempt (unfit)"),
+    "limited_fitness": ("fitness_category", "fitness categories that exempt a man with no service"),
+    "temporary_unfitness": ("fitness_category",
+                            "fitness categories that defer until re-examination"),
     "temporary_unfitness_months": ("months", "months a temporary unfitness defers for"),
     "fitness_valid_months": ("months", "months a fitness examination stays current"),
     "min_dependents": ("count", "dependents from which a person is deferred"),
@@ -125,12 +128,21 @@ def _as_date(value: Any, where: str, problems: list[str]) -> date | None:
 
 
 def _check_value(kind: str, value: Any, where: str, problems: list[str]) -> Any:
-    if kind == "codes":
+    if kind == "codes" or kind in CODED_FIELDS:
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip()
                                                   for v in value):
             problems.append(f"{where}: must be a list of non-empty strings, got {value!r}")
             return None
-        return tuple(v.strip() for v in value)
+        codes = tuple(v.strip() for v in value)
+        # A code the register never holds matches nobody: a typo ("b", "8") would quietly
+        # take everyone of that category out of the rule.
+        unknown = [c for c in codes if kind in CODED_FIELDS and c not in CODED_FIELDS[kind]]
+        if unknown:
+            problems.append(f"{where}: the register has no {kind} code "
+                            f"{', '.join(map(repr, unknown))} (its codes: "
+                            f"{', '.join(CODED_FIELDS[kind])})")
+            return None
+        return codes
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         problems.append(f"{where}: must be a whole number of {kind} (0 or more), got {value!r}")
         return None

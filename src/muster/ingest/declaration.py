@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from muster.errors import ConfigError
-from muster.store.schema import CANONICAL_FIELDS
+from muster.store.schema import CANONICAL_FIELDS, CODED_FIELDS
 
 FORMATS = ("csv", "jsonl", "parquet")
 NAME_SLOTS = ("family", "given", "middle")
@@ -21,7 +21,6 @@ KNOWN_KEYS = {
     "agency", "format", "encoding", "delimiter", "record_id", "date_format", "name_order",
     "fields", "values", "file",
 }
-CODED_FIELDS = {"sex": ("M", "F"), "fitness_category": ("A", "B", "C", "D", "E")}
 ISO_DATE = "%Y-%m-%d"
 
 

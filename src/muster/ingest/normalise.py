@@ -13,10 +13,16 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from muster.ingest.declaration import CODED_FIELDS, ISO_DATE, NAME_SLOTS, SourceDeclaration
+from muster.ingest.declaration import ISO_DATE, NAME_SLOTS, SourceDeclaration
 from muster.ingest.read import ReadResult
 from muster.profile import Profile
-from muster.store.schema import DATE_FIELDS, INTEGER_FIELDS, NAME_KEYS, STORED_FIELDS
+from muster.store.schema import (
+    CODED_FIELDS,
+    DATE_FIELDS,
+    INTEGER_FIELDS,
+    NAME_KEYS,
+    STORED_FIELDS,
+)
 
 NAME_FIELDS = ("family_name", "given_name", "middle_name")
 IDENTIFIERS = ("national_id", "tax_id", "passport_no")

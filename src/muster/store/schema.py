@@ -29,6 +29,9 @@ TEXT_FIELDS = (
 DATE_FIELDS = ("birth_date", "record_date", "fitness_date", "death_date", "student_until",
                "service_end")
 INTEGER_FIELDS = ("dependents",)
+# The values a coded field holds in the register: a source's value map turns its own
+# codes into these (at ingest), and the law names them (eligibility).
+CODED_FIELDS = {"sex": ("M", "F"), "fitness_category": ("A", "B", "C", "D", "E")}
 # full_name is not stored: it is split into the three name fields at ingest.
 CANONICAL_FIELDS = (
     "family_name", "given_name", "middle_name", "full_name", "birth_date", "birth_place",
