@@ -46,6 +46,19 @@ def test_a_birth_date_that_is_no_date_is_a_bad_request(people: Store) -> None:
         find_persons(people, "Иванов", "1999-02-30", None, load_profile("default"))
 
 
+def test_words_without_letters_are_not_searched_for(people: Store) -> None:
+    # Such a word has no key: compared as NULL, "%" found every person without a
+    # middle name, and an officer saw (and the audit logged) strangers.
+    profile = load_profile("default")
+    for name in ("%", "😀 --", "_"):
+        with pytest.raises(BadRequest, match="has no letters to look for"):
+            find_persons(people, name, None, None, profile)
+    with pytest.raises(BadRequest, match="has no letters or digits"):
+        find_persons(people, None, None, "--", profile)
+    assert (find_persons(people, "Иванов %", "1999-03-10", None, profile)
+            == find_persons(people, "Иванов", "1999-03-10", None, profile))
+
+
 def test_history_names_the_merge_that_retired_a_person(people: Store) -> None:
     """A merged-away person's history is found through the event naming its old id,
     among the many events that name none."""

@@ -344,6 +344,16 @@ def test_errors_are_problem_json(served: Served) -> None:
         assert body["status"] == status and body["title"] and body["detail"]
 
 
+def test_a_search_for_no_letters_finds_nobody_and_logs_nothing(served: Served) -> None:
+    with served.store.engine.connect() as conn:
+        before = conn.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar()
+    response = served.get("/api/v1/persons", "admin", name="%")
+    assert response.status_code == 400, response.text
+    assert "has no letters to look for" in response.json()["detail"]
+    with served.store.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar() == before
+
+
 def test_a_nul_character_is_a_bad_request_that_writes_nothing(served: Served) -> None:
     # PostgreSQL cannot hold a NUL as text: these answered 500 there.
     def audit_entries() -> int:

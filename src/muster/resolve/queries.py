@@ -178,20 +178,28 @@ def find_persons(db: Reader, name: str | None, birth_date: str | None,
     query = sa.select(golden_records)
     if regions is not None:
         query = query.where(g.region.in_(regions))
+    if not (name or birth_date or identifier):
+        raise MusterError("Say what to look for.",
+                          hint="Give --name, --birth-date or --id (any combination).")
     if name:
-        for word in name.split():
-            key = profile.names.key(word)
+        # A word with no letters has no key: compared as NULL it matched every person
+        # without that name (a search for "%" listed persons with no middle name).
+        keys = [k for k in map(profile.names.key, name.split()) if k]
+        if not keys:
+            raise BadRequest(f"The name {name!r} has no letters to look for.",
+                             hint="Give a family, given or middle name, in any script.")
+        for key in keys:
             query = query.where(sa.or_(g.family_key == key, g.given_key == key,
                                        g.middle_key == key))
     if birth_date:
         query = query.where(g.birth_date == _iso_date(birth_date))
     if identifier:
         digits = "".join(ch for ch in identifier if ch.isalnum())
+        if not digits:
+            raise BadRequest(f"The identifier {identifier!r} has no letters or digits.",
+                             hint="Give a national id, tax id or passport number.")
         query = query.where(sa.or_(g.national_id == digits, g.tax_id == digits,
                                    g.passport_no == digits))
-    if not (name or birth_date or identifier):
-        raise MusterError("Say what to look for.",
-                          hint="Give --name, --birth-date or --id (any combination).")
     with reading(db) as conn:
         rows = conn.execute(query.order_by(g.person_id).limit(limit)).mappings().all()
         if not rows:  # persons found are resolved; none found may mean nothing is
