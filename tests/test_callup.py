@@ -137,10 +137,15 @@ def test_deferred_or_ineligible_now_are_reported_not_called(register: Register,
 def test_plan_errors_are_clear(register: Register, tmp_path: Path) -> None:
     build(register)
     bad = tmp_path / "bad.csv"
-    bad.write_text("region,quota\nXXX,3\nTVE,-1\nTVE,2\nMOW,x\n", encoding="utf-8")
+    # A quota too large for the register, or a digit int() does not read, failed with
+    # "Unexpected error".
+    bad.write_text("region,quota\nXXX,3\nTVE,-1\nTVE,2\nMOW,x\nSPE,99999999999999999999\n"
+                   "MOS,²\n", encoding="utf-8")
     result = register.run("callup", "plan", "--as-of", AS_OF, "--quotas", bad)
     assert result.exit_code == 2
-    for problem in ("'XXX' is not a region", "quota '-1'", "TVE is listed twice", "quota 'x'"):
+    for problem in ("'XXX' is not a region", "quota '-1'", "TVE is listed twice", "quota 'x'",
+                    "quota '99999999999999999999' is not a whole number from 0 to 2,147,483,647",
+                    "quota '²'"):
         assert problem in result.err
     result = register.run("callup", "plan", "--as-of", "2030-01-01", "--quotas",
                           _quotas(tmp_path))

@@ -8,6 +8,9 @@ from pathlib import Path
 from muster.errors import ConfigError
 from muster.profile import Profile
 
+# The largest quota the register stores (a 32-bit integer): more than any population.
+MAX_QUOTA = 2**31 - 1
+
 
 def read_quotas(path: Path, profile: Profile) -> dict[str, int]:
     """{region code: quota}; every problem in the file reported at once."""
@@ -37,10 +40,13 @@ def read_quotas(path: Path, profile: Profile) -> dict[str, int]:
                             f"(codes: {', '.join(sorted(known))})")
         elif code in seen:
             problems.append(f"line {line}: region {code} is listed twice")
-        if not quota.isdigit():
-            problems.append(f"line {line}: quota {quota!r} is not a whole number >= 0")
-        if code is not None and code not in seen and quota.isdigit():
-            quotas[code] = int(quota)
+        # ASCII digits only: "²" and other Unicode digits pass isdigit() but not int().
+        number = int(quota) if quota.isascii() and quota.isdigit() else None
+        if number is None or number > MAX_QUOTA:
+            problems.append(f"line {line}: quota {quota!r} is not a whole number from 0 to "
+                            f"{MAX_QUOTA:,}")
+        elif code is not None and code not in seen:
+            quotas[code] = number
         if code is not None:
             seen.add(code)
     if problems:
