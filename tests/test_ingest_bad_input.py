@@ -136,7 +136,9 @@ def test_a_nul_character_quarantines_its_row_in_every_format(register, tmp_path)
     jsonl = tmp_path / "x.jsonl"
     jsonl.write_text('{"id": "a", "f": "X"}\n{"id": "b", "f": "Y\\u0000Z"}\n{"id": "c"}\n')
     parquet = tmp_path / "x.parquet"
-    pq.write_table(pa.table({"id": ["p", "q"], "f": ["ok", "n\0l"]}), parquet)
+    # Dictionary-encoded, as a categorical column is written.
+    pq.write_table(pa.table({"id": ["p", "q"],
+                             "f": pa.array(["ok", "n\0l"]).dictionary_encode()}), parquet)
     register.ok("sources", "add", declare(tmp_path / "s.toml", src=DECL, j={
         "format": "jsonl", "record_id": "id", "fields": {"family_name": "f"}}, p={
         "format": "parquet", "record_id": "id", "fields": {"family_name": "f"}}))

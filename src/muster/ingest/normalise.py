@@ -127,6 +127,27 @@ def normalise(read: ReadResult, decl: SourceDeclaration, profile: Profile) -> No
     )
 
 
+def _may_hold_nul(decl: SourceDeclaration, read: ReadResult) -> bool:
+    """Whether a row of the file may hold a NUL: its text does (for JSON, also as the
+    escape), or for Parquet a text column's values do."""
+    if decl.format == "parquet":
+        columns = [read.rows[c].cast(pa.large_string()) for c in read.rows.column_names
+                   if not c.startswith("_") and _is_text(read.rows[c].type)]
+        needles = ["\x00"]
+    else:
+        columns = [read.rows["_raw"]]
+        needles = ["\x00", "\\u0000"] if decl.format == "jsonl" else ["\x00"]
+    return any(pc.any(pc.match_substring(column, needle)).as_py()
+               for column in columns for needle in needles)
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    if pa.types.is_dictionary(kind):
+        return _is_text(kind.value_type)
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind)
+                or pa.types.is_string_view(kind))
+
+
 def _without_nul(table: pa.Table, columns: tuple[str, ...]) -> pa.Table:
     """The quarantined rows' text with each NUL written as the symbol for it, which the
     database can store (the reason says so)."""
@@ -179,10 +200,12 @@ def _classify(con: duckdb.DuckDBPyConnection, decl: SourceDeclaration, read: Rea
         content_hash = f"md5(concat_ws(chr(31), {parts}))"
     # A NUL cannot be stored as text by PostgreSQL (it failed the whole batch there): a
     # byte in a text file's row, "\u0000" in a JSON value, a character in a Parquet one.
+    # Rows are tested only when the file holds one at all (one scan; most files do not).
     texts = {"parquet": [_column_sql(decl, c, typed) for c in source_columns],
              "jsonl": ["_raw", *(_column_sql(decl, c, typed) for c in dict.fromkeys(decl.columns))],
              }.get(decl.format, ["_raw"])
-    has_nul = f"strpos(concat_ws('', {', '.join(texts)}), chr(0)) > 0" if texts else "false"
+    has_nul = (" OR ".join(f"coalesce(contains({t}, chr(0)), false)" for t in texts)
+               if texts and _may_hold_nul(decl, read) else "false")
     con.execute(f"""
         CREATE TABLE keyed AS
         SELECT _line, {rid} AS _rid, {content_hash} AS _hash, {has_nul} AS _nul
