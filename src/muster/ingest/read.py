@@ -125,9 +125,12 @@ def _outside(positions: np.ndarray, quotes: np.ndarray | None) -> np.ndarray:
     return outside
 
 
-def _split_records(buf: bytes, quotes: np.ndarray | None) -> _Records:
+def _split_records(buf: bytes, quotes: np.ndarray | None,
+                   all_newlines: np.ndarray | None = None) -> _Records:
+    """``all_newlines``: the positions of every newline, when the caller has them."""
     arr = np.frombuffer(buf, dtype=np.uint8)
-    all_newlines = np.flatnonzero(arr == 10)
+    if all_newlines is None:
+        all_newlines = np.flatnonzero(arr == 10)
     boundaries = _outside(all_newlines, quotes)
     starts = np.concatenate([[0], boundaries + 1]).astype(np.int64)
     if starts[-1] >= len(arr):  # the file ends with a newline: no record after it
@@ -178,10 +181,10 @@ def _read_csv(buf: bytes, delimiter: str) -> ReadResult:
     return ReadResult(rows, bad_rows)
 
 
-def _field_counts(buf: bytes, records: _Records, quotes: np.ndarray | None,
-                  delimiter: str) -> np.ndarray:
-    delims = _outside(np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == ord(delimiter)),
-                      quotes)
+def _field_counts(delimiters: np.ndarray, records: _Records,
+                  quotes: np.ndarray | None) -> np.ndarray:
+    """Fields per record, from the positions of every delimiter in the file."""
+    delims = _outside(delimiters, quotes)
     counts: np.ndarray = (np.searchsorted(delims, records.ends)
                           - np.searchsorted(delims, records.starts) + 1)
     return counts
@@ -207,10 +210,12 @@ def _reread_after_unclosed_quotes(
     it is gone. A value that really spans lines keeps its record when the record has
     the header's number of fields.
     """
-    fields = _field_counts(buf, records, quotes, delimiter)
+    arr = np.frombuffer(buf, dtype=np.uint8)
+    delimiters = np.flatnonzero(arr == ord(delimiter))  # found once, whatever the quotes
+    fields = _field_counts(delimiters, records, quotes)
     unclosed_at: list[int] = []
     if quotes is not None:
-        newlines = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 10)
+        newlines = np.flatnonzero(arr == 10)
         for _ in range(REREADS):
             spans_lines = (np.searchsorted(newlines, records.ends)
                            > np.searchsorted(newlines, records.starts))
@@ -222,8 +227,8 @@ def _reread_after_unclosed_quotes(
             quotes = np.delete(quotes, np.arange(np.searchsorted(quotes, start),
                                                  np.searchsorted(quotes, line_end)))
             unclosed_at.append(start)
-            records = _split_records(buf, quotes)
-            fields = _field_counts(buf, records, quotes, delimiter)
+            records = _split_records(buf, quotes, newlines)
+            fields = _field_counts(delimiters, records, quotes)
     return records, fields, np.isin(records.starts, unclosed_at)
 
 
