@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -230,10 +231,11 @@ def test_rule_boundary(results: dict[str, tuple[dict[str, Any], Any]],
     assert explained.stored is not None and explained.stored["status"] == status
 
 
-def test_re_evaluating_a_date_supersedes_the_earlier_run(results: dict[str, Any]) -> None:
+def test_re_evaluating_a_date_supersedes_the_earlier_run(results: dict[str, Any],
+                                                        tmp_path: Path) -> None:
     """Only the latest run for a date keeps results; earlier ones stay as history."""
     del results  # the register the cases built is enough
-    url = f"sqlite:///{pytest.importorskip('tempfile').mkdtemp()}/s.db"
+    url = f"sqlite:///{tmp_path}/s.db"
     store = open_store(url)
     write_register(store, [man("P1")])
     profile = load_profile("default")
