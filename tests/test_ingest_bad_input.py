@@ -105,6 +105,21 @@ def test_field_problems_flag_the_record_and_keep_the_raw_value(register, tmp_pat
     assert one["flags"] == 7
 
 
+def test_a_count_is_a_whole_number_written_in_digits(register, tmp_path):
+    # The database's cast read "2.5" as 3, "0x10" as 16 and "1_000" as 1000: a count
+    # of dependents (a ground for deferment) changed without a flag.
+    counts = {"1": "2", "2": " +3 ", "3": "2.5", "4": "0x10", "5": "1_000", "6": "2e0",
+              "7": "١"}
+    body = "".join(f"{rid};Иванов;01.02.1990;М;;;;A;{dep}\n" for rid, dep in counts.items())
+    _setup(register, tmp_path, body)
+    store = register.store()
+    assert {rid: r["dependents"] for rid, r in records(store, "src").items()} == {
+        "1": 2, "2": 3, "3": None, "4": None, "5": None, "6": None, "7": None}
+    assert {(rid, raw) for rid, field, problem, raw in flags(store, "src")
+            if (field, problem) == ("dependents", "not_a_count")} == {
+        (rid, dep) for rid, dep in counts.items() if rid not in ("1", "2")}
+
+
 def test_undecodable_bytes_quarantine_only_their_row(register, tmp_path):
     good = (HEADER + "\n1;Иванов;01.02.1990;М;;;;A;0\n").encode()
     bad = b"2;\xff\xfe\xfa;01.02.1990;\xd0;;;;A;0\n"

@@ -333,7 +333,9 @@ def _field_sql(decl: SourceDeclaration, field: str, profile: Profile,
                      f"THEN {parsed} END")
         return {parsed: prep}, value, problem + " END"
     if field in INTEGER_FIELDS:
-        value = f"TRY_CAST(trim({v}) AS INTEGER)"
+        # Digits only: the database's own cast reads "2.5" as 3 and "0x10" as 16.
+        value = (f"CASE WHEN regexp_full_match(trim({v}), '[+]?[0-9]+') "
+                 f"THEN TRY_CAST(trim({v}) AS INTEGER) END")
         return ({}, f"CASE WHEN {value} >= 0 THEN {value} END",
                 f"CASE WHEN nullif(trim({v}), '') IS NOT NULL AND coalesce({value} < 0, TRUE) "
                 "THEN 'not_a_count' END")
