@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pyarrow as pa
@@ -188,6 +189,52 @@ def test_invalid_json_lines_are_quarantined_with_their_line(register, tmp_path):
         (2, "cannot be decoded as a row: not valid JSON"),
         (4, "cannot be decoded as a row: a JSON line must be an object"),
     ]
+
+
+def test_a_json_object_or_array_is_no_value_of_a_field(register, tmp_path):
+    # A mapping that names a nested key stored its JSON text as the person's name, and
+    # an object as a record_id.
+    lines = [
+        {"id": "1", "fio": {"family": "Иванов"}, "born": "1990-01-02"},
+        {"id": "2", "fio": ["Иванов", "Иван"], "born": {"year": 1990}},
+        {"id": "3", "fio": "[Иванов] Иван", "born": "1990-01-02"},  # text, kept
+        {"id": {"n": 4}, "fio": "Петров Пётр"},
+        {"id": [5], "fio": "Петров Пётр"},
+        {"id": "[6]", "fio": "Петров Пётр"},  # text, kept
+    ]
+    extract = tmp_path / "x.jsonl"
+    extract.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines))
+    register.ok("sources", "add", declare(tmp_path / "s.toml", j={
+        "format": "jsonl", "record_id": "id", "name_order": "family given middle",
+        "fields": {"full_name": "fio", "birth_date": "born"}}))
+    out = register.ok("ingest", "j", extract)
+    store = register.store()
+    recs = records(store, "j")
+    assert set(recs) == {"1", "2", "3", "[6]"}
+    assert [recs[r]["family_name"] for r in ("1", "2")] == [None, None]
+    assert recs["2"]["birth_date"] is None and recs["3"]["family_name"] == "[Иванов]"
+    assert flags(store, "j") == {
+        ("1", "full_name", "not_a_value", '{"family":"Иванов"}'),
+        ("2", "full_name", "not_a_value", '["Иванов","Иван"]'),
+        ("2", "birth_date", "not_a_value", '{"year":1990}'),
+    }
+    reason = "record_id is a JSON object or array, not a text or a number"
+    assert [(line, reason) for line, _, reason in quarantined(store, "j")] == [
+        (4, reason), (5, reason)]
+    assert "read 6 = accepted 4 + repeated 0 + quarantined 2" in out
+
+
+def test_a_nested_parquet_column_is_refused_and_nothing_stored(register, tmp_path):
+    extract = tmp_path / "x.parquet"
+    pq.write_table(pa.table({"id": ["1"], "fio": [{"family": "Иванов"}],
+                             "kids": [[1, 2]]}), extract)
+    register.ok("sources", "add", declare(tmp_path / "s.toml", p={
+        "format": "parquet", "record_id": "id",
+        "fields": {"full_name": "fio", "dependents": "kids"}}))
+    result = register.run("ingest", "p", extract)  # was: a person named "{'family':"
+    assert result.exit_code != 0 and "Unexpected" not in result.err
+    assert "fio (struct<family: string>)" in result.err and "kids (list<" in result.err
+    assert records(register.store(), "p") == {}
 
 
 def test_export_quarantine_has_the_contract_columns(register, tmp_path):

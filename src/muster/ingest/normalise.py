@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -31,6 +32,8 @@ PLAIN_TEXT = ("birth_place", "address", "employer", "occupation", "military_rank
 EARLIEST_BIRTH = "1900-01-01"
 NUL_SYMBOL = "\u2400"  # SYMBOL FOR NULL, in place of the character in quarantined text
 NUL_REASON = f"holds a NUL character (shown as {NUL_SYMBOL}), which cannot be stored as text"
+NESTED_REASON = "record_id is a JSON object or array, not a text or a number"
+NESTED = "_nested_"  # prefix of the JSON rows' columns that say a key held an object or array
 
 
 @dataclass
@@ -78,7 +81,8 @@ def _missing_columns(decl: SourceDeclaration, read: ReadResult) -> list[str]:
     return [c for c in decl.columns if c not in present]
 
 
-def normalise(read: ReadResult, decl: SourceDeclaration, profile: Profile) -> Normalised:
+def _check_mapping(decl: SourceDeclaration, read: ReadResult) -> None:
+    """Refuse the file, storing nothing, when a mapped column is absent or nested."""
     from muster.errors import SourceError
 
     missing = _missing_columns(decl, read)
@@ -89,15 +93,29 @@ def normalise(read: ReadResult, decl: SourceDeclaration, profile: Profile) -> No
             f"does not have. Columns in the file: {', '.join(present)}.",
             hint="Fix the [sources.NAME.fields] mapping or record_id with `muster sources add`.",
         )
+    nested = {c: read.typed_columns[c] for c in dict.fromkeys(decl.columns)
+              if c in read.typed_columns and pa.types.is_nested(read.typed_columns[c])}
+    if nested:  # its text would be stored as a name, say "{'family': 'Иванов'}"
+        raise SourceError(
+            f"Source {decl.name!r} maps column(s) that hold nested values, not text or "
+            f"numbers: {', '.join(f'{c} ({kind})' for c, kind in nested.items())}. "
+            "Nothing was stored.",
+            hint="Map columns of text or numbers, or flatten the file first.",
+        )
+
+
+def normalise(read: ReadResult, decl: SourceDeclaration, profile: Profile) -> Normalised:
+    _check_mapping(decl, read)
     rows_read = read.rows.num_rows + len(read.bad_rows)
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = false")
     con.register("rows", read.rows)
-    source = _source_view(con, decl, read)
-    _classify(con, decl, read, source)
-    values = _values_sql(decl, read, source)
+    source, nested = _source_view(con, decl, read)
+    _classify(con, decl, read, source, nested)
+    values = _values_sql(decl, read, source, nested)
     _register_vocabularies(con, decl, profile, values)
-    records = con.sql(_canonical_sql(decl, profile, read.typed_columns, values)).to_arrow_table()
+    records = con.sql(_canonical_sql(decl, profile, read.typed_columns, values, nested)
+                      ).to_arrow_table()
     con.register("canonical", records)
     flags = con.sql(
         "SELECT record_id, f.field AS field, f.problem AS problem, f.raw_value AS raw_value "
@@ -158,21 +176,45 @@ def _without_nul(table: pa.Table, columns: tuple[str, ...]) -> pa.Table:
 
 
 def _source_view(con: duckdb.DuckDBPyConnection, decl: SourceDeclaration,
-                 read: ReadResult) -> str:
-    """The relation holding the source's columns: the read rows, or for JSON Lines a
-    table with every declared key extracted once (a JSON text is parsed once per row,
-    not once per use of each field)."""
+                 read: ReadResult) -> tuple[str, frozenset[str]]:
+    """The relation holding the source's columns, and the columns where some row holds
+    a JSON object or array: no field's value (a mapping that names a nested key, say).
+
+    For JSON Lines every declared key is extracted once (a JSON text is parsed once
+    per row, not once per use of each field)."""
     if decl.format != "jsonl":
-        return "rows"
+        return "rows", frozenset()
     columns = list(dict.fromkeys(decl.columns))
-    paths = ", ".join(_lit("$." + '"' + c.replace('"', '\\"') + '"') for c in columns)
+    paths = [_lit("$." + '"' + c.replace('"', '\\"') + '"') for c in columns]
     picks = ", ".join(f"_v[{i}] AS {_q(c)}" for i, c in enumerate(columns, start=1))
+    # Only a value that starts like one is asked its JSON type: one more parse, rarely;
+    # and only in a file where some line has a "[" or a second "{" (one scan; most do not).
+    nested = "".join(
+        f", coalesce(left(_v[{i}], 1) IN ('{{', '[') AND json_type(_raw, {path}) IN "
+        f"('OBJECT', 'ARRAY'), false) AS {_q(NESTED + c)}"
+        for i, (c, path) in enumerate(zip(columns, paths, strict=True), start=1)
+    ) if _may_nest(read.rows.column("_raw")) else ""
     con.execute(f"""
         CREATE TABLE json_rows AS
-        SELECT _line, _raw, md5(CAST(json(_raw) AS VARCHAR)) AS _content_hash, {picks}
-        FROM (SELECT _line, _raw, json_extract_string(_raw, [{paths}]) AS _v FROM rows)
+        SELECT _line, _raw, md5(CAST(json(_raw) AS VARCHAR)) AS _content_hash, {picks}{nested}
+        FROM (SELECT _line, _raw, json_extract_string(_raw, [{", ".join(paths)}]) AS _v
+              FROM rows)
     """)
-    return "json_rows"
+    if not nested:
+        return "json_rows", frozenset()
+    found = con.execute("SELECT " + ", ".join(f"bool_or({_q(NESTED + c)})" for c in columns)
+                        + " FROM json_rows").fetchone() or ()
+    return "json_rows", frozenset(c for c, f in zip(columns, found, strict=True) if f)
+
+
+def _may_nest(lines: pa.ChunkedArray) -> bool:
+    """Whether some JSON line may hold an object or array as a value: a "[", or more
+    "{" than lines. Counted in the text's bytes (a string search per line is slower)."""
+    for chunk in lines.cast(pa.large_string()).chunks:  # offsets, then the bytes
+        text = np.frombuffer(chunk.buffers()[2] or b"", np.uint8)
+        if (text == ord("[")).any() or np.count_nonzero(text == ord("{")) > len(chunk):
+            return True
+    return False
 
 
 def _raw_sql(decl: SourceDeclaration, read: ReadResult) -> str:
@@ -185,7 +227,7 @@ def _raw_sql(decl: SourceDeclaration, read: ReadResult) -> str:
 
 
 def _classify(con: duckdb.DuckDBPyConnection, decl: SourceDeclaration, read: ReadResult,
-              source: str) -> None:
+              source: str, nested: frozenset[str]) -> None:
     """Each row is accepted (first of its record_id), a repeat, or quarantined.
 
     `keyed` holds every row's line, record_id and content hash (narrow: the row's
@@ -193,6 +235,7 @@ def _classify(con: duckdb.DuckDBPyConnection, decl: SourceDeclaration, read: Rea
     typed = read.typed_columns
     source_columns = [c for c in read.rows.column_names if not c.startswith("_")]
     rid = _column_sql(decl, decl.record_id, typed)
+    rid_nested = _q(NESTED + decl.record_id) if decl.record_id in nested else "false"
     if decl.format == "jsonl":
         content_hash = "_content_hash"
     else:
@@ -208,7 +251,8 @@ def _classify(con: duckdb.DuckDBPyConnection, decl: SourceDeclaration, read: Rea
                if texts and _may_hold_nul(decl, read) else "false")
     con.execute(f"""
         CREATE TABLE keyed AS
-        SELECT _line, {rid} AS _rid, {content_hash} AS _hash, {has_nul} AS _nul
+        SELECT _line, {rid} AS _rid, {content_hash} AS _hash, {has_nul} AS _nul,
+          {rid_nested} AS _nested
         FROM {source}
     """)
     # Only record_ids that occur more than once need ranking: a small table to join.
@@ -216,22 +260,25 @@ def _classify(con: duckdb.DuckDBPyConnection, decl: SourceDeclaration, read: Rea
     con.execute("""
         CREATE TABLE repeated_ids AS
         SELECT _rid, arg_min(_hash, _line) AS _first_hash, min(_line) AS _first_line
-        FROM keyed WHERE _rid IS NOT NULL AND NOT _nul GROUP BY _rid HAVING count(*) > 1
+        FROM keyed WHERE _rid IS NOT NULL AND NOT (_nul OR _nested)
+        GROUP BY _rid HAVING count(*) > 1
     """)
     con.execute(f"""
         CREATE TABLE rejected AS
         SELECT k._line, k._rid,
-          CASE WHEN k._nul OR k._rid IS NULL OR trim(k._rid) = '' THEN 'quarantined'
+          CASE WHEN k._nul OR k._nested OR k._rid IS NULL OR trim(k._rid) = ''
+                 THEN 'quarantined'
                WHEN k._hash = r._first_hash THEN 'repeat'
                ELSE 'quarantined' END AS status,
           CASE WHEN k._nul THEN {_lit(NUL_REASON)}
+               WHEN k._nested THEN {_lit(NESTED_REASON)}
                WHEN k._rid IS NULL OR trim(k._rid) = '' THEN 'missing record_id'
                WHEN k._hash <> r._first_hash THEN
                  'record_id ' || k._rid || ' repeats line ' || r._first_line ||
                  ' with different content'
           END AS reason
         FROM keyed k LEFT JOIN repeated_ids r USING (_rid)
-        WHERE k._nul OR k._rid IS NULL OR trim(k._rid) = ''
+        WHERE k._nul OR k._nested OR k._rid IS NULL OR trim(k._rid) = ''
            OR (r._rid IS NOT NULL AND k._line <> r._first_line)
     """)
 
@@ -276,15 +323,21 @@ def _split_full_name_sql(decl: SourceDeclaration, expr: str) -> dict[str, str]:
     return parts
 
 
-def _values_sql(decl: SourceDeclaration, read: ReadResult, source: str) -> str:
-    """Accepted rows with each declared field's raw text (value maps applied) and the
-    name slots and region to look up: a query, run inside the statements that use it."""
+def _values_sql(decl: SourceDeclaration, read: ReadResult, source: str,
+                nested: frozenset[str]) -> str:
+    """Accepted rows with each declared field's raw text, its value (value maps applied;
+    none when it is a JSON object or array) and the name slots and region to look up:
+    a query, run inside the statements that use it."""
     typed = read.typed_columns
     selects = ["k._rid AS record_id", "s._line", f"{_raw_sql(decl, read)} AS _raw", "k._hash"]
     for field, column in decl.fields.items():
         raw = _column_sql(decl, column, typed)
         selects.append(f"{raw} AS {_q('raw_' + field)}")
-        selects.append(f"{_mapped_sql(decl, field, raw)} AS {_q('v_' + field)}")
+        value = _mapped_sql(decl, field, raw)
+        if column in nested:
+            value = f"CASE WHEN NOT s.{_q(NESTED + column)} THEN {value} END"
+            selects.append(f"s.{_q(NESTED + column)} AS {_q(NESTED + field)}")
+        selects.append(f"{value} AS {_q('v_' + field)}")
     valued = (f"SELECT {', '.join(selects)} FROM {source} s JOIN keyed k USING (_line) "
               "WHERE s._line NOT IN (SELECT _line FROM rejected)")
     split = _split_full_name_sql(decl, "v_full_name") if "full_name" in decl.fields else {}
@@ -369,7 +422,7 @@ def _field_sql(decl: SourceDeclaration, field: str, profile: Profile,
 
 
 def _canonical_sql(decl: SourceDeclaration, profile: Profile,
-                   typed: dict[str, pa.DataType], values: str) -> str:
+                   typed: dict[str, pa.DataType], values: str, nested: frozenset[str]) -> str:
     columns: dict[str, str] = {}
     problems: list[tuple[str, str]] = []
     prep: dict[str, str] = {}
@@ -392,6 +445,11 @@ def _canonical_sql(decl: SourceDeclaration, profile: Profile,
         columns["region"] = "coalesce(r.code, r.normal)"
         problems.append(("region", "CASE WHEN v._region IS NOT NULL AND r.code IS NULL "
                                    "THEN 'unknown_region' END"))
+    if nested:  # a field whose value was a JSON object or array has no other problem
+        found = dict(problems)
+        problems = [(f, f"CASE WHEN {_q(NESTED + f)} THEN 'not_a_value' ELSE "
+                        f"{found.get(f, 'NULL')} END" if c in nested else found[f])
+                    for f, c in decl.fields.items() if c in nested or f in found]
     flag_items = ", ".join(
         f"{{'field': {_lit(f)}, 'problem': {p}, 'raw_value': raw_{f}}}" for f, p in problems
     )
