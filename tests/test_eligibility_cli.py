@@ -80,6 +80,10 @@ def test_clear_errors(register: Register, tmp_path: Path) -> None:
     bad_date = reg.run("eligibility", "evaluate", "--as-of", "2024-02-30")
     assert bad_date.exit_code == 2 and "'2024-02-30' is not a date" in bad_date.err
     assert "YYYY-MM-DD" in bad_date.err
+    for typo in ("0001-01-01", "9999-12-31"):  # were: "Unexpected error: ValueError"
+        far = reg.run("eligibility", "evaluate", "--as-of", typo)
+        assert far.exit_code == 2 and "Unexpected" not in far.err
+        assert f"{typo} is outside the dates the register decides on" in far.err
     bad_law = tmp_path / "bad.toml"
     bad_law.write_text('[law]\nname = "x"\n[parameters.reserve_max_age]\nvalue = "fifty"\n',
                        encoding="utf-8")

@@ -46,6 +46,7 @@ def test_an_invalid_law_file_lists_every_problem(tmp_path: Path) -> None:
     text = text.replace("[parameters.reserve_max_age]\n",
                         "[parameters.reserve_max_age]\nvalu = 1\n")
     text = text.replace("value = 2\n", "value = -2\n")
+    text = text.replace("value = 50\n", "value = 100000\n")  # was: an unexpected error
     start = text.index("[parameters.fitness_valid_months]")
     text = text[:start] + text[text.index("[parameters.min_dependents]"):]
     text += "\n[parameters.max_dependents]\nvalue = 3\n"
@@ -59,6 +60,8 @@ def test_an_invalid_law_file_lists_every_problem(tmp_path: Path) -> None:
     assert "periods[3]: only the first period may omit `from`" in problems
     assert "parameters.reserve_max_age: unknown key 'valu'" in problems
     assert "parameters.min_dependents.value: must be a whole number" in problems
+    assert ("parameters.reserve_max_age.value: must be a whole number of years from 0 to 150,"
+            " got 100000") in problems
     assert "parameters.max_dependents: unknown parameter" in problems
     assert "parameters.fitness_valid_months is missing" in problems
     assert len(caught.value.problems) >= 7

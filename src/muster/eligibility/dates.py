@@ -57,14 +57,24 @@ def earliest_start(as_of: date, months: int) -> date:
     return d
 
 
-def parse_date(text: str, what: str = "date") -> date:
-    """A strict YYYY-MM-DD date, or a MusterError that shows the value."""
+# The dates the register decides on. The law's arithmetic (an age of 65, a deferment
+# in months) must stay in the calendar; a year such as 0001 or 9999 is a typo.
+EARLIEST_AS_OF, LATEST_AS_OF = date(1900, 1, 1), date(2199, 12, 31)
+
+
+def parse_date(text: str) -> date:
+    """A strict YYYY-MM-DD date the register decides on, or a MusterError that shows
+    the value."""
     from muster.errors import MusterError
 
+    hint = "Write a calendar date as YYYY-MM-DD, e.g. 2024-06-01."
     try:
         if len(text) != 10:
             raise ValueError
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
-        raise MusterError(f"{text!r} is not a {what}.",
-                          hint="Write a calendar date as YYYY-MM-DD, e.g. 2024-06-01.") from None
+        raise MusterError(f"{text!r} is not a date.", hint=hint) from None
+    if not EARLIEST_AS_OF <= day <= LATEST_AS_OF:
+        raise MusterError(f"{text} is outside the dates the register decides on "
+                          f"({EARLIEST_AS_OF} to {LATEST_AS_OF}).", hint=hint)
+    return day

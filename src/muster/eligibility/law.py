@@ -34,8 +34,10 @@ from muster.profile import Profile
 from muster.store.schema import CODED_FIELDS
 
 # The parameters the rules read: name -> (kind, what it means). Kinds: "years",
-# "months" and "count" are whole numbers >= 0; "codes" is a list of strings; "sex" and
+# "months" and "count" are whole numbers from 0 to LARGEST; "codes" is a list of strings; "sex" and
 # "fitness_category" are lists of the register's codes for that field.
+# A whole number beyond these is a typo (and an age of 100000 years is no date).
+LARGEST = {"years": 150, "months": 12 * 150, "count": 1000}
 PARAMETERS: dict[str, tuple[str, str]] = {
     "subject_sexes": ("sex", "sex values subject to registration; another recorded sex is not"),
     "registration_age": ("years", "age from which a person is subject to registration"),
@@ -143,8 +145,10 @@ def _check_value(kind: str, value: Any, where: str, problems: list[str]) -> Any:
                             f"{', '.join(CODED_FIELDS[kind])})")
             return None
         return codes
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        problems.append(f"{where}: must be a whole number of {kind} (0 or more), got {value!r}")
+    most = LARGEST[kind]
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
+        problems.append(f"{where}: must be a whole number of {kind} from 0 to {most}, "
+                        f"got {value!r}")
         return None
     return value
 
