@@ -83,6 +83,18 @@ def test_a_person_with_an_open_case_gets_no_notice(register: Register, tmp_path:
     assert len(_notices(register)) == 2
 
 
+def test_notices_into_a_file_are_refused_and_nothing_is_issued(register: Register,
+                                                              tmp_path: Path) -> None:
+    build(register)
+    quotas = tmp_path / "quotas.csv"
+    quotas.write_text("region,quota\nTVE,3\n", encoding="utf-8")
+    register.ok("callup", "plan", "--as-of", AS_OF, "--quotas", quotas, "--seed", SEED)
+    result = register.run("notices", "issue", 1, "--out", quotas)  # was: FileExistsError
+    assert result.exit_code == 2 and "Unexpected" not in result.err
+    assert f"Cannot write the notices into {quotas}: File exists" in result.err
+    assert _notices(register) == []
+
+
 def test_every_transition_legal_and_illegal() -> None:
     for current, to in itertools.product(STATUSES, STATUSES):
         legal = to in TRANSITIONS[current]

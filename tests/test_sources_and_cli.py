@@ -70,6 +70,21 @@ def test_commands_outside_a_workspace_say_how_to_make_one(tmp_path, capsys, monk
     assert "not a muster workspace" in err and "muster init" in err
 
 
+EXPORTS = [("callup", "1"), ("candidates", "1"), ("cases",),
+           ("eligibility", "--as-of", "2024-06-01"), ("quarantine",), ("links",), ("persons",)]
+
+
+@pytest.mark.parametrize("export", EXPORTS, ids=lambda e: e[0])
+def test_an_export_to_a_place_it_cannot_write_is_refused_before_any_work(register, tmp_path,
+                                                                          export):
+    # Was: "Unexpected error: FileNotFoundError" (or IsADirectoryError) after the export.
+    for out, says in ((tmp_path / "no" / "such.csv", "does not exist; create it first"),
+                      (tmp_path, "is a folder; name a file in it")):
+        result = register.run("export", *export, "--out", out)
+        assert result.exit_code == 2 and "Invalid value for '--out'" in result.err
+        assert says in result.err and "Unexpected" not in result.err
+
+
 def test_init_refuses_an_existing_workspace(register):
     result = register.run("init", register.root)
     assert result.exit_code != 0 and "already a muster workspace" in result.err

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from muster.cli.app_state import app, console, export_app
-from muster.cli.context import store_for, workspace
+from muster.cli.context import OutCsv, store_for, workspace
 
 callup_app = typer.Typer(help="Call-up plans drawn by a publicly verifiable lottery "
                          "(docs/callup.md).", no_args_is_help=True)
@@ -121,7 +121,7 @@ def list_cmd() -> None:
 
 @export_app.command("callup")
 def export_callup_cmd(
-    plan_id: PlanId, out: Annotated[Path, typer.Option(help="CSV file to write.")],
+    plan_id: PlanId, out: OutCsv,
 ) -> None:
     """region,rank,person_id: a plan's selection, rank from 1 within each region.
 
@@ -137,7 +137,7 @@ def export_callup_cmd(
 
 @export_app.command("candidates")
 def export_candidates_cmd(
-    plan_id: PlanId, out: Annotated[Path, typer.Option(help="CSV file to write.")],
+    plan_id: PlanId, out: OutCsv,
 ) -> None:
     """region,person_id: the published candidate list a plan's lottery ran on.
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from muster.cli.app_state import app, console, export_app
-from muster.cli.context import store_for, workspace
+from muster.cli.context import OutCsv, store_for, workspace
 
 casework_app = typer.Typer(
     help="Clarifications, corrections, deferment claims and appeals (docs/callup.md).",
@@ -215,7 +214,7 @@ def decide_cmd(
 
 
 @export_app.command("cases")
-def export_cases_cmd(out: Annotated[Path, typer.Option(help="CSV file to write.")]) -> None:
+def export_cases_cmd(out: OutCsv) -> None:
     """case_id,person_id,kind,status for every case.
 
     Example: muster export cases --out cases.csv

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
+import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from muster.cli.app_state import console, state
@@ -17,6 +19,21 @@ from muster.cli.app_state import console, state
 if TYPE_CHECKING:
     from muster.store import Store
     from muster.workspace import Workspace
+
+
+def _writable_file(path: Path) -> Path:
+    """Refuse, before any work, a file that could not be written: checked when the
+    command line is read, not after an export of millions of rows."""
+    if path.is_dir():
+        raise typer.BadParameter(f"{path} is a folder; name a file in it, e.g. "
+                                 f"{path / 'export.csv'}")
+    if not path.parent.is_dir():
+        raise typer.BadParameter(f"the folder {path.parent} does not exist; create it first")
+    return path
+
+
+OutCsv = Annotated[Path, typer.Option("--out", help="CSV file to write.",
+                                      callback=_writable_file)]
 
 
 def workspace() -> Workspace:

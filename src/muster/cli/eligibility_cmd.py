@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from muster.cli.app_state import app, console, export_app
-from muster.cli.context import set_step, steps, store_for, workspace
+from muster.cli.context import OutCsv, set_step, steps, store_for, workspace
 
 if TYPE_CHECKING:
     from muster.eligibility.explain import Explanation
@@ -223,7 +223,7 @@ def diff_cmd(
 @export_app.command("eligibility")
 def export_eligibility_cmd(
     as_of: AsOf,
-    out: Annotated[Path, typer.Option(help="CSV file to write.")],
+    out: OutCsv,
 ) -> None:
     """person_id,status,ground,until for every person on a date.
 

@@ -11,7 +11,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from muster.cli.app_state import app, console, export_app, quarantine_app, sources_app
-from muster.cli.context import set_step, steps, store_for, workspace
+from muster.cli.context import OutCsv, set_step, steps, store_for, workspace
 from muster.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -163,7 +163,7 @@ def quarantine_list(
 
 @export_app.command("quarantine")
 def export_quarantine_cmd(
-    out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+    out: OutCsv,
 ) -> None:
     """Write the quarantine as CSV: source,file,line,record_id,reason.
 

@@ -4,14 +4,13 @@ links|persons`."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from muster.cli.app_state import app, console, export_app, person_app, review_app
-from muster.cli.context import set_step, steps, store_for, workspace
+from muster.cli.context import OutCsv, set_step, steps, store_for, workspace
 from muster.errors import MusterError
 
 if TYPE_CHECKING:
@@ -235,7 +234,7 @@ def person_find(
 
 
 @export_app.command("links")
-def export_links_cmd(out: Annotated[Path, typer.Option(help="CSV file to write.")]) -> None:
+def export_links_cmd(out: OutCsv) -> None:
     """source,record_id,person_id for every accepted source record.
 
     Example: muster export links --out links.csv
@@ -249,7 +248,7 @@ def export_links_cmd(out: Annotated[Path, typer.Option(help="CSV file to write."
 
 
 @export_app.command("persons")
-def export_persons_cmd(out: Annotated[Path, typer.Option(help="CSV file to write.")]) -> None:
+def export_persons_cmd(out: OutCsv) -> None:
     """One row per person with every golden field under its canonical name.
 
     Example: muster export persons --out persons.csv

@@ -26,7 +26,7 @@ from muster.callup.plan import Plan, load_plan
 from muster.callup.verify import verify_plan
 from muster.casework.cases import DEFERMENT_GROUNDS
 from muster.eligibility.law import load_law
-from muster.errors import ConflictError
+from muster.errors import ConflictError, MusterError
 from muster.notices.render import NoticeContext, NoticeSettings, Renderer, notice_settings
 from muster.profile import Profile
 from muster.store import Store
@@ -150,6 +150,11 @@ def issue_notices(store: Store, profile: Profile, plan_id: int, out: Path, actor
                   progress: Callable[[str], None] | None = None) -> IssueReport:
     started = perf_counter()
     step = progress or (lambda _text: None)
+    try:  # before any work: a folder that cannot be made fails at once
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MusterError(f"Cannot write the notices into {out}: {exc.strerror}.",
+                          hint="Name a folder you may write to (it is made if absent).") from None
     step("verifying the plan")
     check = verify_plan(store, plan_id)
     if not check.ok:
@@ -167,7 +172,6 @@ def issue_notices(store: Store, profile: Profile, plan_id: int, out: Path, actor
     if limit is not None:
         chosen = chosen[:limit]
     settings = notice_settings(profile)
-    out.mkdir(parents=True, exist_ok=True)
     issued_at = datetime.now(UTC)
     contexts = _contexts(store, profile, plan, candidates, chosen, settings, issued_at)
     jobs = [(ctx, str(out / file_name(ctx))) for ctx in contexts]
