@@ -121,6 +121,15 @@ def test_a_count_is_a_whole_number_written_in_digits(register, tmp_path):
         (rid, dep) for rid, dep in counts.items() if rid not in ("1", "2")}
 
 
+def test_a_file_without_an_accepted_row_says_so(register, tmp_path):
+    # Both said "Nothing new: the register already held every accepted row".
+    _, out = _setup(register, tmp_path, "")
+    assert "read 0 =" in out and "The file holds no rows (a header only)" in out
+    _, out = _setup(register, tmp_path, "1,Иванов,01.02.1990\n2,Петров,01.02.1990\n")
+    assert "No row was accepted: all 2 went to quarantine" in out
+    assert "muster quarantine list" in out and "Nothing new" not in out
+
+
 def test_undecodable_bytes_quarantine_only_their_row(register, tmp_path):
     good = (HEADER + "\n1;Иванов;01.02.1990;М;;;;A;0\n").encode()
     bad = b"2;\xff\xfe\xfa;01.02.1990;\xd0;;;;A;0\n"

@@ -67,7 +67,12 @@ def _print_report(report: IngestReport) -> None:
         f"{report.unchanged:,}; flagged {report.flagged:,}.",
         highlight=False, soft_wrap=True,
     )
-    if report.new == 0 and report.updated == 0:
+    if report.rows_read == 0:
+        console.print("  [yellow]The file holds no rows[/] (a header only).")
+    elif report.accepted == 0:  # often a wrong delimiter, encoding or record_id
+        console.print(f"  [yellow]No row was accepted[/]: all {report.quarantined:,} went to "
+                      "quarantine. See why with `muster quarantine list`.")
+    elif report.new == 0 and report.updated == 0:
         console.print("  Nothing new: the register already held every accepted row.")
 
 
