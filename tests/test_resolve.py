@@ -194,6 +194,47 @@ def test_ids_are_stable_across_reruns_and_new_batches(resolved: Register,
     assert "0 merges, 0 splits" in out
 
 
+PLACEHOLDER = _national_id(14)
+
+
+def test_a_placeholder_identifier_links_nobody_and_splits_nobody(resolved: Register,
+                                                                 tmp_path: Path) -> None:
+    # An agency that writes one valid-looking number for everyone it lacks one for. It
+    # linked nothing before, but it told people apart: each person whose other records
+    # carry their own number was split, and the number became golden values.
+    text = (tmp_path / "extracts" / "voters.csv").read_text(encoding="cp1251")
+    voters = list(csv.reader(text.splitlines(), delimiter=";"))
+    copies = [(f"ph-{i}", *row[1:6], PLACEHOLDER) for i, row in enumerate(voters[1:31])]
+    path = tmp_path / "placeholder.csv"
+    path.write_text("id;FAM;IM;OTCH;DR;POL;ID_NUM\n" + "".join(
+        ";".join(row) + "\n" for row in copies), encoding="utf-8")
+    declare(tmp_path / "placeholder.toml", placeholder={
+        "format": "csv", "delimiter": ";", "record_id": "id", "date_format": "%d.%m.%Y",
+        "fields": {"family_name": "FAM", "given_name": "IM", "middle_name": "OTCH",
+                   "birth_date": "DR", "sex": "POL", "national_id": "ID_NUM"},
+        "values": {"sex": {"М": "M", "Ж": "F"}}})
+    before = _links(resolved, tmp_path / "before.csv")
+    resolved.ok("sources", "add", tmp_path / "placeholder.toml")
+    resolved.ok("ingest", "placeholder", path)
+    out = resolved.ok("resolve")
+    assert "0 merges, 0 splits" in out
+    assert f"national_id {PLACEHOLDER} (30 records)" in out and "placeholders" in out
+    links = _links(resolved, tmp_path / "after.csv")
+    assert {k: v for k, v in links.items() if k in before} == before
+    persons = {links[("placeholder", rid)] for rid, *_ in copies}
+    assert len(persons) == len(copies)  # nobody linked through the number
+    joined = sum(links[("placeholder", f"ph-{i}")] == before[("voters", row[0])]
+                 for i, row in enumerate(voters[1:31]))
+    assert joined >= 25  # a copy joins its voter's person, no longer held apart
+    resolved.ok("export", "persons", "--out", tmp_path / "persons.csv")
+    assert PLACEHOLDER not in {p["national_id"] for p in read_csv(tmp_path / "persons.csv")}
+    explained = resolved.ok("person", "explain", "placeholder:ph-0", "placeholder:ph-1")
+    assert f"national_id {PLACEHOLDER} is a placeholder: 30 records carry it" in explained
+    assert "They share" not in explained
+    resolved.ok("resolve", "--full")
+    assert _links(resolved, tmp_path / "full.csv") == links
+
+
 def test_explain_scores_a_pair_when_one_record_has_no_birth_date(
         resolved: Register, tmp_path: Path) -> None:
     folder = tmp_path / "more"

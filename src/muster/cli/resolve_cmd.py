@@ -53,6 +53,18 @@ def resolve_cmd(
     )
     console.print("[dim]Steps: " + ", ".join(f"{name} {seconds:.1f} s"
                                              for name, seconds in report.steps) + "[/]")
+    if report.placeholders:
+        from muster.resolve.deterministic import MAX_IDENTIFIER_GROUP
+
+        shown = "; ".join(f"{field} {value} ({records:,} records)"
+                          for field, value, records in report.placeholders[:10])
+        more = (f"; and {len(report.placeholders) - 10:,} more"
+                if len(report.placeholders) > 10 else "")
+        console.print(
+            f"[yellow]Identifier values shared by more than {MAX_IDENTIFIER_GROUP} records "
+            f"are placeholders[/], no one's number: they link nobody and tell nobody apart, "
+            f"and stay out of golden records: {shown}{more}. Ask the agency that sends "
+            "them.", highlight=False)
     if report.review:
         console.print("See them with: muster review list")
 
@@ -196,6 +208,9 @@ def person_explain(
                   f"[bold]{'the same person' if same else 'different persons'}[/].")
     if x.identifiers:
         console.print(f"They share {', '.join(x.identifiers)}.")
+    for field, value, records in x.placeholders:
+        console.print(f"[yellow]{field} {value} is a placeholder[/]: {records:,} records carry "
+                      "it, so it links nobody and tells nobody apart.", highlight=False)
     if x.conflict:
         console.print(f"[red]They cannot be one person: {x.conflict}.[/]")
     table = Table("comparison", "level", "weight")

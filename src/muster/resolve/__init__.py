@@ -30,7 +30,12 @@ from muster.resolve.decisions import (
     mark_applied,
     pending_count,
 )
-from muster.resolve.deterministic import identifier_pairs, mark_disputed
+from muster.resolve.deterministic import (
+    clear_placeholders,
+    find_placeholders,
+    identifier_pairs,
+    mark_disputed,
+)
 from muster.resolve.golden import build_golden
 from muster.resolve.identity import ID_PREFIX, assign_ids
 from muster.resolve.incremental import count_written, load_scope
@@ -71,6 +76,8 @@ class ResolveReport:
     split: int
     seconds: float
     steps: tuple[tuple[str, float], ...] = ()  # each step and its seconds
+    # (field, value, records): identifier values too many records share to be anyone's
+    placeholders: tuple[tuple[str, str, int], ...] = ()
 
 
 # Linkage work that the writing and the golden records no longer read (they read
@@ -151,6 +158,8 @@ def resolve(store: Store, profile: Profile, engine: str = "duckdb",
                             "CAST(record_id AS VARCHAR) AS record_id, "
                             "CAST(person_id AS VARCHAR) AS person_id FROM previous_arrow")
                 step("linking on identifiers")
+                find_placeholders(con, config)
+                clear_placeholders(con, config)
                 identifier_pairs(con, config)
                 mark_disputed(con, config)
                 load_pins(db, con)
@@ -250,4 +259,7 @@ def _report(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: int, eng
         merged=kinds.count("merged"),
         split=len({json.dumps(e["old_ids"]) for e in events if e["kind"] == "split"}),
         seconds=(datetime.now(UTC) - started).total_seconds(),
+        placeholders=tuple((str(f), str(v), int(n)) for f, v, n in con.execute(
+            "SELECT field, value, records FROM placeholders "
+            "ORDER BY records DESC, field, value").fetchall()),
     )

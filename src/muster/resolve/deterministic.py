@@ -14,16 +14,43 @@ from muster.resolve.config import ResolutionConfig
 from muster.resolve.rules import conflict_sql
 
 # A value shared by more records than this is a placeholder or a systematic error
-# (e.g. all zeros passing its check), not a person: it links nothing.
+# (e.g. all zeros passing its check), not a person's number.
 MAX_IDENTIFIER_GROUP = 20
 
 
+def _identifier_fields(config: ResolutionConfig) -> list[str]:
+    return list(dict.fromkeys((*config.link_identifiers, *config.unique_identifiers)))
+
+
+def find_placeholders(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
+                      counts_from: str = "records") -> None:
+    """Create ``placeholders(field, value, records)``: identifier values that more than
+    MAX_IDENTIFIER_GROUP of the register's records (``counts_from``) share."""
+    con.execute("CREATE OR REPLACE TABLE placeholders AS " + " UNION ALL ".join(
+        f"SELECT '{f}' AS field, CAST({f} AS VARCHAR) AS value, count(*) AS records "
+        f"FROM {counts_from} WHERE {f} IS NOT NULL GROUP BY {f} "
+        f"HAVING count(*) > {MAX_IDENTIFIER_GROUP}" for f in _identifier_fields(config)))
+
+
+def clear_placeholders(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
+                       table: str = "records") -> None:
+    """A placeholder is no identifier: not to link on, nor to tell people apart by (it
+    would split every person whose other records carry their own number), nor to keep
+    in a golden record. Its value is cleared in ``table`` before any pair is judged;
+    the source record keeps it."""
+    if not con.execute("SELECT count(*) FROM placeholders").fetchall()[0][0]:
+        return
+    for f in _identifier_fields(config):
+        con.execute(f"UPDATE {table} SET {f} = NULL WHERE {f} IN "
+                    f"(SELECT value FROM placeholders WHERE field = '{f}')")
+
+
 def identifier_pairs(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
-                     counts_from: str = "records", touching: str | None = None) -> None:
+                     touching: str | None = None) -> None:
     """Create ``id_pairs(rid_l, rid_r, rule, conflict)``: conflict NULL means a link.
 
-    ``counts_from`` is the table holding every record's identifiers (how many records
-    share a value); ``touching``, a table of rids: only pairs with one of them.
+    ``touching``, a table of rids: only pairs with one of them. Placeholders
+    (find_placeholders) link nothing.
     """
     only = (f"AND (l.rid IN (SELECT rid FROM {touching}) "
             f"OR r.rid IN (SELECT rid FROM {touching}))" if touching else "")
@@ -32,8 +59,7 @@ def identifier_pairs(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
         selects.append(f"""
             SELECT l.rid AS rid_l, r.rid AS rid_r, '{field}' AS rule
             FROM records l JOIN records r ON l.{field} = r.{field} AND l.rid < r.rid
-            WHERE l.{field} IN (SELECT {field} FROM {counts_from} WHERE {field} IS NOT NULL
-                                GROUP BY {field} HAVING count(*) <= {MAX_IDENTIFIER_GROUP})
+            WHERE l.{field} NOT IN (SELECT value FROM placeholders WHERE field = '{field}')
               {only}
         """)
     if not selects:

@@ -29,7 +29,12 @@ import duckdb
 from muster.resolve import model
 from muster.resolve.config import ResolutionConfig
 from muster.resolve.decisions import add_decided_pairs, load_decisions
-from muster.resolve.deterministic import identifier_pairs, mark_disputed
+from muster.resolve.deterministic import (
+    clear_placeholders,
+    find_placeholders,
+    identifier_pairs,
+    mark_disputed,
+)
 from muster.resolve.pins import PIN_RULE, add_pin_pairs, load_pins
 from muster.resolve.probabilistic import score_new
 from muster.resolve.records import (
@@ -74,6 +79,7 @@ def load_scope(db: BulkConnection, con: duckdb.DuckDBPyConnection, config: Resol
     """Create ``records``, ``previous``, ``id_pairs`` and ``scored`` for the neighbourhood,
     and the store's temporary tables naming its records and persons (for the write)."""
     _load_keys(db, con, config)
+    find_placeholders(con, config, counts_from="register_keys")
     load_pins(db, con)
     load_decisions(db, con)
     con.execute(f"CREATE OR REPLACE TABLE delta AS "
@@ -85,7 +91,7 @@ def load_scope(db: BulkConnection, con: duckdb.DuckDBPyConnection, config: Resol
            "records")
     _term_frequencies(con)
     score_new(con, config, trained, {c: f"tf_{c}" for c in TF_COLUMNS})
-    identifier_pairs(con, config, counts_from="register_keys", touching="delta")
+    identifier_pairs(con, config, touching="delta")
     _affected_persons(db, con)
     _fetch(db, con, config, """SELECT rid FROM register_keys WHERE person_id IN
                        (SELECT person_id FROM affected)
@@ -143,7 +149,9 @@ def _candidates(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
     rules the model predicts with, and every identifier link key."""
     rules = [r if isinstance(r, str) else r.get_blocking_rule("duckdb").blocking_rule_sql
              for r in model.blocking_rules()]
-    rules += [f"l.{f} = r.{f}" for f in config.link_identifiers]
+    rules += [f"l.{f} = r.{f} AND l.{f} NOT IN "
+              f"(SELECT value FROM placeholders WHERE field = '{f}')"
+              for f in config.link_identifiers]
     # A view: the join reads the old records' keys where they are instead of a copy.
     con.execute(f"CREATE OR REPLACE TEMP VIEW old_keys AS "
                 f"SELECT * FROM register_keys WHERE batch_id <= {int(last_batch)}")
@@ -171,6 +179,7 @@ def _fetch(db: BulkConnection, con: duckdb.DuckDBPyConnection, config: Resolutio
                    ON CAST(f.source AS VARCHAR) = k.source
                   AND CAST(f.record_id AS VARCHAR) = k.record_id""")
     build_records(con, "fetched", config, table=table, rid="rid", given_counts="given_counts")
+    clear_placeholders(con, config, table)
     con.execute("DROP VIEW fetched")
     con.unregister("fetched_rows")
     con.unregister("fetched_keys")

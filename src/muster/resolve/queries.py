@@ -10,12 +10,14 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
 from muster.errors import BadRequest, ConflictError, MusterError, NotFound
 from muster.profile import Profile
-from muster.resolve.config import resolution_config
+from muster.resolve.config import ResolutionConfig, resolution_config
+from muster.resolve.deterministic import MAX_IDENTIFIER_GROUP
 from muster.resolve.golden import GOLDEN_FIELDS
 from muster.resolve.model import contributions_by_name
 from muster.resolve.probabilistic import level_labels, prior_weight
@@ -226,6 +228,9 @@ class PairExplanation:
     match_weight: float | None
     contributions: dict[str, tuple[str, float]]
     stored: dict[str, Any] | None
+    # (field, value, records): a value of the pair's that too many records carry to be
+    # anyone's number, left out as resolution leaves it out (deterministic.py)
+    placeholders: list[tuple[str, str, int]] = field(default_factory=list)
 
 
 def explain_pair(store: Store, profile: Profile, left: tuple[str, str],
@@ -253,12 +258,13 @@ def explain_pair(store: Store, profile: Profile, left: tuple[str, str],
                 f"SELECT {cols} FROM source_records WHERE (source = ? AND record_id = ?) "
                 "OR (source = ? AND record_id = ?)", (*left, *right))
             counts = _name_counts(db, pair)
+            placeholders = _placeholders(db, pair, config)
         found = {(r["source"], r["record_id"]): r for r in pair.to_pylist()}
         for key in (left, right):
             if key not in found:
                 raise NotFound(f"No record {key[0]}:{key[1]}.",
                                hint="Records are named SOURCE:RECORD_ID, e.g. voters:000123.")
-        con.register("pair_arrow", pair)
+        con.register("pair_arrow", _without(pair, placeholders))
         # which given names are common is a property of the whole register
         total, given = counts["given_key"]
         con.register("given_counts", pa.table({
@@ -276,14 +282,36 @@ def explain_pair(store: Store, profile: Profile, left: tuple[str, str],
         weight, contributions = _score_pair(con, json.loads(run["model"]), left, right, tf)
     finally:
         con.close()
+    ignored = {(f, v) for f, v, _ in placeholders}
     shared = [f for f in config.link_identifiers
-              if found[left].get(f) and found[left].get(f) == found[right].get(f)]
+              if found[left].get(f) and found[left].get(f) == found[right].get(f)
+              and (f, found[left].get(f)) not in ignored]
     return PairExplanation(
         left=found[left], right=found[right], person_left=pids.get(left),
         person_right=pids.get(right), conflict=conflict, identifiers=shared,
         match_weight=weight, contributions=contributions,
-        stored=_link(stored) if stored else None,
+        stored=_link(stored) if stored else None, placeholders=placeholders,
     )
+
+
+def _placeholders(db: Any, pair: pa.Table, config: ResolutionConfig) -> list[tuple[str, str, int]]:
+    """The pair's identifier values that more than MAX_IDENTIFIER_GROUP records carry."""
+    out = []
+    for name in dict.fromkeys((*config.link_identifiers, *config.unique_identifiers)):
+        for value in sorted(set(pair.column(name).drop_null().to_pylist())):
+            n = int(db.scalar(f"SELECT count(*) FROM source_records WHERE {name} = ?",
+                              (value,)) or 0)
+            if n > MAX_IDENTIFIER_GROUP:
+                out.append((name, value, n))
+    return out
+
+
+def _without(pair: pa.Table, placeholders: list[tuple[str, str, int]]) -> pa.Table:
+    for name, value, _ in placeholders:
+        column = pair.column(name)
+        pair = pair.set_column(pair.schema.get_field_index(name), name, pc.if_else(
+            pc.equal(column, value), pa.scalar(None, column.type), column))
+    return pair
 
 
 def _name_counts(db: Any, pair: pa.Table) -> dict[str, tuple[int, dict[str, int]]]:
