@@ -1,4 +1,5 @@
-"""The order of `muster ingest --all`: the smallest extract first, then largest first.
+"""The order of `muster ingest --all`: the smallest extract first, then largest first;
+and what it says when one of them fails on the way.
 
 Only the order is decided here (it makes the overlapped read/write pipeline faster);
 what is stored does not depend on it, which the --all tests elsewhere check.
@@ -11,6 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from helpers import declare
 from muster.ingest.order import estimated_rows, ingest_order
 
 
@@ -60,3 +62,26 @@ def test_an_unusable_source_comes_first_so_its_error_is_reported_at_once(
         "broken": {"format": "xls"},
     }
     assert ingest_order(sources, tmp_path) == ["broken", "gone", "ok", "big"]
+
+
+def test_a_source_that_fails_during_all_is_named_and_the_rest_can_follow(register,
+                                                                          tmp_path: Path
+                                                                          ) -> None:
+    # The error did not say which of the sources failed ("The header repeats column
+    # name(s) name.") nor what was already stored.
+    sources = {"tiny": _csv(tmp_path / "tiny.csv", 10),
+               "large": _csv(tmp_path / "large.csv", 5_000),
+               "small": _csv(tmp_path / "small.csv", 300)}
+    good = (tmp_path / "large.csv").read_text(encoding="utf-8")
+    (tmp_path / "large.csv").write_text(good.replace("id,name", "id,name,name", 1),
+                                        encoding="utf-8")
+    register.ok("sources", "add", declare(tmp_path / "sources.toml", **sources))
+    failed = register.run("ingest", "--all")
+    assert failed.exit_code == 2
+    assert "Source 'large': The header repeats column name(s) name." in failed.err
+    assert "Ingested before it: tiny." in failed.err
+    assert "tiny.csv (batch 1" in failed.out and "small" not in failed.out
+    (tmp_path / "large.csv").write_text(good, encoding="utf-8")
+    out = register.ok("ingest", "--all")
+    assert "tiny.csv: this file was already ingested as batch 1" in out
+    assert "large.csv (batch 2" in out and "small.csv (batch 3" in out

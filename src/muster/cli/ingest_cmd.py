@@ -12,7 +12,7 @@ from rich.table import Table
 
 from muster.cli.app_state import app, console, export_app, quarantine_app, sources_app
 from muster.cli.context import OutCsv, set_step, steps, store_for, workspace
-from muster.errors import ConfigError
+from muster.errors import ConfigError, MusterError
 
 if TYPE_CHECKING:
     from muster.ingest import IngestReport, PreparedFile
@@ -115,6 +115,17 @@ def ingest(
         # can find the database locked).
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="muster-prepare")
 
+        ingested: list[str] = []
+
+        def about(name: str, exc: MusterError) -> MusterError:
+            """With --all, an error names its source and what was done before it."""
+            if not all_sources:
+                return exc
+            before = f"Ingested before it: {', '.join(ingested)}. " if ingested else ""
+            return type(exc)(f"Source {name!r}: {exc.message}", hint=(
+                f"{exc.hint + ' ' if exc.hint else ''}{before}Once it is fixed, "
+                "`muster ingest --all` again skips the files already ingested."))
+
         def submit(name: str, path: Path | None) -> Future[PreparedFile]:
             decl = declaration_for(ws.sources, name, ws.root)
             path = path or decl.file
@@ -123,20 +134,39 @@ def ingest(
                                   "names none.", hint=f"muster ingest {name} FILE")
             return pool.submit(prepare_file, check_file(store, decl, path), profile)
 
+        def prepare(i: int) -> Future[PreparedFile] | None:
+            """The next file, under way; a problem with it is raised in its turn, after
+            the files before it are written."""
+            if i == len(jobs):
+                return None
+            try:
+                return submit(*jobs[i])
+            except MusterError as exc:
+                failed: Future[PreparedFile] = Future()
+                failed.set_exception(exc)
+                return failed
+
         try:
-            upcoming: Future[PreparedFile] | None = submit(*jobs[0])
+            upcoming = prepare(0)
             for i, (name, _path) in enumerate(jobs):
                 assert upcoming is not None
                 with steps(f"{name}: reading and normalising") as progress:
-                    prepared = upcoming.result()
-                    upcoming = submit(*jobs[i + 1]) if i + 1 < len(jobs) else None
+                    try:
+                        prepared = upcoming.result()
+                    except MusterError as exc:
+                        raise about(name, exc) from None
+                    upcoming = prepare(i + 1)
 
                     def show(message: str, progress: Progress = progress, name: str = name) -> None:
                         set_step(progress, f"{name}: {message}")
 
-                    report = write_prepared(store, prepared, ws.archive_dir, progress=show)
+                    try:
+                        report = write_prepared(store, prepared, ws.archive_dir, progress=show)
+                    except MusterError as exc:
+                        raise about(name, exc) from None
                     del prepared
                 _print_report(report)
+                ingested.append(name)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
