@@ -78,7 +78,8 @@ EXPORTS = [("callup", "1"), ("candidates", "1"), ("cases",),
 def test_an_export_to_a_place_it_cannot_write_is_refused_before_any_work(register, tmp_path,
                                                                           export):
     # Was: "Unexpected error: FileNotFoundError" (or IsADirectoryError) after the export.
-    for out, says in ((tmp_path / "no" / "such.csv", "does not exist; create it first"),
+    (tmp_path / "file").write_text("")
+    for out, says in ((tmp_path / "file" / "such.csv", "cannot make the folder"),
                       (tmp_path, "is a folder; name a file in it")):
         result = register.run("export", *export, "--out", out)
         assert result.exit_code == 2 and "Invalid value for '--out'" in result.err

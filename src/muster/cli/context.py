@@ -23,12 +23,16 @@ if TYPE_CHECKING:
 
 def _writable_file(path: Path) -> Path:
     """Refuse, before any work, a file that could not be written: checked when the
-    command line is read, not after an export of millions of rows."""
+    command line is read, not after an export of millions of rows. Its folder is made
+    when absent."""
     if path.is_dir():
         raise typer.BadParameter(f"{path} is a folder; name a file in it, e.g. "
                                  f"{path / 'export.csv'}")
-    if not path.parent.is_dir():
-        raise typer.BadParameter(f"the folder {path.parent} does not exist; create it first")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot make the folder {path.parent}: {exc.strerror}"
+                                 ) from None
     return path
 
 

@@ -80,6 +80,5 @@ def quarantine_table(store: Store, source: str | None = None) -> pa.Table:
 def export_quarantine(store: Store, out: Path) -> int:
     """Write `source,file,line,record_id,reason` (the contract's columns); returns rows."""
     table = quarantine_table(store).select(list(QUARANTINE_COLUMNS))
-    out.parent.mkdir(parents=True, exist_ok=True)
     pacsv.write_csv(table, out, write_options=pacsv.WriteOptions(quoting_style="needed"))
     return int(table.num_rows)
