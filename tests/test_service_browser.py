@@ -110,6 +110,9 @@ def test_officer_clarifies_and_citizen_sees_it(live: tuple[str, RealRegister]) -
             expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
             shot("officer-dashboard")
             page.get_by_role("navigation", name="Main").get_by_role("link", name="Search").click()
+            # The live search shows why a search cannot be made (htmx swaps the 422 in).
+            page.get_by_label("Name").fill("%")
+            expect(page.get_by_role("alert")).to_contain_text("has no letters to look for")
             page.get_by_label("Name").fill(register.family_name)
             page.get_by_role("button", name="Search", exact=True).click()
             row = page.get_by_role("row").filter(has_text=register.citizen)

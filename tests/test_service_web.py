@@ -291,8 +291,25 @@ def test_search_writes_one_entry_per_person_shown(served: Served,
     after = {p: audit_count(served.store, person_id=p, action="person.search") for p in GIVEN}
     assert after == {IN_REGION: before[IN_REGION] + 1, OUT_OF_REGION: before[OUT_OF_REGION],
                      ALSO_IN_REGION: before[ALSO_IN_REGION] + 1}
-    assert sessions["officer"].get("/persons", params={"birth_date": "10.03.1999"}
-                                   ).status_code == 400
+
+
+
+def test_a_search_that_cannot_be_made_shows_the_form_again_with_what_to_change(
+        served: Served, sessions: dict[str, TestClient]) -> None:
+    # Was a bare error page, without the form or the words typed (and the live search,
+    # which does not swap in an error, kept showing the previous results).
+    def entries() -> int:
+        with served.store.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar())
+
+    before = entries()
+    for params, says in (({"birth_date": "10.03.1999"}, "is not a date written YYYY-MM-DD"),
+                         ({"name": "%"}, "has no letters to look for")):
+        page = sessions["officer"].get("/persons", params=params)
+        assert page.status_code == 422 and 'role="alert"' in page.text and says in page.text
+        assert f'value="{next(iter(params.values()))}"' in page.text
+        assert '<form method="get" action="/persons"' in page.text
+    assert entries() == before
 
 
 # --- Typed page contexts: no personal field where the role may not see it --------------------

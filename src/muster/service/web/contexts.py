@@ -140,6 +140,7 @@ class SearchPage(Page):
     limit: int
     purposes: list[str]
     needs_purpose: bool
+    problem: str | None = None  # why the search was not made, and what to give instead
 
 
 class PurposePage(Page):

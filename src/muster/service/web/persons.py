@@ -38,18 +38,24 @@ def search(request: Request, svc: ServiceDep, account: AccountDep,
            id: Annotated[str, Query(max_length=40)] = "") -> Response:
     access.require_search(account)  # before anything, so a role that may not search sees 403
     name, birth_date, id = name.strip(), birth_date.strip(), id.strip()
-    if birth_date and not _ISO_DATE.match(birth_date):
-        raise BadRequest(f"The birth date {birth_date!r} is not a date written YYYY-MM-DD.",
-                         hint="Write it like 1999-03-10.")
     searched = bool(name or birth_date or id)
-    rows = (search_persons(svc, account, name or None, birth_date or None, id or None,
-                           SEARCH_LIMIT) if searched else [])
+    rows, problem = [], None
+    try:
+        if birth_date and not _ISO_DATE.match(birth_date):
+            raise BadRequest(f"The birth date {birth_date!r} is not a date written "
+                             "YYYY-MM-DD.", hint="Write it like 1999-03-10.")
+        if searched:
+            rows = search_persons(svc, account, name or None, birth_date or None, id or None,
+                                  SEARCH_LIMIT)
+    except BadRequest as exc:  # the form again, with what to change (nothing was searched)
+        problem = f"{exc.message} {exc.hint}" if exc.hint else exc.message
     page = SearchPage(name=name, birth_date=birth_date, id=id, searched=searched,
                       results=[PersonRow(**{k: row[k] for k in PersonRow.model_fields})
                                for row in rows],
                       limit=SEARCH_LIMIT, purposes=list(PURPOSES),
-                      needs_purpose=account.role == OFFICER)
-    return render(request, "search.html", page, title="Search persons", account=account)
+                      needs_purpose=account.role == OFFICER, problem=problem)
+    return render(request, "search.html", page, title="Search persons", account=account,
+                  status=422 if problem else 200)
 
 
 @router.get("/persons/{person_id}")
