@@ -47,6 +47,7 @@ def test_an_invalid_law_file_lists_every_problem(tmp_path: Path) -> None:
                         "[parameters.reserve_max_age]\nvalu = 1\n")
     text = text.replace("value = 2\n", "value = -2\n")
     text = text.replace("value = 50\n", "value = 100000\n")  # was: an unexpected error
+    text = text.replace('version = "2024-01-01"', f'version = "{"v" * 101}"')  # on PostgreSQL
     start = text.index("[parameters.fitness_valid_months]")
     text = text[:start] + text[text.index("[parameters.min_dependents]"):]
     text += "\n[parameters.max_dependents]\nvalue = 3\n"
@@ -63,6 +64,7 @@ def test_an_invalid_law_file_lists_every_problem(tmp_path: Path) -> None:
     assert ("parameters.reserve_max_age.value: must be a whole number of years from 0 to 150,"
             " got 100000") in problems
     assert "parameters.max_dependents: unknown parameter" in problems
+    assert "law.version has 101 characters; at most 100" in problems
     assert "parameters.fitness_valid_months is missing" in problems
     assert len(caught.value.problems) >= 7
     assert str(path) in caught.value.message

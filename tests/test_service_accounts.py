@@ -58,6 +58,10 @@ def test_users_add_reports_every_problem_at_once(register: Register) -> None:
     result = register.run("users", "add", "root", "--role", "administrator",
                           "--password", PASSWORD)
     assert result.exit_code == 2 and "already exists" in result.err
+    # Stored on SQLite, but "Unexpected error: DataError" on PostgreSQL.
+    result = register.run("users", "add", "u" * 101, "--role", "analyst", "--password", PASSWORD)
+    assert result.exit_code == 2 and "the username has 101 characters; give at most 100" in (
+        result.err) and "Unexpected" not in result.err
 
 
 def test_serve_starts_the_app_on_the_workspace(register: Register,

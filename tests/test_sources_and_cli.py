@@ -44,6 +44,15 @@ def test_sources_add_reports_every_problem_at_once(register, tmp_path):
         assert expected in result.err, f"missing problem report: {expected}"
     assert "7 problem(s)" in result.err or "8 problem(s)" in result.err
     assert (register.root / "muster.toml").read_text() == before, "nothing merged on error"
+    # A name too long for the register (PostgreSQL failed the first ingest), and one
+    # whose records could not be named SOURCE:RECORD_ID.
+    names = declare(tmp_path / "names.toml", **{
+        name: {"format": "csv", "record_id": "id", "fields": {"family_name": "f"}}
+        for name in ("s" * 101, "tax:2024")})
+    result = register.run("sources", "add", names)
+    assert result.exit_code != 0 and "2 problem(s)" in result.err
+    assert "a source's name is 1 to 100 characters (this one has 101)" in result.err
+    assert "[sources.tax:2024]: a source's name cannot hold a colon" in result.err
 
 
 def test_sources_add_merges_and_replaces(register, tmp_path):

@@ -31,7 +31,7 @@ from typing import Any
 
 from muster.errors import ConfigError
 from muster.profile import Profile
-from muster.store.schema import CODED_FIELDS
+from muster.store.schema import CODED_FIELDS, NAME_LENGTH
 
 # The parameters the rules read: name -> (kind, what it means). Kinds: "years",
 # "months" and "count" are whole numbers from 0 to LARGEST; "codes" is a list of strings; "sex" and
@@ -220,6 +220,9 @@ def parse_law(path: Path) -> Law:
         for key in ("name", "version"):
             if not str(meta.get(key, "")).strip():
                 problems.append(f"law.{key} is missing or empty")
+            elif len(str(meta[key])) > NAME_LENGTH:
+                problems.append(f"law.{key} has {len(str(meta[key]))} characters; at most "
+                                f"{NAME_LENGTH}")
     for key in sorted(set(data) - {"law", "parameters"}):
         problems.append(f"[{key}]: unknown table (a law file has [law] and [parameters.*])")
     specs = data.get("parameters", {})

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from muster.errors import ConfigError
-from muster.store.schema import CANONICAL_FIELDS, CODED_FIELDS
+from muster.store.schema import CANONICAL_FIELDS, CODED_FIELDS, NAME_LENGTH
 
 FORMATS = ("csv", "jsonl", "parquet")
 NAME_SLOTS = ("family", "given", "middle")
@@ -87,6 +87,11 @@ def parse_declaration(name: str, data: Any, base: Path | None = None) -> tuple[
         f"{where} has an unknown setting {key!r}; valid settings: {', '.join(sorted(KNOWN_KEYS))}"
         for key in data if key not in KNOWN_KEYS
     ]
+    if ":" in name:  # a record is named SOURCE:RECORD_ID (person explain, review decide)
+        problems.append(f"{where}: a source's name cannot hold a colon")
+    if not name.strip() or len(name) > NAME_LENGTH:
+        problems.append(f"{where}: a source's name is 1 to {NAME_LENGTH} characters "
+                        f"(this one has {len(name)})")
     fmt = data.get("format")
     if fmt not in FORMATS:
         problems.append(f"{where} format = {fmt!r}: use one of {', '.join(FORMATS)}")

@@ -22,7 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from muster.errors import ConfigError, ConflictError, NotFound, Unauthorized
 from muster.store import Store
-from muster.store.schema import accounts, api_tokens, persons
+from muster.store.schema import NAME_LENGTH, accounts, api_tokens, persons
 
 ADMINISTRATOR = "administrator"
 ANALYST = "analyst"
@@ -71,6 +71,9 @@ def _check_new_account(store: Store, username: str, password: str, role: str,
     problems: list[str] = []
     if not username.strip() or any(ch.isspace() for ch in username):
         problems.append(f"username {username!r} must be one word without spaces")
+    if len(username) > NAME_LENGTH:
+        problems.append(f"the username has {len(username)} characters; give at most "
+                        f"{NAME_LENGTH}")
     if role not in ROLES:
         problems.append(f"role {role!r} is not one of {', '.join(ROLES)}")
     if len(password) < MIN_PASSWORD:

@@ -58,9 +58,14 @@ def _canonical_columns() -> list[Column[object]]:
     return columns
 
 
+# The longest name of a source, an account, a law (its name and version) or a profile:
+# checked where each is declared, so that both databases store the same.
+NAME_LENGTH = 100
+
+
 sources = Table(
     "sources", metadata,
-    Column("name", String(100), primary_key=True),
+    Column("name", String(NAME_LENGTH), primary_key=True),
     Column("agency", Text),
     Column("declaration", Text, nullable=False),  # JSON of the declaration as added
     Column("added_at", DateTime(timezone=True), nullable=False),
@@ -69,7 +74,7 @@ sources = Table(
 batches = Table(
     "batches", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("source", String(100), nullable=False),
+    Column("source", String(NAME_LENGTH), nullable=False),
     Column("file_name", Text, nullable=False),
     Column("file_sha256", String(64), nullable=False),
     Column("file_size", BigInteger, nullable=False),
@@ -89,7 +94,7 @@ batches = Table(
 
 source_records = Table(
     "source_records", metadata,
-    Column("source", String(100), primary_key=True),
+    Column("source", String(NAME_LENGTH), primary_key=True),
     Column("record_id", Text, primary_key=True),
     Column("batch_id", Integer, nullable=False),  # the batch that wrote this version
     Column("first_batch_id", Integer, nullable=False),
@@ -103,7 +108,7 @@ source_records = Table(
 record_versions = Table(
     "record_versions", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("source", String(100), nullable=False, index=True),
+    Column("source", String(NAME_LENGTH), nullable=False, index=True),
     Column("record_id", Text, nullable=False),
     Column("batch_id", Integer, nullable=False),
     Column("superseded_by_batch_id", Integer, nullable=False),
@@ -114,7 +119,7 @@ record_versions = Table(
 
 record_flags = Table(
     "record_flags", metadata,
-    Column("source", String(100), nullable=False, index=True),
+    Column("source", String(NAME_LENGTH), nullable=False, index=True),
     Column("record_id", Text, nullable=False),
     Column("field", String(40), nullable=False),
     Column("problem", String(40), nullable=False),
@@ -124,7 +129,7 @@ record_flags = Table(
 quarantine = Table(
     "quarantine", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("source", String(100), nullable=False, index=True),
+    Column("source", String(NAME_LENGTH), nullable=False, index=True),
     Column("batch_id", Integer, nullable=False),
     Column("file", Text, nullable=False),
     Column("line", Integer, nullable=False),
@@ -163,7 +168,7 @@ persons = Table(
 
 person_records = Table(
     "person_records", metadata,
-    Column("source", String(100), primary_key=True),
+    Column("source", String(NAME_LENGTH), primary_key=True),
     Column("record_id", Text, primary_key=True),
     Column("person_id", String(20), nullable=False, index=True),
     Column("run_id", Integer, nullable=False),
@@ -172,9 +177,9 @@ person_records = Table(
 link_edges = Table(
     "link_edges", metadata,
     Column("run_id", Integer, nullable=False),
-    Column("source_l", String(100), nullable=False),
+    Column("source_l", String(NAME_LENGTH), nullable=False),
     Column("record_id_l", Text, nullable=False),
-    Column("source_r", String(100), nullable=False),
+    Column("source_r", String(NAME_LENGTH), nullable=False),
     Column("record_id_r", Text, nullable=False),
     Column("rule", Text, nullable=False),  # identifier name(s), comma-separated, or "match"
     Column("match_weight", Float),
@@ -198,9 +203,9 @@ review_pairs = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("run_id", Integer, nullable=False),
     Column("kind", String(30), nullable=False),  # uncertain | ambiguous | identifier_collision
-    Column("source_l", String(100), nullable=False),
+    Column("source_l", String(NAME_LENGTH), nullable=False),
     Column("record_id_l", Text, nullable=False),
-    Column("source_r", String(100), nullable=False),
+    Column("source_r", String(NAME_LENGTH), nullable=False),
     Column("record_id_r", Text, nullable=False),
     Column("match_weight", Float),
     Column("detail", Text, nullable=False),
@@ -235,7 +240,7 @@ golden_values = Table(
     Column("person_id", String(20), nullable=False, index=True),
     Column("field", String(40), nullable=False),
     Column("value", Text, nullable=False),
-    Column("source", String(100), nullable=False),
+    Column("source", String(NAME_LENGTH), nullable=False),
     Column("record_id", Text, nullable=False),
     Column("record_date", Date),
     Column("support", Integer, nullable=False),  # records of the person agreeing on it
@@ -277,11 +282,11 @@ eligibility_runs = Table(
     "eligibility_runs", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("as_of", Date, nullable=False, index=True),
-    Column("law_name", String(100), nullable=False),
-    Column("law_version", String(100), nullable=False),
+    Column("law_name", String(NAME_LENGTH), nullable=False),
+    Column("law_version", String(NAME_LENGTH), nullable=False),
     Column("law_sha256", String(64), nullable=False),
     Column("law_text", Text, nullable=False),  # the law file as applied, for later audit
-    Column("profile", String(100), nullable=False),
+    Column("profile", String(NAME_LENGTH), nullable=False),
     Column("resolve_run", Integer, nullable=False),  # the golden records it read
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True), nullable=False),
@@ -325,8 +330,8 @@ callup_plans = Table(
     Column("as_of", Date, nullable=False),
     Column("category", String(20), nullable=False),  # conscript | reserve
     Column("eligibility_run", Integer, nullable=False),  # the evaluation it read
-    Column("law_name", String(100), nullable=False),
-    Column("law_version", String(100), nullable=False),
+    Column("law_name", String(NAME_LENGTH), nullable=False),
+    Column("law_version", String(NAME_LENGTH), nullable=False),
     Column("seed", Text, nullable=False),  # lowercase hex
     Column("quotas", Text, nullable=False),  # JSON: region -> quota
     Column("candidates", Integer, nullable=False),
@@ -411,7 +416,7 @@ case_events = Table(
 # that person's records (a must-link, "verified by officer").
 record_pins = Table(
     "record_pins", metadata,
-    Column("source", String(100), primary_key=True),
+    Column("source", String(NAME_LENGTH), primary_key=True),
     Column("record_id", Text, primary_key=True),
     Column("person_id", String(20), nullable=False, index=True),
     Column("case_id", Integer, nullable=False),
@@ -424,12 +429,12 @@ record_pins = Table(
 review_decisions = Table(
     "review_decisions", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("source_l", String(100), nullable=False),
+    Column("source_l", String(NAME_LENGTH), nullable=False),
     Column("record_id_l", Text, nullable=False),
-    Column("source_r", String(100), nullable=False),
+    Column("source_r", String(NAME_LENGTH), nullable=False),
     Column("record_id_r", Text, nullable=False),
     Column("decision", String(10), nullable=False),  # same | different
-    Column("actor", String(100), nullable=False),
+    Column("actor", String(NAME_LENGTH), nullable=False),
     Column("reason", Text, nullable=False),
     Column("decided_at", DateTime(timezone=True), nullable=False),
     Column("applied_run", Integer),  # the first resolution run that honoured it
@@ -443,7 +448,7 @@ review_decisions = Table(
 accounts = Table(
     "accounts", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("username", String(100), nullable=False, unique=True),
+    Column("username", String(NAME_LENGTH), nullable=False, unique=True),
     Column("password_hash", Text, nullable=False),  # Argon2id, PHC string
     Column("role", String(20), nullable=False),  # administrator | analyst | officer | citizen
     Column("regions", Text, nullable=False),  # officer: JSON list of region codes; else []
@@ -464,7 +469,7 @@ api_tokens = Table(
 # Failed logins within the throttle's window, shared by every worker of the service.
 login_failures = Table(
     "login_failures", metadata,
-    Column("username", String(100), nullable=False, index=True),
+    Column("username", String(NAME_LENGTH), nullable=False, index=True),
     Column("failed_at", Float, nullable=False),  # seconds since the epoch
 )
 
