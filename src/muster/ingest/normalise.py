@@ -376,6 +376,11 @@ def _field_sql(decl: SourceDeclaration, field: str, profile: Profile,
         else:
             fmt = decl.date_format or ISO_DATE
             prep = f"CAST(try_strptime(trim({v}), {_lit(fmt)}) AS DATE)"
+            if field == "birth_date" and "%y" in fmt:
+                # A two-digit year is 1969-2068 to strptime: "65" would be 2065. A birth
+                # date is in the past, so the century is the latest that puts it there.
+                prep = (f"list_transform([{prep}], lambda d: CASE WHEN d > current_date "
+                        "THEN CAST(d - INTERVAL 100 YEAR AS DATE) ELSE d END)[1]")
         value = parsed
         problem = (f"CASE WHEN nullif(trim({v}), '') IS NOT NULL AND {parsed} IS NULL "
                    "THEN 'bad_date'")
