@@ -95,6 +95,16 @@ def test_notices_into_a_file_are_refused_and_nothing_is_issued(register: Registe
     assert _notices(register) == []
 
 
+def test_an_id_no_row_can_have_is_a_clear_error(register: Register) -> None:
+    # Was "Unexpected error: OverflowError" (SQLite, DuckDB).
+    for args in (("notices", "show"), ("notices", "mark"), ("casework", "show"),
+                 ("callup", "verify")):
+        result = register.run(*args, "99999999999999999999",
+                              *(["sent"] if args[1] == "mark" else []))
+        assert result.exit_code == 2 and "Unexpected" not in result.err
+        assert "less than or equal to 2147483647" in result.err
+
+
 def test_every_transition_legal_and_illegal() -> None:
     for current, to in itertools.product(STATUSES, STATUSES):
         legal = to in TRANSITIONS[current]

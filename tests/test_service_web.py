@@ -541,3 +541,17 @@ def test_a_match_link_is_explained_comparison_by_comparison(
     assert isinstance(level, int) and isinstance(weight, float)
     assert set(match["contributions"]) <= {"family_name", "given_name", "middle_name",
                                            "birth_date", "sex", "region", "address"}
+
+
+def test_an_id_no_row_can_have_is_refused_not_a_server_error(
+        served: Served, sessions: dict[str, TestClient]) -> None:
+    # SQLite's integer overflowed: the pages answered 500, and the API said "There is
+    # no call-up plan 0" about plan 99999999999999999999.
+    huge = "99999999999999999999"
+    for path in (f"/plans/{huge}", f"/plans/{huge}/verify", f"/notices/{huge}.pdf"):
+        assert sessions["admin"].get(path).status_code == 400, path
+    for path in (f"/api/v1/plans/{huge}", f"/api/v1/cases/{huge}",
+                 f"/api/v1/notices/{huge}.pdf"):
+        response = sessions["admin"].get(path)
+        assert response.status_code == 422, path
+        assert "less than or equal to 2147483647" in response.json()["detail"]

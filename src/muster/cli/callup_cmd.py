@@ -9,13 +9,12 @@ import typer
 from rich.table import Table
 
 from muster.cli.app_state import app, console, export_app
-from muster.cli.context import OutCsv, store_for, workspace
+from muster.cli.context import OutCsv, PlanId, store_for, workspace
 
 callup_app = typer.Typer(help="Call-up plans drawn by a publicly verifiable lottery "
                          "(docs/callup.md).", no_args_is_help=True)
 app.add_typer(callup_app, name="callup")
 
-PlanId = Annotated[int, typer.Argument(help="A plan id (see `muster callup list`).")]
 By = Annotated[str | None, typer.Option("--by", help="Who acts (default: $MUSTER_USER or the "
                                         "system user).")]
 

@@ -10,7 +10,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from muster.cli.app_state import app, console, export_app
-from muster.cli.context import OutCsv, store_for, workspace
+from muster.cli.context import CaseId, OutCsv, store_for, workspace
+from muster.limits import MAX_ID
 
 casework_app = typer.Typer(
     help="Clarifications, corrections, deferment claims and appeals (docs/callup.md).",
@@ -81,7 +82,7 @@ def queue_cmd(
 
 
 @casework_app.command("show")
-def show_cmd(case_id: Annotated[int, typer.Argument(help="A case id.")]) -> None:
+def show_cmd(case_id: CaseId) -> None:
     """One case: what was asked, what was decided, every event (who, when, why).
 
     Example: muster casework show 7
@@ -163,7 +164,8 @@ def claim_cmd(
 @casework_app.command("appeal")
 def appeal_cmd(
     person_id: Person,
-    plan: Annotated[int, typer.Option(help="The plan whose selection is appealed.")],
+    plan: Annotated[int, typer.Option(help="The plan whose selection is appealed.",
+                                      min=1, max=MAX_ID)],
     reason: Reason,
     by: By = None,
 ) -> None:
@@ -181,7 +183,7 @@ def appeal_cmd(
 
 @casework_app.command("decide")
 def decide_cmd(
-    case_id: Annotated[int, typer.Argument(help="A case id.")],
+    case_id: CaseId,
     outcome: Annotated[str, typer.Argument(
         help="clarification: resolved|closed; correction: approved|rejected; "
         "deferment_claim and appeal: granted|refused.")],

@@ -15,6 +15,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from muster.cli.app_state import console, state
+from muster.limits import MAX_ID
 
 if TYPE_CHECKING:
     from muster.store import Store
@@ -35,6 +36,13 @@ def _writable_file(path: Path) -> Path:
                                  ) from None
     return path
 
+
+# Ids as the register numbers rows: a larger number is refused as the command line is
+# read (it overflowed the databases' integers: "Unexpected error: OverflowError").
+PlanId = Annotated[int, typer.Argument(help="A plan id (see `muster callup list`).",
+                                       min=1, max=MAX_ID)]
+CaseId = Annotated[int, typer.Argument(help="A case id.", min=1, max=MAX_ID)]
+NoticeId = Annotated[int, typer.Argument(help="A notice id.", min=1, max=MAX_ID)]
 
 OutCsv = Annotated[Path, typer.Option("--out", help="CSV file to write.",
                                       callback=_writable_file)]

@@ -10,13 +10,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from muster.cli.app_state import app, console
-from muster.cli.context import set_step, steps, store_for, workspace
+from muster.cli.context import NoticeId, PlanId, set_step, steps, store_for, workspace
 
 notices_app = typer.Typer(help="Call-up notices: issued as PDF, tracked until the end of "
                           "their life (docs/callup.md).", no_args_is_help=True)
 app.add_typer(notices_app, name="notices")
 
-PlanId = Annotated[int, typer.Argument(help="A plan id (see `muster callup list`).")]
 By = Annotated[str | None, typer.Option("--by", help="Who acts (default: $MUSTER_USER or the "
                                         "system user).")]
 
@@ -98,7 +97,7 @@ def list_cmd(
 
 
 @notices_app.command("show")
-def show_cmd(notice_id: Annotated[int, typer.Argument(help="A notice id.")]) -> None:
+def show_cmd(notice_id: NoticeId) -> None:
     """One notice and every step of its life (who, when, evidence, why).
 
     Example: muster notices show 12
@@ -121,7 +120,7 @@ def show_cmd(notice_id: Annotated[int, typer.Argument(help="A notice id.")]) -> 
 
 @notices_app.command("mark")
 def mark_cmd(
-    notice_id: Annotated[int, typer.Argument(help="A notice id.")],
+    notice_id: NoticeId,
     status: Annotated[str, typer.Argument(
         help="The new stage: sent, delivered, appealed, reported, deferred, withdrawn.")],
     evidence: Annotated[str | None, typer.Option(

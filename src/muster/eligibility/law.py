@@ -30,8 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from muster.errors import ConfigError
+from muster.limits import NAME_LENGTH
 from muster.profile import Profile
-from muster.store.schema import CODED_FIELDS, NAME_LENGTH
+from muster.store.schema import CODED_FIELDS
 
 # The parameters the rules read: name -> (kind, what it means). Kinds: "years",
 # "months" and "count" are whole numbers from 0 to LARGEST; "codes" is a list of strings; "sex" and

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from muster.errors import ConfigError
-from muster.store.schema import CANONICAL_FIELDS, CODED_FIELDS, NAME_LENGTH
+from muster.limits import NAME_LENGTH
+from muster.store.schema import CANONICAL_FIELDS, CODED_FIELDS
 
 FORMATS = ("csv", "jsonl", "parquet")
 NAME_SLOTS = ("family", "given", "middle")

@@ -21,8 +21,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from muster.errors import ConfigError, ConflictError, NotFound, Unauthorized
+from muster.limits import NAME_LENGTH
 from muster.store import Store
-from muster.store.schema import NAME_LENGTH, accounts, api_tokens, persons
+from muster.store.schema import accounts, api_tokens, persons
 
 ADMINISTRATOR = "administrator"
 ANALYST = "analyst"

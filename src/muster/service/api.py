@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Cookie, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Cookie, Depends, Header, Path, Query, Request, Response
 from pydantic import BaseModel
 
 from muster.errors import Unauthorized
+from muster.limits import MAX_ID
 from muster.service import access, audit, reads
 from muster.service.accounts import ADMINISTRATOR, Account, authenticate
 from muster.service.actions_callup import notice_view
@@ -58,6 +59,9 @@ def current_account(
 
 ServiceDep = Annotated[Service, Depends(service)]
 AccountDep = Annotated[Account, Depends(current_account)]
+# A plan's, case's, notice's or review pair's id in a path: a larger number is no row,
+# refused as invalid (it overflowed SQLite's integer: a 500).
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def _me(account: Account) -> Me:

@@ -11,10 +11,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
+from muster.limits import MAX_ID
 from muster.resolve.decisions import PairDecision
 from muster.service import actions
 from muster.service.actions_cases import STATUSES
-from muster.service.api import PROBLEMS, AccountDep, ServiceDep
+from muster.service.api import PROBLEMS, AccountDep, RowId, ServiceDep
 from muster.service.models_work import (
     AppealIn,
     CaseOut,
@@ -48,13 +49,8 @@ from muster.service.models_work import (
 router = APIRouter(prefix="/api/v1", responses=PROBLEMS)
 
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
 KIND = "^(clarification|correction|deferment_claim|appeal)$"
-
-
-def _id(value: int) -> int:
-    # Ids beyond the database's integer are no row of it: answer 404, not an overflow.
-    return value if 0 < value < 2**31 else 0
 
 
 @router.get("/cases", response_model=CasePage, tags=["casework"])
@@ -72,9 +68,9 @@ def list_cases(
 
 
 @router.get("/cases/{case_id}", response_model=CaseOut, tags=["casework"])
-def get_case(case_id: int, svc: ServiceDep, account: AccountDep) -> CaseOut:
+def get_case(case_id: RowId, svc: ServiceDep, account: AccountDep) -> CaseOut:
     """One case and its events (who, when, why). Citizens see their own cases."""
-    return case_out(actions.case_for(svc, account, _id(case_id)))
+    return case_out(actions.case_for(svc, account, case_id))
 
 
 @router.post("/persons/{person_id}/clarifications", response_model=CaseOut, status_code=201,
@@ -86,13 +82,13 @@ def open_clarification(person_id: str, body: ClarificationIn, svc: ServiceDep,
 
 
 @router.post("/cases/{case_id}/verified", response_model=DecisionOut, tags=["casework"])
-def record_verified(case_id: int, body: VerifiedIn, svc: ServiceDep,
+def record_verified(case_id: RowId, body: VerifiedIn, svc: ServiceDep,
                     account: AccountDep) -> DecisionOut:
     """Record the values an officer verified, resolving an open clarification.
 
     They enter as the registration office's source record, win over every agency's
     value (provenance names that source) and the person is decided again at once."""
-    return decision_out(actions.record_verified(svc, account, _id(case_id), body.values,
+    return decision_out(actions.record_verified(svc, account, case_id, body.values,
                                                 body.reason))
 
 
@@ -123,11 +119,11 @@ def file_appeal(person_id: str, body: AppealIn, svc: ServiceDep,
 
 
 @router.post("/cases/{case_id}/decision", response_model=DecisionOut, tags=["casework"])
-def decide(case_id: int, body: DecisionIn, svc: ServiceDep,
+def decide(case_id: RowId, body: DecisionIn, svc: ServiceDep,
            account: AccountDep) -> DecisionOut:
     """An officer's decision on an open case, with its effects (verified values recorded,
     notices withdrawn or deferred, eligibility decided again). Citizens never decide."""
-    return decision_out(actions.decide(svc, account, _id(case_id), body.outcome,
+    return decision_out(actions.decide(svc, account, case_id, body.outcome,
                                        body.reason, body.values))
 
 
@@ -138,11 +134,11 @@ def list_plans(svc: ServiceDep, account: AccountDep) -> PlanList:
 
 
 @router.get("/plans/{plan_id}", response_model=PlanDetailOut, tags=["call-up"])
-def get_plan(plan_id: int, svc: ServiceDep, account: AccountDep, limit: Limit = 100,
+def get_plan(plan_id: RowId, svc: ServiceDep, account: AccountDep, limit: Limit = 100,
              offset: Offset = 0) -> PlanDetailOut:
     """A plan: quotas, candidates, selected and shortfall per region, notice counts and a
     page of the selection (officers: their regions; analysts: none)."""
-    d = actions.plan_detail(svc, account, _id(plan_id), limit, offset)
+    d = actions.plan_detail(svc, account, plan_id, limit, offset)
     return PlanDetailOut(
         plan=plan_out(d.plan), notices=d.notices, selection_total=d.selection_total,
         regions=[RegionLineOut(**vars(r)) for r in d.regions],
@@ -152,10 +148,10 @@ def get_plan(plan_id: int, svc: ServiceDep, account: AccountDep, limit: Limit = 
 
 
 @router.post("/plans/{plan_id}/verify", response_model=PlanCheckOut, tags=["call-up"])
-def verify_plan(plan_id: int, svc: ServiceDep, account: AccountDep) -> PlanCheckOut:
+def verify_plan(plan_id: RowId, svc: ServiceDep, account: AccountDep) -> PlanCheckOut:
     """Recompute the plan from scratch: digest, counts, the lottery; and who of its
     selection may not be called now."""
-    c = actions.verify_plan(svc, account, _id(plan_id))
+    c = actions.verify_plan(svc, account, plan_id)
     return PlanCheckOut(
         plan_id=c.plan.id, ok=c.ok, digest=c.digest, differences=list(c.differences),
         not_callable=None if c.not_callable is None else [
@@ -174,18 +170,18 @@ def person_notices(person_id: str, svc: ServiceDep, account: AccountDep) -> Noti
             responses={200: {"content": {"application/pdf": {
                 "schema": {"type": "string", "format": "binary"}}},
                 "description": "The PDF exactly as issued"}})
-def notice_pdf(notice_id: int, svc: ServiceDep, account: AccountDep) -> Response:
+def notice_pdf(notice_id: RowId, svc: ServiceDep, account: AccountDep) -> Response:
     """The notice as issued (the stored file, checked against its recorded SHA-256)."""
-    data = actions.notice_pdf(svc, account, _id(notice_id))
+    data = actions.notice_pdf(svc, account, notice_id)
     return Response(data, media_type="application/pdf", headers={
         "Content-Disposition": f'inline; filename="notice-{notice_id}.pdf"'})
 
 
 @router.post("/notices/{notice_id}/events", response_model=NoticeOut, tags=["notices"])
-def notice_event(notice_id: int, body: NoticeEventIn, svc: ServiceDep,
+def notice_event(notice_id: RowId, body: NoticeEventIn, svc: ServiceDep,
                  account: AccountDep) -> NoticeOut:
     """Record what happened to a notice: sent, delivered (with evidence), reported, ..."""
-    return notice_out(actions.record_notice_event(svc, account, _id(notice_id), body.to,
+    return notice_out(actions.record_notice_event(svc, account, notice_id, body.to,
                                                   body.evidence, body.reason))
 
 
@@ -205,11 +201,11 @@ def review(
 
 @router.post("/review/{pair_id}/decision", response_model=ReviewDecisionOut,
              tags=["resolution"])
-def decide_review(pair_id: int, body: ReviewDecisionIn, svc: ServiceDep,
+def decide_review(pair_id: RowId, body: ReviewDecisionIn, svc: ServiceDep,
                   account: AccountDep) -> ReviewDecisionOut:
     """Answer a review pair: the same person, or different persons. The pair leaves the
     review list now; the next resolution run links it or keeps it apart."""
-    d = actions.decide_review_pair(svc, account, _id(pair_id), body.decision, body.reason)
+    d = actions.decide_review_pair(svc, account, pair_id, body.decision, body.reason)
     return ReviewDecisionOut(pair_id=pair_id, **_decided(d))
 
 

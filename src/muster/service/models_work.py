@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from muster.callup import Plan
 from muster.casework import Case, Decided
+from muster.limits import MAX_ID
 from muster.service.actions_callup import NoticeView
 
 
@@ -80,7 +81,7 @@ class ClaimIn(BaseModel):
 
 
 class AppealIn(BaseModel):
-    plan_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    plan_id: Annotated[int, Field(ge=1, le=MAX_ID)]
     reason: Reason
 
 

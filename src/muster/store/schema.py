@@ -18,6 +18,8 @@ from sqlalchemy import (
     text,
 )
 
+from muster.limits import NAME_LENGTH
+
 metadata = MetaData()
 
 # Canonical fields of the data contract, with the SQL type each is stored as.
@@ -56,11 +58,6 @@ def _canonical_columns() -> list[Column[object]]:
     for name in NAME_KEYS:
         columns.append(Column(name, Text))
     return columns
-
-
-# The longest name of a source, an account, a law (its name and version) or a profile:
-# checked where each is declared, so that both databases store the same.
-NAME_LENGTH = 100
 
 
 sources = Table(

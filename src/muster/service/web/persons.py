@@ -13,6 +13,7 @@ from muster.casework import VERIFIABLE
 from muster.errors import BadRequest
 from muster.service import access, actions
 from muster.service.accounts import CITIZEN, OFFICER
+from muster.service.api import RowId
 from muster.service.audit import PURPOSES
 from muster.service.reads import search_persons
 from muster.service.web.contexts import PersonPage, PersonRow, PurposePage, SearchPage
@@ -98,7 +99,7 @@ def decide_other_file(person_id: str, other_id: str, svc: ServiceDep, account: A
 
 
 @router.post("/cases/{case_id}/verified")
-def record_verified(case_id: int, svc: ServiceDep, account: AccountDep,
+def record_verified(case_id: RowId, svc: ServiceDep, account: AccountDep,
                     form: FormDep) -> Response:
     field = required(form, "field", "Field")
     decided = actions.record_verified(svc, account, case_id,
@@ -108,7 +109,7 @@ def record_verified(case_id: int, svc: ServiceDep, account: AccountDep,
 
 
 @router.post("/cases/{case_id}/decide")
-def decide(case_id: int, svc: ServiceDep, account: AccountDep, form: FormDep) -> Response:
+def decide(case_id: RowId, svc: ServiceDep, account: AccountDep, form: FormDep) -> Response:
     values = {}
     if form.get("field", "").strip():
         values[form["field"].strip()] = required(form, "value", "Value")

@@ -11,6 +11,7 @@ from muster.eligibility.explain import explain_person
 from muster.errors import BadRequest, Forbidden
 from muster.service import actions
 from muster.service.accounts import CITIZEN, Account
+from muster.service.api import RowId
 from muster.service.reads import read_audit
 from muster.service.state import Service
 from muster.service.web.contexts import AccessEntry, PersonRecord, Portal, RuleLine, RulesApplied
@@ -93,7 +94,7 @@ def file_appeal(svc: ServiceDep, account: AccountDep, form: FormDep) -> Response
 
 
 @router.get("/notices/{notice_id}.pdf")
-def notice_pdf(notice_id: int, svc: ServiceDep, account: AccountDep) -> Response:
+def notice_pdf(notice_id: RowId, svc: ServiceDep, account: AccountDep) -> Response:
     pdf = actions.notice_pdf(svc, account, notice_id)
     return Response(pdf, media_type="application/pdf", headers={
         "Content-Disposition": f'inline; filename="notice-{notice_id}.pdf"'})

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from muster.callup import Plan
 from muster.casework import KINDS, VERIFIABLE
 from muster.service import actions
+from muster.service.api import RowId
 from muster.service.web.contexts import (
     CaseQueue,
     PlanCheckView,
@@ -46,7 +47,7 @@ def queues(request: Request, svc: ServiceDep, account: AccountDep) -> Response:
 
 
 @router.post("/review/{pair_id}/decide")
-def decide_review(pair_id: int, svc: ServiceDep, account: AccountDep,
+def decide_review(pair_id: RowId, svc: ServiceDep, account: AccountDep,
                   form: FormDep) -> Response:
     actions.decide_review_pair(svc, account, pair_id, required(form, "decision", "Answer"),
                                required(form, "reason", "Reason"))
@@ -89,12 +90,12 @@ def _plan_page(request: Request, svc: ServiceDep, account: AccountDep, plan_id: 
 
 
 @router.get("/plans/{plan_id}")
-def plan(request: Request, plan_id: int, svc: ServiceDep, account: AccountDep,
+def plan(request: Request, plan_id: RowId, svc: ServiceDep, account: AccountDep,
          offset: Annotated[int, Query(ge=0)] = 0) -> Response:
     return _plan_page(request, svc, account, plan_id, offset, verify=False)
 
 
 @router.get("/plans/{plan_id}/verify")
-def verify(request: Request, plan_id: int, svc: ServiceDep, account: AccountDep) -> Response:
+def verify(request: Request, plan_id: RowId, svc: ServiceDep, account: AccountDep) -> Response:
     """Verifying reads and changes nothing (but the audit log), so it is a plain link."""
     return _plan_page(request, svc, account, plan_id, 0, verify=True)
