@@ -98,6 +98,15 @@ def test_an_export_to_a_place_it_cannot_write_is_refused_before_any_work(registe
 def test_init_refuses_an_existing_workspace(register):
     result = register.run("init", register.root)
     assert result.exit_code != 0 and "already a muster workspace" in result.err
+    a_file = register.root / "muster.toml"  # was: "Unexpected error: FileExistsError"
+    result = register.run("init", a_file)
+    assert result.exit_code == 2 and f"Cannot make the workspace folder {a_file}" in result.err
+
+
+def test_serve_refuses_a_port_that_does_not_exist(register):
+    # Uvicorn took 99999 and listened on another port, printing the wrong address.
+    result = register.run("serve", "--port", "99999")
+    assert result.exit_code == 2 and "less than or equal to 65535" in result.err
 
 
 def test_status_shows_sources_counts_and_flags(register, tmp_path):

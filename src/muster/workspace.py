@@ -54,7 +54,11 @@ class Workspace:
 
 
 def create_workspace(root: Path, profile: str = "default") -> Workspace:
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file in the way, no permission
+        raise WorkspaceError(f"Cannot make the workspace folder {root}: {exc.strerror}.",
+                             hint="Name a new or empty folder you may write to.") from None
     path = root / CONFIG_NAME
     if path.exists():
         raise WorkspaceError(

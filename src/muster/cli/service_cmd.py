@@ -24,7 +24,8 @@ app.add_typer(audit_app, name="audit")
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port to listen on (1-65535).", min=1,
+                                      max=65535)] = 8000,
     secure_cookie: Annotated[bool, typer.Option(
         help="Mark the session cookie Secure (when served over HTTPS).")] = False,
     workers: Annotated[int, typer.Option(
