@@ -113,6 +113,27 @@ def require_reason(reason: str | None, what: str) -> str:
     return reason.strip()
 
 
+def _question(kind: str, detail: dict[str, Any], plan_id: int | None) -> str | None:
+    """What an appeal or a claim asks, in words; None for cases that may repeat."""
+    if kind == "appeal":
+        return f"against plan {plan_id}"
+    if kind == "deferment_claim":
+        return f"on the ground {detail.get('ground')}"
+    return None
+
+
+def _refuse_a_second(conn: sa.Connection, person_id: str, kind: str, question: str) -> None:
+    """One open case per question: a form sent twice opened two, and two decisions on
+    one question could disagree."""
+    for row in conn.execute(sa.select(cases.c.id, cases.c.detail, cases.c.plan_id).where(
+            cases.c.person_id == person_id, cases.c.kind == kind, cases.c.status == OPEN)):
+        if _question(kind, json.loads(row.detail), row.plan_id) == question:
+            raise ConflictError(
+                f"{person_id} already has an open {kind.replace('_', ' ')} {question} "
+                f"(case {row.id}).",
+                hint=f"It is waiting for a decision: `muster casework show {row.id}`.")
+
+
 def open_case(store: Store, person_id: str, kind: str, reason: str, detail: dict[str, Any],
               actor: str, plan_id: int | None = None) -> Case:
     """Open a case of ``kind`` for a person; returns it with its id."""
@@ -120,8 +141,11 @@ def open_case(store: Store, person_id: str, kind: str, reason: str, detail: dict
         raise MusterError(f"Unknown case kind {kind!r}.", hint=f"Kinds: {', '.join(KINDS)}.")
     reason = require_reason(reason, f"A {kind}")
     now = datetime.now(UTC)
+    question = _question(kind, detail, plan_id)
     with store.engine.begin() as conn:
         require_person(conn, person_id)
+        if question is not None:
+            _refuse_a_second(conn, person_id, kind, question)
         case_id = int(conn.execute(cases.insert().values(
             person_id=person_id, kind=kind, status=OPEN, reason=reason,
             detail=json.dumps(detail, ensure_ascii=False, sort_keys=True), plan_id=plan_id,
