@@ -106,6 +106,30 @@ def test_field_problems_flag_the_record_and_keep_the_raw_value(register, tmp_pat
     assert one["flags"] == 7
 
 
+def test_a_date_of_the_past_cannot_lie_ahead(register, tmp_path):
+    # A record_date of 2099 (an agency's "no expiry") made its record the newest, so
+    # its values won the golden record; a fitness date ahead kept an examination
+    # current for ever. A date that may lie ahead (student_until) stays.
+    extract = tmp_path / "h.csv"
+    extract.write_text("ID;FAM;FIT;DIED;ASOF;STUD\n"
+                       "1;Иванов;2099-01-01;2099-01-01;2099-01-01;2099-01-01\n"
+                       "2;Петров;1850-01-01;;2024-05-01;\n", encoding="utf-8")
+    register.ok("sources", "add", declare(tmp_path / "h.toml", health={
+        "format": "csv", "delimiter": ";", "record_id": "ID",
+        "fields": {"family_name": "FAM", "fitness_date": "FIT", "death_date": "DIED",
+                   "record_date": "ASOF", "student_until": "STUD"}}))
+    register.ok("ingest", "health", extract)
+    store = register.store()
+    one, two = records(store, "health")["1"], records(store, "health")["2"]
+    assert (one["fitness_date"], one["death_date"], one["record_date"]) == (None,) * 3
+    assert str(one["student_until"]) == "2099-01-01"
+    assert two["fitness_date"] is None and str(two["record_date"]) == "2024-05-01"
+    assert {(rid, field) for rid, field, problem, _ in flags(store, "health")
+            if problem == "implausible_date"} == {
+        ("1", "fitness_date"), ("1", "death_date"), ("1", "record_date"),
+        ("2", "fitness_date")}
+
+
 def test_a_count_is_a_whole_number_written_in_digits(register, tmp_path):
     # The database's cast read "2.5" as 3, "0x10" as 16 and "1_000" as 1000: a count
     # of dependents (a ground for deferment) changed without a flag.

@@ -36,19 +36,22 @@ def test_cp1251_semicolon_csv_with_day_first_dates(register, tmp_path):
     assert "Пётр" in rec["raw"]
 
 
-def test_a_two_digit_year_of_birth_is_in_the_past(register, tmp_path):
+def test_a_two_digit_year_of_the_past_is_in_the_past(register, tmp_path):
     # strptime reads "65" as 2065, a future birth date flagged and dropped: everyone
-    # born 1960-1968 lost their birth date. Other dates keep strptime's reading.
-    text = ("ID;FAM;DR;FIT\n1;Иванов;01.02.65;01.02.25\n2;Петров;03.04.05;03.04.65\n"
-            "3;Сидоров;05.06.99;05.06.99\n")
+    # born 1960-1968 lost their birth date. A date that may lie ahead keeps strptime's
+    # reading.
+    text = ("ID;FAM;DR;FIT;STUD\n1;Иванов;01.02.65;01.02.25;30.06.28\n"
+            "2;Петров;03.04.05;03.04.65;30.06.29\n3;Сидоров;05.06.99;05.06.99;\n")
     _ingest(register, tmp_path, "health", {
         "format": "csv", "delimiter": ";", "record_id": "ID", "date_format": "%d.%m.%y",
-        "fields": {"family_name": "FAM", "birth_date": "DR", "fitness_date": "FIT"},
+        "fields": {"family_name": "FAM", "birth_date": "DR", "fitness_date": "FIT",
+                   "student_until": "STUD"},
     }, "h.csv", text.encode())
     recs = records(register.store(), "health")
     assert {rid: str(r["birth_date"]) for rid, r in recs.items()} == {
         "1": "1965-02-01", "2": "2005-04-03", "3": "1999-06-05"}
-    assert str(recs["2"]["fitness_date"]) == "2065-04-03"  # not a birth date: as read
+    assert str(recs["2"]["fitness_date"]) == "1965-04-03"
+    assert str(recs["1"]["student_until"]) == "2028-06-30"  # ahead, as read
     assert all(r["flags"] == 0 for r in recs.values())
 
 

@@ -29,7 +29,12 @@ NAME_FIELDS = ("family_name", "given_name", "middle_name")
 IDENTIFIERS = ("national_id", "tax_id", "passport_no")
 PLAIN_TEXT = ("birth_place", "address", "employer", "occupation", "military_rank",
               "military_specialty")
-EARLIEST_BIRTH = "1900-01-01"
+# Dates of what has happened: none is after the day of ingest, nor before 1900. A
+# record_date of 2099 (an agency's "no expiry") made its record the newest, winning
+# every field of the golden record; a fitness date in the future kept a fitness
+# examination current for ever.
+PAST_DATES = ("birth_date", "record_date", "fitness_date", "death_date")
+EARLIEST_DATE = "1900-01-01"
 NUL_SYMBOL = "\u2400"  # SYMBOL FOR NULL, in place of the character in quarantined text
 NUL_REASON = f"holds a NUL character (shown as {NUL_SYMBOL}), which cannot be stored as text"
 NESTED_REASON = "record_id is a JSON object or array, not a text or a number"
@@ -376,18 +381,18 @@ def _field_sql(decl: SourceDeclaration, field: str, profile: Profile,
         else:
             fmt = decl.date_format or ISO_DATE
             prep = f"CAST(try_strptime(trim({v}), {_lit(fmt)}) AS DATE)"
-            if field == "birth_date" and "%y" in fmt:
-                # A two-digit year is 1969-2068 to strptime: "65" would be 2065. A birth
-                # date is in the past, so the century is the latest that puts it there.
+            if field in PAST_DATES and "%y" in fmt:
+                # A two-digit year is 1969-2068 to strptime: "65" would be 2065. A date
+                # of the past takes the latest century that puts it there.
                 prep = (f"list_transform([{prep}], lambda d: CASE WHEN d > current_date "
                         "THEN CAST(d - INTERVAL 100 YEAR AS DATE) ELSE d END)[1]")
         value = parsed
         problem = (f"CASE WHEN nullif(trim({v}), '') IS NOT NULL AND {parsed} IS NULL "
                    "THEN 'bad_date'")
-        if field == "birth_date":
-            problem += (f" WHEN {parsed} < DATE {_lit(EARLIEST_BIRTH)} OR {parsed} > current_date"
+        if field in PAST_DATES:
+            problem += (f" WHEN {parsed} < DATE {_lit(EARLIEST_DATE)} OR {parsed} > current_date"
                         " THEN 'implausible_date'")
-            value = (f"CASE WHEN {parsed} BETWEEN DATE {_lit(EARLIEST_BIRTH)} AND current_date "
+            value = (f"CASE WHEN {parsed} BETWEEN DATE {_lit(EARLIEST_DATE)} AND current_date "
                      f"THEN {parsed} END")
         return {parsed: prep}, value, problem + " END"
     if field in INTEGER_FIELDS:
