@@ -6,10 +6,10 @@ import csv
 from pathlib import Path
 
 from muster.errors import ConfigError
+from muster.limits import MAX_INTEGER
 from muster.profile import Profile
 
-# The largest quota the register stores (a 32-bit integer): more than any population.
-MAX_QUOTA = 2**31 - 1
+MAX_QUOTA = MAX_INTEGER  # as the register stores it: more than any population
 
 
 def read_quotas(path: Path, profile: Profile) -> dict[str, int]:

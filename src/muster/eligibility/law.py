@@ -35,8 +35,8 @@ from muster.profile import Profile
 from muster.store.schema import CODED_FIELDS
 
 # The parameters the rules read: name -> (kind, what it means). Kinds: "years",
-# "months" and "count" are whole numbers from 0 to LARGEST; "codes" is a list of strings; "sex" and
-# "fitness_category" are lists of the register's codes for that field.
+# "months" and "count" are whole numbers from 0 to LARGEST; "codes" is a list of
+# strings; "sex" and "fitness_category" are lists of the register's codes for that field.
 # A whole number beyond these is a typo (and an age of 100000 years is no date).
 LARGEST = {"years": 150, "months": 12 * 150, "count": 1000}
 PARAMETERS: dict[str, tuple[str, str]] = {

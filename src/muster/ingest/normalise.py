@@ -7,6 +7,7 @@ joined back, so the Python work grows with the vocabulary, not with the rows.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import duckdb
@@ -154,14 +155,28 @@ def _may_hold_nul(decl: SourceDeclaration, read: ReadResult) -> bool:
     """Whether a row of the file may hold a NUL: its text does (for JSON, also as the
     escape), or for Parquet a text column's values do."""
     if decl.format == "parquet":
-        columns = [read.rows[c].cast(pa.large_string()) for c in read.rows.column_names
+        columns = [read.rows[c] for c in read.rows.column_names
                    if not c.startswith("_") and _is_text(read.rows[c].type)]
-        needles = ["\x00"]
+        needles = [b"\x00"]
     else:
         columns = [read.rows["_raw"]]
-        needles = ["\x00", "\\u0000"] if decl.format == "jsonl" else ["\x00"]
-    return any(pc.any(pc.match_substring(column, needle)).as_py()
-               for column in columns for needle in needles)
+        needles = [b"\x00", b"\\u0000"] if decl.format == "jsonl" else [b"\x00"]
+    return any(needle in text for column in columns for text, _ in _value_bytes(column)
+               for needle in needles)
+
+
+def _value_bytes(column: pa.ChunkedArray) -> Iterator[tuple[bytes, int]]:
+    """Each chunk's values end to end as one run of bytes, and how many values: a
+    search in it is one scan in C, not one per value (a tenth of the time, or less)."""
+    for chunk in column.cast(pa.large_string()).chunks:  # validity, offsets, then bytes
+        _, offsets, data = chunk.buffers()
+        if data is None or len(chunk) == 0:
+            yield b"", len(chunk)
+            continue
+        # A chunk can be a slice of a larger array (the CSV reader's rows are): only
+        # its own values' bytes.
+        ends = np.frombuffer(offsets, np.int64)[[chunk.offset, chunk.offset + len(chunk)]]
+        yield data.slice(int(ends[0]), int(ends[1] - ends[0])).to_pybytes(), len(chunk)
 
 
 def _is_text(kind: pa.DataType) -> bool:
@@ -214,12 +229,8 @@ def _source_view(con: duckdb.DuckDBPyConnection, decl: SourceDeclaration,
 
 def _may_nest(lines: pa.ChunkedArray) -> bool:
     """Whether some JSON line may hold an object or array as a value: a "[", or more
-    "{" than lines. Counted in the text's bytes (a string search per line is slower)."""
-    for chunk in lines.cast(pa.large_string()).chunks:  # offsets, then the bytes
-        text = np.frombuffer(chunk.buffers()[2] or b"", np.uint8)
-        if (text == ord("[")).any() or np.count_nonzero(text == ord("{")) > len(chunk):
-            return True
-    return False
+    "{" than lines."""
+    return any(b"[" in text or text.count(b"{") > n for text, n in _value_bytes(lines))
 
 
 def _raw_sql(decl: SourceDeclaration, read: ReadResult) -> str:

@@ -160,12 +160,13 @@ def _undecodable(buf: bytes, records: _Records) -> np.ndarray:
 
 def _read_csv(buf: bytes, delimiter: str) -> ReadResult:
     quotes = _quotes(buf)
-    records = _split_records(buf, quotes)
+    newlines = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 10)
+    records = _split_records(buf, quotes, newlines)
     if len(records.starts) == 0:
         raise SourceError("The file is empty: a CSV extract needs at least a header line.")
     header_text = buf[records.starts[0]:records.ends[0]]
     header = _parse_header(header_text, delimiter)
-    records, fields, unclosed = _reread_after_unclosed_quotes(buf, quotes, records,
+    records, fields, unclosed = _reread_after_unclosed_quotes(buf, quotes, newlines, records,
                                                               delimiter, len(header))
     blank = records.ends == records.starts
     undecodable = _undecodable(buf, records)
@@ -197,7 +198,8 @@ REREADS = 50
 
 
 def _reread_after_unclosed_quotes(
-    buf: bytes, quotes: np.ndarray | None, records: _Records, delimiter: str, width: int,
+    buf: bytes, quotes: np.ndarray | None, newlines: np.ndarray, records: _Records,
+    delimiter: str, width: int,
 ) -> tuple[_Records, np.ndarray, np.ndarray]:
     """The records, their field counts, and which of them is a line whose quote was left open.
 
@@ -215,7 +217,6 @@ def _reread_after_unclosed_quotes(
     fields = _field_counts(delimiters, records, quotes)
     unclosed_at: list[int] = []
     if quotes is not None:
-        newlines = np.flatnonzero(arr == 10)
         for _ in range(REREADS):
             spans_lines = (np.searchsorted(newlines, records.ends)
                            > np.searchsorted(newlines, records.starts))

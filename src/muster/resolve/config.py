@@ -66,6 +66,11 @@ class ResolutionConfig:
     def trust_order(self, field_name: str) -> tuple[str, ...]:
         return self.trust.get(field_name, self.trust.get("*", ()))
 
+    @property
+    def identifier_fields(self) -> tuple[str, ...]:
+        """Every identifier resolution reads: those that link, and those that tell apart."""
+        return tuple(dict.fromkeys((*self.link_identifiers, *self.unique_identifiers)))
+
 
 def resolution_config(profile: Profile) -> ResolutionConfig:
     data: dict[str, Any] = dict(profile.data.get("resolution", {}))

@@ -18,10 +18,6 @@ from muster.resolve.rules import conflict_sql
 MAX_IDENTIFIER_GROUP = 20
 
 
-def _identifier_fields(config: ResolutionConfig) -> list[str]:
-    return list(dict.fromkeys((*config.link_identifiers, *config.unique_identifiers)))
-
-
 def find_placeholders(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
                       counts_from: str = "records") -> None:
     """Create ``placeholders(field, value, records)``: identifier values that more than
@@ -29,7 +25,7 @@ def find_placeholders(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
     con.execute("CREATE OR REPLACE TABLE placeholders AS " + " UNION ALL ".join(
         f"SELECT '{f}' AS field, CAST({f} AS VARCHAR) AS value, count(*) AS records "
         f"FROM {counts_from} WHERE {f} IS NOT NULL GROUP BY {f} "
-        f"HAVING count(*) > {MAX_IDENTIFIER_GROUP}" for f in _identifier_fields(config)))
+        f"HAVING count(*) > {MAX_IDENTIFIER_GROUP}" for f in config.identifier_fields))
 
 
 def clear_placeholders(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
@@ -40,7 +36,7 @@ def clear_placeholders(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
     the source record keeps it."""
     if not con.execute("SELECT count(*) FROM placeholders").fetchall()[0][0]:
         return
-    for f in _identifier_fields(config):
+    for f in config.identifier_fields:
         con.execute(f"UPDATE {table} SET {f} = NULL WHERE {f} IN "
                     f"(SELECT value FROM placeholders WHERE field = '{f}')")
 

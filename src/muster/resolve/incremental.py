@@ -128,7 +128,7 @@ def _load_keys(db: BulkConnection, con: duckdb.DuckDBPyConnection,
     key order (records.read_in_parts): reading them apart, sorting the keys to number
     them and joining the two took 9.4-9.9 s of an incremental run at a million
     persons, this 6.5-6.7 s."""
-    ids = list(dict.fromkeys((*config.link_identifiers, *config.unique_identifiers)))
+    ids = list(config.identifier_fields)
     columns = ["source", "record_id", *TF_COLUMNS, "region", *ids, "birth_date", "batch_id"]
     parts = read_in_parts(
         db, ", ".join([*(f"s.{c}" for c in columns), "p.person_id"]),

@@ -297,7 +297,7 @@ def explain_pair(store: Store, profile: Profile, left: tuple[str, str],
 def _placeholders(db: Any, pair: pa.Table, config: ResolutionConfig) -> list[tuple[str, str, int]]:
     """The pair's identifier values that more than MAX_IDENTIFIER_GROUP records carry."""
     out = []
-    for name in dict.fromkeys((*config.link_identifiers, *config.unique_identifiers)):
+    for name in config.identifier_fields:
         for value in sorted(set(pair.column(name).drop_null().to_pylist())):
             n = int(db.scalar(f"SELECT count(*) FROM source_records WHERE {name} = ?",
                               (value,)) or 0)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Cookie, Depends, Header, Path, Query, Request, Re
 from pydantic import BaseModel
 
 from muster.errors import Unauthorized
-from muster.limits import MAX_ID
+from muster.limits import MAX_ID, MAX_INTEGER
 from muster.service import access, audit, reads
 from muster.service.accounts import ADMINISTRATOR, Account, authenticate
 from muster.service.actions_callup import notice_view
@@ -168,7 +168,7 @@ def read_audit(
     svc: ServiceDep, account: AccountDep,
     person_id: Annotated[str | None, Query(max_length=20)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INTEGER)] = 0,
 ) -> AuditPage:
     """Audit entries, newest first: all of them for an administrator, those about
     themselves for a citizen. Reading the log is itself an entry."""

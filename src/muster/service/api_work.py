@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from muster.limits import MAX_ID
+from muster.limits import MAX_INTEGER
 from muster.resolve.decisions import PairDecision
 from muster.service import actions
 from muster.service.actions_cases import STATUSES
@@ -49,7 +49,7 @@ from muster.service.models_work import (
 router = APIRouter(prefix="/api/v1", responses=PROBLEMS)
 
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
+Offset = Annotated[int, Query(ge=0, le=MAX_INTEGER)]
 KIND = "^(clarification|correction|deferment_claim|appeal)$"
 
 
