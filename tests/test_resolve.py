@@ -235,6 +235,42 @@ def test_a_placeholder_identifier_links_nobody_and_splits_nobody(resolved: Regis
     assert _links(resolved, tmp_path / "full.csv") == links
 
 
+def test_a_placeholder_birth_date_hides_nobody_in_a_file_of_their_own(resolved: Register,
+                                                                     tmp_path: Path) -> None:
+    # An agency that writes 01.01.1900 for every birth date it lacks. Two different birth
+    # dates are two people, so each of these records (a fitness board's "unfit", say)
+    # made a person of its own, aged 124: the exemption missed the man it belongs to.
+    text = (tmp_path / "extracts" / "voters.csv").read_text(encoding="cp1251")
+    voters = [row for row in csv.reader(text.splitlines()[1:], delimiter=";") if row[3]][:30]
+    copies = [(f"bd-{i}", *row[1:4], "01.01.1900", *row[5:8]) for i, row in enumerate(voters)]
+    path = tmp_path / "clinic.csv"
+    path.write_text("id;FAM;IM;OTCH;DR;POL;REG;ADRES\n" + "".join(
+        ";".join(row) + "\n" for row in copies), encoding="utf-8")
+    declare(tmp_path / "clinic.toml", clinic={
+        "format": "csv", "delimiter": ";", "record_id": "id", "date_format": "%d.%m.%Y",
+        "fields": {"family_name": "FAM", "given_name": "IM", "middle_name": "OTCH",
+                   "birth_date": "DR", "sex": "POL", "region": "REG", "address": "ADRES"},
+        "values": {"sex": {"М": "M", "Ж": "F"}}})
+    before = _links(resolved, tmp_path / "before.csv")
+    resolved.ok("sources", "add", tmp_path / "clinic.toml")
+    resolved.ok("ingest", "clinic", path)
+    out = resolved.ok("resolve")
+    assert "0 merges, 0 splits" in out
+    assert "clinic birth_date 1900-01-01 (30 records)" in out
+    links = _links(resolved, tmp_path / "after.csv")
+    assert {k: v for k, v in links.items() if k in before} == before
+    joined = sum(links[("clinic", f"bd-{i}")] == before[("voters", row[0])]
+                 for i, row in enumerate(voters))
+    assert joined >= 25  # in their voter's person, no longer told apart by the date
+    resolved.ok("export", "persons", "--out", tmp_path / "persons.csv")
+    assert "1900-01-01" not in {p["birth_date"] for p in read_csv(tmp_path / "persons.csv")}
+    explained = resolved.ok("person", "explain", "clinic:bd-0", f"voters:{voters[0][0]}")
+    assert "birth_date 1900-01-01 of clinic is a placeholder: 30 records" in explained
+    assert "cannot be one person" not in explained
+    resolved.ok("resolve", "--full")
+    assert _links(resolved, tmp_path / "full.csv") == links
+
+
 def test_explain_scores_a_pair_when_one_record_has_no_birth_date(
         resolved: Register, tmp_path: Path) -> None:
     folder = tmp_path / "more"

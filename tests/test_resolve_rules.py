@@ -191,3 +191,46 @@ def test_records_without_middle_names_are_still_compared(middle: tuple[str | Non
            middle_key=list(middle), region=["C", "C"],
            birth_date=[datetime.date.fromisoformat(b) if b else None for b in birth])
     assert {("a", "b"), ("b", "a")} & _candidate_pairs(con)
+
+
+def _placeholder_dates(births: dict[str, list[datetime.date]]) -> set[tuple[str, str]]:
+    """(source, birth date) that find_placeholders takes for placeholders, of records
+    with these birth dates per source."""
+    from muster.resolve.deterministic import find_placeholders
+
+    con = duckdb.connect()
+    rows = [(source, day) for source, days in births.items() for day in days]
+    con.register("relation", pa.table({
+        "source": pa.array([s for s, _ in rows]), "birth_date": pa.array([d for _, d in rows]),
+        **{f: pa.nulls(len(rows), pa.string()) for f in ("national_id", "tax_id",
+                                                           "passport_no")}}))
+    con.execute("CREATE TABLE records AS SELECT * FROM relation")
+    find_placeholders(con, ResolutionConfig())
+    return {(s, v) for s, v in con.execute(
+        "SELECT source, value FROM placeholders WHERE field = 'birth_date'").fetchall()}
+
+
+def test_a_birth_date_a_source_gives_to_everyone_it_lacks_one_for_is_a_placeholder() -> None:
+    day = datetime.date.fromisoformat
+    year = [day("1990-01-01") + datetime.timedelta(days=i) for i in range(365)]
+    # An agency's stand-in for "unknown", alone in its year or above a year of real days.
+    assert _placeholder_dates({"clinic": [day("1900-01-01")] * 21}) == {
+        ("clinic", "1900-01-01")}
+    assert _placeholder_dates({"tax": [*year * 3, *[day("1990-01-01")] * 40]}) == {
+        ("tax", "1990-01-01")}
+    # 20 records are too few to tell; another source's records on that day are its own.
+    assert _placeholder_dates({"clinic": [day("1900-01-01")] * 20}) == set()
+    assert _placeholder_dates({"clinic": [day("1900-01-01")] * 21,
+                               "voters": [day("1900-01-01")] * 2 + year}) == {
+        ("clinic", "1900-01-01")}
+
+
+def test_a_cohort_or_a_busy_day_is_no_placeholder() -> None:
+    # Men born in one December, 30 a day: its first and last days have half of their
+    # neighbours, and a year's average day (a twelfth of the year) would have taken
+    # every one of them for a placeholder.
+    december = [datetime.date(2006, 12, 1) + datetime.timedelta(days=i) for i in range(31)]
+    assert _placeholder_dates({"cohort": december * 30}) == set()
+    # A day with five times its neighbours' births is real.
+    busy = [*december * 30, *[datetime.date(2006, 12, 15)] * 120]
+    assert _placeholder_dates({"cohort": busy}) == set()

@@ -14,6 +14,9 @@ from muster.cli.context import OutCsv, set_step, steps, store_for, workspace
 from muster.errors import MusterError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from muster.resolve.deterministic import Placeholder
     from muster.resolve.queries import PersonView
 
 
@@ -53,20 +56,33 @@ def resolve_cmd(
     )
     console.print("[dim]Steps: " + ", ".join(f"{name} {seconds:.1f} s"
                                              for name, seconds in report.steps) + "[/]")
-    if report.placeholders:
-        from muster.resolve.deterministic import MAX_IDENTIFIER_GROUP
+    _print_placeholders(report.placeholders)
+    if report.review:
+        console.print("See them with: muster review list")
 
-        shown = "; ".join(f"{field} {value} ({records:,} records)"
-                          for field, value, records in report.placeholders[:10])
-        more = (f"; and {len(report.placeholders) - 10:,} more"
-                if len(report.placeholders) > 10 else "")
+
+def _print_placeholders(placeholders: Sequence[Placeholder]) -> None:
+    from muster.resolve.deterministic import MAX_IDENTIFIER_GROUP
+
+    def listed(items: list[Placeholder]) -> str:
+        shown = "; ".join(f"{p.source + ' ' if p.source else ''}{p.field} {p.value} "
+                          f"({p.records:,} records)" for p in items[:10])
+        return shown + (f"; and {len(items) - 10:,} more" if len(items) > 10 else "")
+
+    numbers = [p for p in placeholders if p.source is None]
+    dates = [p for p in placeholders if p.source is not None]
+    if numbers:
         console.print(
             f"[yellow]Identifier values shared by more than {MAX_IDENTIFIER_GROUP} records "
             f"are placeholders[/], no one's number: they link nobody and tell nobody apart, "
-            f"and stay out of golden records: {shown}{more}. Ask the agency that sends "
+            f"and stay out of golden records: {listed(numbers)}. Ask the agency that sends "
             "them.", highlight=False)
-    if report.review:
-        console.print("See them with: muster review list")
+    if dates:
+        console.print(
+            "[yellow]Birth dates that a source gives to many times more records than the "
+            "other days of their year are placeholders[/], no one's birth date: resolution "
+            "reads those records as undated, and they stay out of golden records: "
+            f"{listed(dates)}. Ask the agency that sends them.", highlight=False)
 
 
 @review_app.command("list")
@@ -208,9 +224,16 @@ def person_explain(
                   f"[bold]{'the same person' if same else 'different persons'}[/].")
     if x.identifiers:
         console.print(f"They share {', '.join(x.identifiers)}.")
-    for field, value, records in x.placeholders:
-        console.print(f"[yellow]{field} {value} is a placeholder[/]: {records:,} records carry "
-                      "it, so it links nobody and tells nobody apart.", highlight=False)
+    for p in x.placeholders:
+        if p.source is None:
+            console.print(f"[yellow]{p.field} {p.value} is a placeholder[/]: {p.records:,} "
+                          "records carry it, so it links nobody and tells nobody apart.",
+                          highlight=False)
+        else:
+            console.print(f"[yellow]{p.field} {p.value} of {p.source} is a placeholder[/]: "
+                          f"{p.records:,} records of {p.source} carry it, many times more "
+                          "than the other days of its year, so the record is read as "
+                          "undated.", highlight=False)
     if x.conflict:
         console.print(f"[red]They cannot be one person: {x.conflict}.[/]")
     table = Table("comparison", "level", "weight")

@@ -31,6 +31,7 @@ from muster.resolve.decisions import (
     pending_count,
 )
 from muster.resolve.deterministic import (
+    Placeholder,
     clear_placeholders,
     find_placeholders,
     identifier_pairs,
@@ -76,8 +77,8 @@ class ResolveReport:
     split: int
     seconds: float
     steps: tuple[tuple[str, float], ...] = ()  # each step and its seconds
-    # (field, value, records): identifier values too many records share to be anyone's
-    placeholders: tuple[tuple[str, str, int], ...] = ()
+    # values too many records share to be anyone's, left out of resolution
+    placeholders: tuple[Placeholder, ...] = ()
 
 
 # Linkage work that the writing and the golden records no longer read (they read
@@ -259,7 +260,7 @@ def _report(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: int, eng
         merged=kinds.count("merged"),
         split=len({json.dumps(e["old_ids"]) for e in events if e["kind"] == "split"}),
         seconds=(datetime.now(UTC) - started).total_seconds(),
-        placeholders=tuple((str(f), str(v), int(n)) for f, v, n in con.execute(
-            "SELECT field, value, records FROM placeholders "
-            "ORDER BY records DESC, field, value").fetchall()),
+        placeholders=tuple(Placeholder(*row) for row in con.execute(
+            "SELECT field, value, records, source FROM placeholders "
+            "ORDER BY source NULLS FIRST, records DESC, field, value").fetchall()),
     )

@@ -8,6 +8,8 @@ record can carry someone else's number. A pair whose records cannot be one perso
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import duckdb
 
 from muster.resolve.config import ResolutionConfig
@@ -16,29 +18,73 @@ from muster.resolve.rules import conflict_sql
 # A value shared by more records than this is a placeholder or a systematic error
 # (e.g. all zeros passing its check), not a person's number.
 MAX_IDENTIFIER_GROUP = 20
+# A birth date that one source gives to more than MAX_IDENTIFIER_GROUP records, and to
+# more than PLACEHOLDER_DAY_FACTOR times the records of an average day of the
+# NEIGHBOUR_DAYS before and after it, is that source's stand-in for an unknown date
+# (01.01.1900), not a day anyone was born on. Neighbouring days differ by a few per
+# cent; a cohort (everyone born in 2005) raises them all alike, and at its first or
+# last day half of the neighbours still count.
+PLACEHOLDER_DAY_FACTOR = 10
+NEIGHBOUR_DAYS = 15
+
+
+class Placeholder(NamedTuple):
+    """A value resolution leaves out (``find_placeholders``): an identifier value, from
+    any ``source`` (None), or a birth date of one source."""
+
+    field: str
+    value: str
+    records: int
+    source: str | None = None
 
 
 def find_placeholders(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
                       counts_from: str = "records") -> None:
-    """Create ``placeholders(field, value, records)``: identifier values that more than
-    MAX_IDENTIFIER_GROUP of the register's records (``counts_from``) share."""
-    con.execute("CREATE OR REPLACE TABLE placeholders AS " + " UNION ALL ".join(
-        f"SELECT '{f}' AS field, CAST({f} AS VARCHAR) AS value, count(*) AS records "
-        f"FROM {counts_from} WHERE {f} IS NOT NULL GROUP BY {f} "
-        f"HAVING count(*) > {MAX_IDENTIFIER_GROUP}" for f in config.identifier_fields))
+    """Create ``placeholders(field, value, records, source)`` over the register's records
+    (``counts_from``): identifier values that more than MAX_IDENTIFIER_GROUP records
+    share (``source`` NULL: whoever sends them), and each source's placeholder birth
+    dates (PLACEHOLDER_DAY_FACTOR). Birth dates are DATE in ``counts_from``."""
+    identifiers = [
+        f"SELECT '{f}' AS field, CAST({f} AS VARCHAR) AS value, count(*) AS records, "
+        f"CAST(NULL AS VARCHAR) AS source FROM {counts_from} WHERE {f} IS NOT NULL "
+        f"GROUP BY {f} HAVING count(*) > {MAX_IDENTIFIER_GROUP}"
+        for f in config.identifier_fields]
+    dates = f"""
+        SELECT 'birth_date', CAST(birth_date AS VARCHAR), records, source FROM (
+          SELECT source, birth_date, count(*) AS records,
+                 sum(count(*)) OVER (PARTITION BY source ORDER BY birth_date RANGE BETWEEN
+                   INTERVAL {NEIGHBOUR_DAYS} DAYS PRECEDING AND
+                   INTERVAL {NEIGHBOUR_DAYS} DAYS FOLLOWING) AS around
+          FROM {counts_from} WHERE birth_date IS NOT NULL GROUP BY source, birth_date)
+        WHERE records > {MAX_IDENTIFIER_GROUP}
+          AND {placeholder_day_sql("records", "around")}"""
+    con.execute("CREATE OR REPLACE TABLE placeholders AS "
+                + " UNION ALL ".join([*identifiers, dates]))
+
+
+def placeholder_day_sql(on_day: str, around: str) -> str:
+    """SQL: a day with ``on_day`` of the ``around`` records of its source born within
+    NEIGHBOUR_DAYS of it has PLACEHOLDER_DAY_FACTOR times the records of an average
+    neighbouring day."""
+    return (f"{on_day} * {2 * NEIGHBOUR_DAYS} > "
+            f"{PLACEHOLDER_DAY_FACTOR} * ({around} - {on_day})")
 
 
 def clear_placeholders(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
                        table: str = "records") -> None:
-    """A placeholder is no identifier: not to link on, nor to tell people apart by (it
-    would split every person whose other records carry their own number), nor to keep
-    in a golden record. Its value is cleared in ``table`` before any pair is judged;
-    the source record keeps it."""
+    """A placeholder is no identifier, and no birth date: not to link on, nor to tell
+    people apart by (a number would split every person whose other records carry their
+    own; a date would keep each such record apart from its person, and what it says,
+    an exemption say, from them), nor to keep in a golden record. Its value is cleared
+    in ``table`` before any pair is judged; the source record keeps it."""
     if not con.execute("SELECT count(*) FROM placeholders").fetchall()[0][0]:
         return
     for f in config.identifier_fields:
-        con.execute(f"UPDATE {table} SET {f} = NULL WHERE {f} IN "
-                    f"(SELECT value FROM placeholders WHERE field = '{f}')")
+        con.execute(f"UPDATE {table} SET {f} = NULL WHERE {f} IN (SELECT value FROM "
+                    f"placeholders WHERE field = '{f}' AND source IS NULL)")
+    con.execute(f"""UPDATE {table} SET birth_date = NULL, birth_text = NULL
+                    WHERE (source, CAST(birth_date AS VARCHAR)) IN (SELECT source, value
+                      FROM placeholders WHERE field = 'birth_date')""")
 
 
 def identifier_pairs(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,

@@ -80,6 +80,9 @@ def load_scope(db: BulkConnection, con: duckdb.DuckDBPyConnection, config: Resol
     and the store's temporary tables naming its records and persons (for the write)."""
     _load_keys(db, con, config)
     find_placeholders(con, config, counts_from="register_keys")
+    # Blocked without them, as a full run blocks: an undated record pairs with records
+    # a placeholder birth date kept it from.
+    clear_placeholders(con, config, "register_keys")
     load_pins(db, con)
     load_decisions(db, con)
     con.execute(f"CREATE OR REPLACE TABLE delta AS "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,12 @@ import sqlalchemy as sa
 from muster.errors import BadRequest, ConflictError, MusterError, NotFound
 from muster.profile import Profile
 from muster.resolve.config import ResolutionConfig, resolution_config
-from muster.resolve.deterministic import MAX_IDENTIFIER_GROUP
+from muster.resolve.deterministic import (
+    MAX_IDENTIFIER_GROUP,
+    NEIGHBOUR_DAYS,
+    Placeholder,
+    placeholder_day_sql,
+)
 from muster.resolve.golden import GOLDEN_FIELDS
 from muster.resolve.model import contributions_by_name
 from muster.resolve.probabilistic import level_labels, prior_weight
@@ -34,6 +39,7 @@ from muster.store.schema import (
     person_records,
     persons,
     resolve_runs,
+    source_records,
 )
 
 
@@ -228,9 +234,8 @@ class PairExplanation:
     match_weight: float | None
     contributions: dict[str, tuple[str, float]]
     stored: dict[str, Any] | None
-    # (field, value, records): a value of the pair's that too many records carry to be
-    # anyone's number, left out as resolution leaves it out (deterministic.py)
-    placeholders: list[tuple[str, str, int]] = field(default_factory=list)
+    # values of the pair's that resolution leaves out (deterministic.find_placeholders)
+    placeholders: list[Placeholder] = field(default_factory=list)
 
 
 def explain_pair(store: Store, profile: Profile, left: tuple[str, str],
@@ -259,6 +264,7 @@ def explain_pair(store: Store, profile: Profile, left: tuple[str, str],
                 "OR (source = ? AND record_id = ?)", (*left, *right))
             counts = _name_counts(db, pair)
             placeholders = _placeholders(db, pair, config)
+        placeholders += _placeholder_dates(store, pair)  # on SQLite, one connection at a time
         found = {(r["source"], r["record_id"]): r for r in pair.to_pylist()}
         for key in (left, right):
             if key not in found:
@@ -282,7 +288,7 @@ def explain_pair(store: Store, profile: Profile, left: tuple[str, str],
         weight, contributions = _score_pair(con, json.loads(run["model"]), left, right, tf)
     finally:
         con.close()
-    ignored = {(f, v) for f, v, _ in placeholders}
+    ignored = {(p.field, p.value) for p in placeholders if p.source is None}
     shared = [f for f in config.link_identifiers
               if found[left].get(f) and found[left].get(f) == found[right].get(f)
               and (f, found[left].get(f)) not in ignored]
@@ -294,7 +300,7 @@ def explain_pair(store: Store, profile: Profile, left: tuple[str, str],
     )
 
 
-def _placeholders(db: Any, pair: pa.Table, config: ResolutionConfig) -> list[tuple[str, str, int]]:
+def _placeholders(db: Any, pair: pa.Table, config: ResolutionConfig) -> list[Placeholder]:
     """The pair's identifier values that more than MAX_IDENTIFIER_GROUP records carry."""
     out = []
     for name in config.identifier_fields:
@@ -302,15 +308,42 @@ def _placeholders(db: Any, pair: pa.Table, config: ResolutionConfig) -> list[tup
             n = int(db.scalar(f"SELECT count(*) FROM source_records WHERE {name} = ?",
                               (value,)) or 0)
             if n > MAX_IDENTIFIER_GROUP:
-                out.append((name, value, n))
+                out.append(Placeholder(name, value, n))
     return out
 
 
-def _without(pair: pa.Table, placeholders: list[tuple[str, str, int]]) -> pa.Table:
-    for name, value, _ in placeholders:
-        column = pair.column(name)
-        pair = pair.set_column(pair.schema.get_field_index(name), name, pc.if_else(
-            pc.equal(column, value), pa.scalar(None, column.type), column))
+def _placeholder_dates(store: Store, pair: pa.Table) -> list[Placeholder]:
+    """The pair's birth dates that their source gives as placeholders, counted as
+    resolution counts them (deterministic.find_placeholders)."""
+    out = []
+    r = source_records.c
+    with store.engine.connect() as conn:
+        for source, text in sorted({(row["source"], str(row["birth_date"])) for row in
+                                    pair.to_pylist() if row["birth_date"] is not None}):
+            day = date.fromisoformat(text)
+            near = timedelta(days=NEIGHBOUR_DAYS)
+            counts = sa.select(sa.func.count().filter(r.birth_date == day).label("on_day"),
+                               sa.func.count().label("around")).where(
+                r.source == source, r.birth_date.between(day - near, day + near)).subquery()
+            on_day, placeholder = conn.execute(sa.select(counts.c.on_day, sa.and_(
+                counts.c.on_day > MAX_IDENTIFIER_GROUP,
+                sa.text(placeholder_day_sql("on_day", "around"))))).one()
+            if placeholder:
+                out.append(Placeholder("birth_date", text, int(on_day), source))
+    return out
+
+
+def _without(pair: pa.Table, placeholders: list[Placeholder]) -> pa.Table:
+    """The pair with its placeholders cleared: an identifier's wherever it is, a birth
+    date only in its own source's record."""
+    for p in placeholders:
+        index = pair.schema.get_field_index(p.field)
+        column = pair.column(index)
+        hit = pc.equal(pc.cast(column, pa.string()), p.value)
+        if p.source is not None:
+            hit = pc.and_(hit, pc.equal(pair.column("source"), p.source))
+        pair = pair.set_column(index, p.field, pc.if_else(
+            hit, pa.scalar(None, column.type), column))
     return pair
 
 
