@@ -80,7 +80,7 @@ def _print_placeholders(placeholders: Sequence[Placeholder]) -> None:
     if dates:
         console.print(
             "[yellow]Birth dates that a source gives to many times more records than the "
-            "other days of their year are placeholders[/], no one's birth date: resolution "
+            "days around them are placeholders[/], no one's birth date: resolution "
             "reads those records as undated, and they stay out of golden records: "
             f"{listed(dates)}. Ask the agency that sends them.", highlight=False)
 
@@ -232,8 +232,8 @@ def person_explain(
         else:
             console.print(f"[yellow]{p.field} {p.value} of {p.source} is a placeholder[/]: "
                           f"{p.records:,} records of {p.source} carry it, many times more "
-                          "than the other days of its year, so the record is read as "
-                          "undated.", highlight=False)
+                          "than the days around it, so the record is read as undated.",
+                          highlight=False)
     if x.conflict:
         console.print(f"[red]They cannot be one person: {x.conflict}.[/]")
     table = Table("comparison", "level", "weight")
