@@ -234,3 +234,31 @@ def test_a_cohort_or_a_busy_day_is_no_placeholder() -> None:
     # A day with five times its neighbours' births is real.
     busy = [*december * 30, *[datetime.date(2006, 12, 15)] * 120]
     assert _placeholder_dates({"cohort": busy}) == set()
+
+
+def test_resolution_settings_of_the_wrong_kind_are_each_named() -> None:
+    # train_records = -5 failed the run with "ZeroDivisionError: float division by
+    # zero"; u_sample_pairs = 0 and a similarity of 2 were taken as they were.
+    from muster.errors import ConfigError
+    from muster.profile import load_profile
+    from muster.resolve.config import resolution_config
+
+    default = load_profile("default")
+    bad = {"train_records": -5, "u_sample_pairs": 0, "name_similarity": 2.0,
+           "common_name_records": 1.5, "ambiguity_margin": -3.0, "link_weight": "high",
+           "review_weight": True, "common_name_share": float("nan")}
+    data = dict(default.data, resolution=dict(default.data["resolution"], **bad))
+    with pytest.raises(ConfigError) as error:
+        resolution_config(dataclasses.replace(default, data=data))
+    assert sorted(p.split(" ")[0] for p in error.value.problems) == sorted(
+        f"resolution.{key}" for key in bad)
+    assert "resolution.train_records must be a whole number of at least 1, not -5" in \
+        error.value.problems
+    assert "resolution.name_similarity must be a number from 0 to 1, not 2.0" in \
+        error.value.problems
+    good = dict(default.data["resolution"], train_records=500_000, u_sample_pairs=1e6,
+                link_weight=30)
+    config = resolution_config(dataclasses.replace(
+        default, data=dict(default.data, resolution=good)))
+    assert (config.train_records, config.u_sample_pairs, config.link_weight) == (
+        500_000, 1e6, 30)

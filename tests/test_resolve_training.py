@@ -151,3 +151,16 @@ def test_u_estimated_in_two_threads_is_the_u_estimated_in_one(register: Register
     for (name, level, m1, u1), (_, _, m2, u2) in zip(in_series, in_parallel_, strict=True):
         assert u2 == pytest.approx(u1, rel=1e-12), f"{name} {level}: u {u1} then {u2}"
         assert m2 == pytest.approx(m1, rel=1e-9), f"{name} {level}: m {m1} then {m2}"
+
+
+def test_a_training_sample_of_one_record_is_a_clear_error(register: Register,
+                                                          tmp_path: Path) -> None:
+    # resolution.train_records = 1 failed the run with "ZeroDivisionError: float
+    # division by zero" inside Splink's estimate of the prior.
+    config = dataclasses.replace(ResolutionConfig(), train_records=1)
+    con = _synthetic_records(register, tmp_path, 100, config)
+    con.execute(f"CREATE TABLE model_input AS SELECT {', '.join(model.MODEL_COLUMNS)} "
+                "FROM records")
+    with pytest.raises(MusterError, match="Too few records agree") as error:
+        _train_on_sample(con, DuckDBAPI(connection=con), config)
+    assert "resolution.train_records" in (error.value.hint or "")

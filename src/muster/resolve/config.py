@@ -83,6 +83,11 @@ def resolution_config(profile: Profile) -> ResolutionConfig:
             f"Profile {profile.name!r}: unknown [resolution] setting(s) {', '.join(unknown)}.",
             hint=f"Known settings: {', '.join(sorted(known | {'trust', 'spark'}))}.",
         )
+    problems = [problem for key, bounds in _NUMBERS.items() if key in data
+                for problem in [_number_problem(key, data[key], *bounds)] if problem]
+    if problems:
+        raise ConfigError(f"Profile {profile.name!r}: bad [resolution] settings.",
+                          problems=problems, hint="See docs/resolution.md, Settings.")
     for key in ("link_identifiers", "unique_identifiers"):
         if key in data:
             data[key] = tuple(data[key])
@@ -94,6 +99,33 @@ def resolution_config(profile: Profile) -> ResolutionConfig:
     if config.review_weight > config.link_weight:
         raise ConfigError("resolution.review_weight must not exceed resolution.link_weight.")
     return config
+
+
+# key -> (lowest, highest, whole number only): the numbers [resolution] takes.
+_NUMBERS: dict[str, tuple[float | None, float | None, bool]] = {
+    "link_weight": (None, None, False), "review_weight": (None, None, False),
+    "ambiguity_margin": (0, None, False), "name_similarity": (0, 1, False),
+    "common_name_share": (0, 1, False), "common_name_records": (1, None, True),
+    "u_sample_pairs": (1, None, True), "train_records": (1, None, True),
+}
+
+
+def _number_problem(key: str, value: Any, low: float | None, high: float | None,
+                    whole: bool) -> str | None:
+    """What is wrong with ``value`` for the setting ``key``, or None."""
+    kind = "a whole number" if whole else "a number"
+    bounds = (f" from {low:g} to {high:g}" if low is not None and high is not None
+              else f" of at least {low:g}" if low is not None else "")
+    wrong = f"resolution.{key} must be {kind}{bounds}, not {value!r}"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return wrong
+    if value != value or value in (float("inf"), float("-inf")):  # NaN, infinities
+        return wrong
+    if whole and value != int(value):
+        return wrong
+    if (low is not None and value < low) or (high is not None and value > high):
+        return wrong
+    return None
 
 
 def _spark_settings(profile: Profile, table: Any) -> SparkSettings:

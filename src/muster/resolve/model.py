@@ -384,10 +384,13 @@ def _estimate_prior(linker: Any) -> None:
                   [block_on("family_key", "given_key", "birth_text")]):
         try:
             linker.training.estimate_probability_two_random_records_match(rules, recall=0.8)
-        except ValueError:  # Splink takes the log of a zero estimate: no pairs at all
+        # Splink takes the log of a zero estimate (no pair agrees), or divides by the
+        # pairs of fewer than two records (a training sample of one, say).
+        except (ValueError, ZeroDivisionError):
             continue
         if linker.misc.save_model_to_json()["probability_two_random_records_match"] > 0:
             return
     raise MusterError("Too few records agree on anything to train the linkage model.",
                       hint="Resolution needs records that share identifiers, or names and "
-                           "birth dates; ingest more sources first.")
+                           "birth dates; ingest more sources first (or, if the profile sets "
+                           "resolution.train_records, train on a larger sample).")
