@@ -60,3 +60,9 @@ def test_a_decision_needs_a_verdict_a_reason_and_real_records(register: Register
     assert out.exit_code != 0 and "No record passports:2" in (out.out + out.err)
     out = register.run("review", "decide", "voters", "passports:2", "--different", *REASON)
     assert out.exit_code != 0 and "SOURCE:RECORD_ID" in (out.out + out.err)
+    # Who decides is kept as a username is: PostgreSQL refused a longer one with a
+    # "value too long" DataError.
+    register.monkeypatch.setenv("MUSTER_USER", "o" * 101)
+    out = register.run("review", "decide", "voters:1", "passports:2", "--different", *REASON)
+    assert out.exit_code != 0
+    assert "MUSTER_USER is 101 characters long; a user's name is at most 100" in out.err

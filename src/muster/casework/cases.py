@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from muster.eligibility.rules import RULES
 from muster.errors import ConfigError, ConflictError, MusterError, NotFound
+from muster.limits import NAME_LENGTH
 from muster.store import Reader, Store, reading
 from muster.store.schema import (
     case_events,
@@ -50,8 +51,13 @@ USER_ENV = "MUSTER_USER"
 
 
 def default_actor() -> str:
-    """Who is acting: MUSTER_USER, else the operating-system user."""
-    return os.environ.get(USER_ENV) or getpass.getuser()
+    """Who is acting: MUSTER_USER, else the operating-system user; a user's name, as long
+    as an account's may be (the register keeps it where it keeps usernames)."""
+    actor = os.environ.get(USER_ENV) or getpass.getuser()
+    if len(actor) > NAME_LENGTH:
+        raise MusterError(f"{USER_ENV} is {len(actor):,} characters long; a user's name is "
+                          f"at most {NAME_LENGTH}.", hint=f"Set {USER_ENV} to your username.")
+    return actor
 
 
 @dataclass(frozen=True)
