@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 from conftest import Register
 from helpers import declare, flags, records
 
@@ -37,3 +39,22 @@ def test_latinia_workspace_ingests_with_its_own_rules(register, tmp_path):
         ("2", "region", "unknown_region", "Narnia"),
     }
     lat.close()
+
+
+def test_a_profile_folder_is_found_where_it_was_typed(register, tmp_path, monkeypatch):
+    # `muster init ws --profile mine` looked for ws/mine: a folder beside the user, as
+    # every other path on the command line is, was "neither a built-in profile nor a
+    # folder with a profile.toml".
+    from muster.profile import load_profile
+
+    latinia = load_profile("latinia")
+    shutil.copytree(latinia.path, tmp_path / "profiles" / "mine")
+    monkeypatch.chdir(tmp_path / "profiles")
+    mine = Register(tmp_path / "mine-ws", register.database_url.replace("ws", "mine-ws"),
+                    register.capsys, register.monkeypatch)
+    register.ok("init", mine.root, "--profile", "mine")
+    monkeypatch.chdir(tmp_path)  # and the workspace finds it from anywhere
+    assert mine.workspace().profile().identifiers == latinia.identifiers
+    missing = register.run("init", tmp_path / "third", "--profile", "nowhere")
+    assert missing.exit_code != 0 and str(tmp_path / "nowhere") in missing.err
+    mine.close()

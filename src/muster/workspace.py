@@ -11,7 +11,7 @@ from typing import Any
 import tomli_w
 
 from muster.errors import ConfigError, WorkspaceError
-from muster.profile import Profile, load_profile
+from muster.profile import BUILTIN_PROFILES, Profile, load_profile
 
 CONFIG_NAME = "muster.toml"
 DATABASE_ENV = "MUSTER_DATABASE_URL"
@@ -65,16 +65,31 @@ def create_workspace(root: Path, profile: str = "default") -> Workspace:
             f"{path} already exists: {root} is already a muster workspace.",
             hint="Use it as it is, or choose an empty folder.",
         )
-    load_profile(profile, base=root)  # fail now, not at the first ingest
-    key = "name" if "/" not in profile and not Path(root / profile).is_dir() else "path"
+    spec = _profile_spec(root, profile)
+    load_profile(spec.get("path") or spec["name"], base=root)  # fail now, not at the first ingest
     config: dict[str, Any] = {
         "workspace": {"format": 1},
-        "profile": {key: profile},
+        "profile": spec,
         "sources": {},
     }
     workspace = Workspace(root.resolve(), config)
     workspace.save()
     return workspace
+
+
+def _profile_spec(root: Path, profile: str) -> dict[str, str]:
+    """muster.toml's [profile]: a built-in profile's name, or a folder's path. A relative
+    folder is where it was typed (the current directory), kept as an absolute path so
+    the workspace finds it from anywhere; one inside the workspace folder stays
+    relative to it, and moves with it."""
+    if profile in BUILTIN_PROFILES:
+        return {"name": profile}
+    folder = Path(profile).expanduser()
+    if not folder.is_absolute():
+        if (root / folder / "profile.toml").exists():
+            return {"path": str(folder)}
+        folder = Path.cwd() / folder
+    return {"path": str(folder.resolve())}
 
 
 def open_workspace(root: Path | None = None) -> Workspace:

@@ -60,7 +60,7 @@ def load_profile(name_or_path: str | Path, base: Path | None = None) -> Profile:
         if not (folder / "profile.toml").exists():
             raise ConfigError(
                 f"Profile {str(name_or_path)!r} is neither a built-in profile nor a folder "
-                "with a profile.toml.",
+                f"with a profile.toml (looked in {folder}).",
                 hint=f"Built-in profiles: {', '.join(BUILTIN_PROFILES)}.",
             )
     data = _read_toml(folder / "profile.toml")
