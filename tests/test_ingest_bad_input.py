@@ -145,6 +145,34 @@ def test_a_count_is_a_whole_number_written_in_digits(register, tmp_path):
         (rid, dep) for rid, dep in counts.items() if rid not in ("1", "2")}
 
 
+def test_a_name_without_a_letter_is_no_name(register, tmp_path):
+    # An agency that writes "?" or "0" for a patronymic it lacks gave golden records,
+    # and notices, the middle name "?". Dashes were already read as no name.
+    extract = tmp_path / "n.csv"
+    extract.write_text("ID;FAM;IM;OTCH;FIO\n"
+                       "1;Иванов;Иван;?;Петров ? Петрович\n"
+                       "2;Иванов;Иван;0;Петров Пётр 1\n"
+                       "3;О'Нил;Иван;N/A;Петров Пётр Петрович\n", encoding="utf-8")
+    register.ok("sources", "add", declare(tmp_path / "n.toml", names={
+        "format": "csv", "delimiter": ";", "record_id": "ID",
+        "fields": {"family_name": "FAM", "given_name": "IM", "middle_name": "OTCH"}},
+        whole={"format": "csv", "delimiter": ";", "record_id": "ID",
+               "name_order": "family given middle", "fields": {"full_name": "FIO"}}))
+    register.ok("ingest", "names", extract)
+    register.ok("ingest", "whole", extract)
+    store = register.store()
+    names = records(store, "names")
+    assert [names[r]["middle_name"] for r in "123"] == [None, None, "N/A"]  # letters: a name
+    assert names["3"]["family_name"] is not None
+    whole = records(store, "whole")
+    assert (whole["1"]["given_name"], whole["1"]["middle_name"]) == (None, "Петрович")
+    assert (whole["2"]["given_name"], whole["2"]["middle_name"]) == ("Петр", None)
+    assert flags(store, "names") == {("1", "middle_name", "not_a_name", "?"),
+                                     ("2", "middle_name", "not_a_name", "0")}
+    assert flags(store, "whole") == {("1", "full_name", "not_a_name", "Петров ? Петрович"),
+                                     ("2", "full_name", "not_a_name", "Петров Пётр 1")}
+
+
 def test_a_file_without_an_accepted_row_says_so(register, tmp_path):
     # Both said "Nothing new: the register already held every accepted row".
     _, out = _setup(register, tmp_path, "")

@@ -305,7 +305,8 @@ def _register_vocabularies(con: duckdb.DuckDBPyConnection, decl: SourceDeclarati
     names = con.sql(f"SELECT DISTINCT v FROM (SELECT unnest([_n1, _n2, _n3]) AS v "
                     f"FROM ({values})) WHERE v IS NOT NULL").fetchall()
     rules = profile.names
-    values_ = [row[0] for row in names]
+    # A spelling without a letter ("?", "0") is an agency's mark for "none": no name.
+    values_ = [row[0] for row in names if any(ch.isalpha() for ch in row[0])]
     con.register("name_vocab", pa.table({
         "raw": pa.array(values_, pa.string()),
         "normal": pa.array([rules.normalise(v) for v in values_], pa.string()),
@@ -442,6 +443,11 @@ def _field_sql(decl: SourceDeclaration, field: str, profile: Profile,
     return {trimmed: f"trim({v})"}, f"lower({text})" if field == "email" else text, None
 
 
+def _not_a_name_sql(slot: int) -> str:
+    """A name slot's problem: written, but not in the vocabulary of names (no letter)."""
+    return f"CASE WHEN v._n{slot} IS NOT NULL AND n{slot}.raw IS NULL THEN 'not_a_name' END"
+
+
 def _canonical_sql(decl: SourceDeclaration, profile: Profile,
                    typed: dict[str, pa.DataType], values: str, nested: frozenset[str]) -> str:
     columns: dict[str, str] = {}
@@ -462,6 +468,12 @@ def _canonical_sql(decl: SourceDeclaration, profile: Profile,
     for i, field in enumerate(NAME_FIELDS, start=1):
         columns[field] = f"n{i}.normal"
         columns[NAME_KEYS[i - 1]] = f"n{i}.key"
+        if field in decl.fields:
+            problems.append((field, _not_a_name_sql(i)))
+    split = [i for i, f in enumerate(NAME_FIELDS, start=1) if f not in decl.fields]
+    if "full_name" in decl.fields and split:  # one flag for the field as written
+        problems.append(("full_name", "CASE WHEN " + " OR ".join(
+            f"({_not_a_name_sql(i)}) IS NOT NULL" for i in split) + " THEN 'not_a_name' END"))
     if "region" in decl.fields:
         columns["region"] = "coalesce(r.code, r.normal)"
         problems.append(("region", "CASE WHEN v._region IS NOT NULL AND r.code IS NULL "
