@@ -152,14 +152,18 @@ def test_a_name_without_a_letter_is_no_name(register, tmp_path):
     extract.write_text("ID;FAM;IM;OTCH;FIO\n"
                        "1;Иванов;Иван;?;Петров ? Петрович\n"
                        "2;Иванов;Иван;0;Петров Пётр 1\n"
-                       "3;О'Нил;Иван;N/A;Петров Пётр Петрович\n", encoding="utf-8")
+                       "3;О'Нил;Иван;N/A;Петров Пётр Петрович\n"
+                       "4;Сидоров;Сидор;;Сидоров Сидор ?\n", encoding="utf-8")
     register.ok("sources", "add", declare(tmp_path / "n.toml", names={
         "format": "csv", "delimiter": ";", "record_id": "ID",
         "fields": {"family_name": "FAM", "given_name": "IM", "middle_name": "OTCH"}},
         whole={"format": "csv", "delimiter": ";", "record_id": "ID",
-               "name_order": "family given middle", "fields": {"full_name": "FIO"}}))
-    register.ok("ingest", "names", extract)
-    register.ok("ingest", "whole", extract)
+               "name_order": "family given middle", "fields": {"full_name": "FIO"}},
+        both={"format": "csv", "delimiter": ";", "record_id": "ID",
+              "name_order": "family given middle",
+              "fields": {"full_name": "FIO", "middle_name": "OTCH"}}))
+    for source in ("names", "whole", "both"):
+        register.ok("ingest", source, extract)
     store = register.store()
     names = records(store, "names")
     assert [names[r]["middle_name"] for r in "123"] == [None, None, "N/A"]  # letters: a name
@@ -170,7 +174,14 @@ def test_a_name_without_a_letter_is_no_name(register, tmp_path):
     assert flags(store, "names") == {("1", "middle_name", "not_a_name", "?"),
                                      ("2", "middle_name", "not_a_name", "0")}
     assert flags(store, "whole") == {("1", "full_name", "not_a_name", "Петров ? Петрович"),
-                                     ("2", "full_name", "not_a_name", "Петров Пётр 1")}
+                                     ("2", "full_name", "not_a_name", "Петров Пётр 1"),
+                                     ("4", "full_name", "not_a_name", "Сидоров Сидор ?")}
+    # A patronymic column left empty takes the full name's word: a flag of the full name.
+    assert records(store, "both")["4"]["middle_name"] is None
+    assert flags(store, "both") == {("1", "middle_name", "not_a_name", "?"),
+                                    ("1", "full_name", "not_a_name", "Петров ? Петрович"),
+                                    ("2", "middle_name", "not_a_name", "0"),
+                                    ("4", "full_name", "not_a_name", "Сидоров Сидор ?")}
 
 
 def test_a_file_without_an_accepted_row_says_so(register, tmp_path):

@@ -197,35 +197,51 @@ def test_ids_are_stable_across_reruns_and_new_batches(resolved: Register,
 PLACEHOLDER = _national_id(14)
 
 
+def _voters(tmp_path: Path) -> list[list[str]]:
+    text = (tmp_path / "extracts" / "voters.csv").read_text(encoding="cp1251")
+    return list(csv.reader(text.splitlines()[1:], delimiter=";"))
+
+
+def _resolve_a_new_source(register: Register, tmp_path: Path, source: str,
+                          columns: dict[str, str], voters: list[list[str]],
+                          rows: list[tuple[str, ...]]
+                          ) -> tuple[str, dict[tuple[str, str], str]]:
+    """Declares *source*, a CSV whose first column is the record id and whose others map
+    to the fields in *columns*, ingests *rows* from it (each a copy of the voter record
+    in the same place of *voters*) and resolves. Returns the run's report and the links,
+    after checking that no earlier record changed person and the copies found their
+    voters."""
+    path = tmp_path / f"{source}.csv"
+    path.write_text(";".join(["id", *columns.values()]) + "\n" + "".join(
+        ";".join(row) + "\n" for row in rows), encoding="utf-8")
+    declare(tmp_path / f"{source}.toml", **{source: {
+        "format": "csv", "delimiter": ";", "record_id": "id", "date_format": "%d.%m.%Y",
+        "fields": columns, "values": {"sex": {"М": "M", "Ж": "F"}}}})
+    before = _links(register, tmp_path / "before.csv")
+    register.ok("sources", "add", tmp_path / f"{source}.toml")
+    register.ok("ingest", source, path)
+    out = register.ok("resolve")
+    assert "0 merges, 0 splits" in out
+    links = _links(register, tmp_path / "after.csv")
+    assert {k: v for k, v in links.items() if k in before} == before
+    joined = sum(links[(source, row[0])] == before[("voters", voter[0])]
+                 for row, voter in zip(rows, voters, strict=True))
+    assert joined >= len(rows) - 5  # a copy joins its voter's person
+    return out, links
+
+
 def test_a_placeholder_identifier_links_nobody_and_splits_nobody(resolved: Register,
                                                                  tmp_path: Path) -> None:
     # An agency that writes one valid-looking number for everyone it lacks one for. It
     # linked nothing before, but it told people apart: each person whose other records
     # carry their own number was split, and the number became golden values.
-    text = (tmp_path / "extracts" / "voters.csv").read_text(encoding="cp1251")
-    voters = list(csv.reader(text.splitlines(), delimiter=";"))
-    copies = [(f"ph-{i}", *row[1:6], PLACEHOLDER) for i, row in enumerate(voters[1:31])]
-    path = tmp_path / "placeholder.csv"
-    path.write_text("id;FAM;IM;OTCH;DR;POL;ID_NUM\n" + "".join(
-        ";".join(row) + "\n" for row in copies), encoding="utf-8")
-    declare(tmp_path / "placeholder.toml", placeholder={
-        "format": "csv", "delimiter": ";", "record_id": "id", "date_format": "%d.%m.%Y",
-        "fields": {"family_name": "FAM", "given_name": "IM", "middle_name": "OTCH",
-                   "birth_date": "DR", "sex": "POL", "national_id": "ID_NUM"},
-        "values": {"sex": {"М": "M", "Ж": "F"}}})
-    before = _links(resolved, tmp_path / "before.csv")
-    resolved.ok("sources", "add", tmp_path / "placeholder.toml")
-    resolved.ok("ingest", "placeholder", path)
-    out = resolved.ok("resolve")
-    assert "0 merges, 0 splits" in out
+    voters = _voters(tmp_path)[:30]
+    copies = [(f"ph-{i}", *row[1:6], PLACEHOLDER) for i, row in enumerate(voters)]
+    out, links = _resolve_a_new_source(resolved, tmp_path, "placeholder", {
+        "family_name": "FAM", "given_name": "IM", "middle_name": "OTCH",
+        "birth_date": "DR", "sex": "POL", "national_id": "ID_NUM"}, voters, copies)
     assert f"national_id {PLACEHOLDER} (30 records)" in out and "placeholders" in out
-    links = _links(resolved, tmp_path / "after.csv")
-    assert {k: v for k, v in links.items() if k in before} == before
-    persons = {links[("placeholder", rid)] for rid, *_ in copies}
-    assert len(persons) == len(copies)  # nobody linked through the number
-    joined = sum(links[("placeholder", f"ph-{i}")] == before[("voters", row[0])]
-                 for i, row in enumerate(voters[1:31]))
-    assert joined >= 25  # a copy joins its voter's person, no longer held apart
+    assert len({links[("placeholder", row[0])] for row in copies}) == len(copies)
     resolved.ok("export", "persons", "--out", tmp_path / "persons.csv")
     assert PLACEHOLDER not in {p["national_id"] for p in read_csv(tmp_path / "persons.csv")}
     explained = resolved.ok("person", "explain", "placeholder:ph-0", "placeholder:ph-1")
@@ -240,28 +256,12 @@ def test_a_placeholder_birth_date_hides_nobody_in_a_file_of_their_own(resolved: 
     # An agency that writes 01.01.1900 for every birth date it lacks. Two different birth
     # dates are two people, so each of these records (a fitness board's "unfit", say)
     # made a person of its own, aged 124: the exemption missed the man it belongs to.
-    text = (tmp_path / "extracts" / "voters.csv").read_text(encoding="cp1251")
-    voters = [row for row in csv.reader(text.splitlines()[1:], delimiter=";") if row[3]][:30]
+    voters = [row for row in _voters(tmp_path) if row[3]][:30]  # with a patronymic
     copies = [(f"bd-{i}", *row[1:4], "01.01.1900", *row[5:8]) for i, row in enumerate(voters)]
-    path = tmp_path / "clinic.csv"
-    path.write_text("id;FAM;IM;OTCH;DR;POL;REG;ADRES\n" + "".join(
-        ";".join(row) + "\n" for row in copies), encoding="utf-8")
-    declare(tmp_path / "clinic.toml", clinic={
-        "format": "csv", "delimiter": ";", "record_id": "id", "date_format": "%d.%m.%Y",
-        "fields": {"family_name": "FAM", "given_name": "IM", "middle_name": "OTCH",
-                   "birth_date": "DR", "sex": "POL", "region": "REG", "address": "ADRES"},
-        "values": {"sex": {"М": "M", "Ж": "F"}}})
-    before = _links(resolved, tmp_path / "before.csv")
-    resolved.ok("sources", "add", tmp_path / "clinic.toml")
-    resolved.ok("ingest", "clinic", path)
-    out = resolved.ok("resolve")
-    assert "0 merges, 0 splits" in out
+    out, links = _resolve_a_new_source(resolved, tmp_path, "clinic", {
+        "family_name": "FAM", "given_name": "IM", "middle_name": "OTCH", "birth_date": "DR",
+        "sex": "POL", "region": "REG", "address": "ADRES"}, voters, copies)
     assert "clinic birth_date 1900-01-01 (30 records)" in out
-    links = _links(resolved, tmp_path / "after.csv")
-    assert {k: v for k, v in links.items() if k in before} == before
-    joined = sum(links[("clinic", f"bd-{i}")] == before[("voters", row[0])]
-                 for i, row in enumerate(voters))
-    assert joined >= 25  # in their voter's person, no longer told apart by the date
     resolved.ok("export", "persons", "--out", tmp_path / "persons.csv")
     assert "1900-01-01" not in {p["birth_date"] for p in read_csv(tmp_path / "persons.csv")}
     explained = resolved.ok("person", "explain", "clinic:bd-0", f"voters:{voters[0][0]}")

@@ -443,9 +443,23 @@ def _field_sql(decl: SourceDeclaration, field: str, profile: Profile,
     return {trimmed: f"trim({v})"}, f"lower({text})" if field == "email" else text, None
 
 
-def _not_a_name_sql(slot: int) -> str:
-    """A name slot's problem: written, but not in the vocabulary of names (no letter)."""
-    return f"CASE WHEN v._n{slot} IS NOT NULL AND n{slot}.raw IS NULL THEN 'not_a_name' END"
+def _name_problems(decl: SourceDeclaration) -> list[tuple[str, str]]:
+    """A name written but not in the vocabulary of names (no letter) is flagged on the
+    field it was read from: its own column, or the full name a slot fell back to."""
+    problems = []
+    from_full_name = []
+    for i, field in enumerate(NAME_FIELDS, start=1):
+        letterless = f"(v._n{i} IS NOT NULL AND n{i}.raw IS NULL)"
+        if field in decl.fields:
+            own = f"nullif(trim(v.{_q('v_' + field)}), '') IS NOT NULL"
+            problems.append((field, f"CASE WHEN {own} AND {letterless} THEN 'not_a_name' END"))
+            from_full_name.append(f"(NOT {own} AND {letterless})")
+        else:
+            from_full_name.append(letterless)
+    if "full_name" in decl.fields:  # one flag for the field as written
+        problems.append(("full_name", f"CASE WHEN {' OR '.join(from_full_name)} "
+                                      "THEN 'not_a_name' END"))
+    return problems
 
 
 def _canonical_sql(decl: SourceDeclaration, profile: Profile,
@@ -468,12 +482,7 @@ def _canonical_sql(decl: SourceDeclaration, profile: Profile,
     for i, field in enumerate(NAME_FIELDS, start=1):
         columns[field] = f"n{i}.normal"
         columns[NAME_KEYS[i - 1]] = f"n{i}.key"
-        if field in decl.fields:
-            problems.append((field, _not_a_name_sql(i)))
-    split = [i for i, f in enumerate(NAME_FIELDS, start=1) if f not in decl.fields]
-    if "full_name" in decl.fields and split:  # one flag for the field as written
-        problems.append(("full_name", "CASE WHEN " + " OR ".join(
-            f"({_not_a_name_sql(i)}) IS NOT NULL" for i in split) + " THEN 'not_a_name' END"))
+    problems += _name_problems(decl)
     if "region" in decl.fields:
         columns["region"] = "coalesce(r.code, r.normal)"
         problems.append(("region", "CASE WHEN v._region IS NOT NULL AND r.code IS NULL "
