@@ -10,9 +10,12 @@ import itertools
 import json
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 import sqlalchemy as sa
 
 from conftest import Register
@@ -158,10 +161,25 @@ def test_resolving_again_with_nothing_new_changes_nothing(register: Register,
     assert _links(register, tmp_path / "after.csv") == before
 
 
-def test_a_model_stored_without_a_comparison_is_trained_again(register: Register,
-                                                              tmp_path: Path) -> None:
+def _without_birth_date(stored: dict[str, Any]) -> None:
+    stored["comparisons"] = [c for c in stored["comparisons"]
+                             if c["output_column_name"] != "birth_date"]
+
+
+def _birth_date_as_an_older_version_compared(stored: dict[str, Any]) -> None:
+    birth = next(c for c in stored["comparisons"] if c["output_column_name"] == "birth_date")
+    birth["comparison_levels"][3]["sql_condition"] = "levenshtein(birth_text_l, birth_text_r) <= 1"
+
+
+Outdate = Callable[[dict[str, Any]], None]
+
+
+@pytest.mark.parametrize("outdate", [_without_birth_date, _birth_date_as_an_older_version_compared])
+def test_a_model_this_version_did_not_train_is_trained_again(register: Register, tmp_path: Path,
+                                                             outdate: Outdate) -> None:
     """Earlier versions could store a model that had lost comparisons (a failed EM
-    session of Splink's took them out); a later batch must not be scored with it."""
+    session of Splink's took them out), or that compared otherwise (a birth date's
+    levels): a later batch must not be scored with it."""
     extracts = tmp_path / "extracts"
     register.ok("synth", extracts, "--persons", 300, "--seed", 2)
     complete = tmp_path / "civil-complete.csv"
@@ -173,8 +191,7 @@ def test_a_model_stored_without_a_comparison_is_trained_again(register: Register
     register.ok("resolve")
     with register.store().engine.begin() as conn:
         stored = json.loads(conn.execute(sa.text("SELECT model FROM resolve_runs")).scalar_one())
-        stored["comparisons"] = [c for c in stored["comparisons"]
-                                 if c["output_column_name"] != "birth_date"]
+        outdate(stored)
         conn.execute(sa.text("UPDATE resolve_runs SET model = :m"), {"m": json.dumps(stored)})
 
     register.ok("ingest", "civil", complete)

@@ -9,6 +9,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pytest
+from splink.internals.dialects import DuckDBDialect
 
 from muster.resolve import model
 from muster.resolve.config import ResolutionConfig
@@ -113,6 +114,7 @@ DATES = {
     "1990-03-15": True,  # day mistyped
     "1990-08-14": True,  # month mistyped
     "1991-03-14": True,  # year mistyped
+    "1909-03-14": True,  # the year's last two digits swapped
     "1990-11-03": False,  # no typo of the first, though a swap of the next
     "1990-03-11": True,  # the first with its day mistyped
     None: True,  # missing
@@ -150,6 +152,39 @@ def test_splink_is_not_given_pairs_whose_birth_dates_rule_each_other_out() -> No
                                  "JOIN records r ON l.rid < r.rid").fetchall())
     for left, right in everything - candidates:
         assert _conflict(con, config, left, right) == "incompatible birth dates"
+
+
+# Birth dates against 1990-01-12: whether one slip of the hand explains each, and
+# whether that slip is the model's level for one (not an exact date or a day/month swap).
+SLIPS = {
+    "1990-01-21": (True, True),  # the day's digits swapped
+    "1990-10-12": (True, True),  # the month's
+    "1909-01-12": (True, True),  # the year's last two
+    "1990-01-13": (True, True),  # a digit mistyped
+    "1990-12-01": (True, False),  # day and month swapped
+    "1990-01-25": (False, False),
+    "1990-02-21": (False, False),  # the day's digits swapped and the month mistyped
+    "1980-01-21": (False, False),  # a digit of the year mistyped and the day swapped
+}
+
+
+def test_two_neighbouring_digits_swapped_in_a_birth_date_are_one_slip() -> None:
+    # A death record whose day reads 21 for 12 was "incompatible birth dates": a file
+    # of its own that nothing linked, and the dead man stayed eligible.
+    con = duckdb.connect()
+    config = ResolutionConfig()
+    dates = ["1990-01-12", *SLIPS]
+    _build(con, config, dates, birth_date=dates, family_key=["ivanov"] * len(dates),
+           given_key=["ivan"] * len(dates))
+    level = model.OneSlipDateLevel().create_sql(DuckDBDialect())
+    for date, (one_slip, at_the_level) in SLIPS.items():
+        assert (_conflict(con, config, "1990-01-12", date) is None) == one_slip, date
+        (got,), = con.execute(
+            f"SELECT {level} FROM (SELECT l.birth_date AS birth_date_l, "
+            "r.birth_date AS birth_date_r, l.birth_text AS birth_text_l, "
+            "r.birth_text AS birth_text_r FROM records l, records r "
+            "WHERE l.record_id = '1990-01-12' AND r.record_id = ?)", (date,)).fetchall()
+        assert got == at_the_level, date
 
 
 def test_address_key_ignores_yo_case_and_punctuation() -> None:

@@ -139,10 +139,10 @@ def resolve(store: Store, profile: Profile, engine: str = "duckdb",
                 return _up_to_date(last, total, started)
             stored: dict[str, Any] | None = (json.loads(last["model"])
                                                 if last and last["model"] else None)
-            # A model stored without some comparisons (the failed-EM defect of earlier
-            # versions) is trained again, in a full run.
+            # A model stored by another version, or without some comparisons (the
+            # failed-EM defect of earlier versions), is trained again, in a full run.
             incremental = (stored is not None and written <= FULL_RUN_SHARE * total
-                           and not model.missing_comparisons(stored))
+                           and not model.outdated_comparisons(stored))
             if incremental:
                 assert stored is not None
                 step("loading new records and their neighbourhood")

@@ -3,7 +3,8 @@
 Names are compared on their transliteration-insensitive keys (computed at ingest),
 with term-frequency adjustments so that a shared common name counts for less than
 a rare one. Birth dates have a level for a day/month swap and one for a single
-typed-wrong character. The same settings serve every engine.
+slip: a character typed wrong, or two neighbouring digits swapped. The same settings
+serve every engine.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from splink.internals.exceptions import EMTrainingException
 
 from muster.errors import MusterError
 from muster.resolve.config import ResolutionConfig
-from muster.resolve.rules import day_month_swapped
+from muster.resolve.rules import day_month_swapped, digits_transposed
 
 # Comparison name -> the record column it is about (for explanations).
 COMPARISONS = {
@@ -83,29 +84,33 @@ class OneEditLevel(ComparisonLevelCreator):
         return f"Damerau-Levenshtein distance of {self.column} <= 1"
 
 
-class OneDigitDateLevel(ComparisonLevelCreator):
-    """Birth dates as text one character apart, computed cheaply.
+def _in_splink_columns(sql: str) -> str:
+    """A rule of rules.py (``l.birth_date``) in Splink's names (``birth_date_l``)."""
+    return sql.replace("l.birth_date", "birth_date_l").replace("r.birth_date", "birth_date_r")
 
-    The same pairs as ``levenshtein(birth_text_l, birth_text_r) <= 1``: one typed
-    character changes the year, the month or the day, so two of the three agree;
-    comparing those numbers first spares the string distance for almost every pair.
+
+class OneSlipDateLevel(ComparisonLevelCreator):
+    """Birth dates one slip apart, computed cheaply: one character typed wrong (as text,
+    ``levenshtein(birth_text_l, birth_text_r) <= 1``) or two neighbouring digits
+    swapped (``rules.digits_transposed``). Either changes the year, the month or the
+    day, so two of the three agree; comparing those numbers first spares the string
+    distance for almost every pair.
     """
 
     def create_sql(self, sql_dialect: SplinkDialect) -> str:
         agree = " + ".join(f"(CASE WHEN {part}(birth_date_l) = {part}(birth_date_r) "
                            f"THEN 1 ELSE 0 END)" for part in ("year", "month", "day"))
         lev = sql_dialect.levenshtein_function_name
-        return f"({agree}) >= 2 AND {lev}(birth_text_l, birth_text_r) <= 1"
+        return (f"({agree}) >= 2 AND ({lev}(birth_text_l, birth_text_r) <= 1 "
+                f"OR {_in_splink_columns(digits_transposed())})")
 
     def create_label_for_charts(self) -> str:
-        return "Levenshtein distance of birth_text <= 1"
+        return "one digit mistyped, or two swapped"
 
 
 def comparisons() -> list[Any]:
     """The comparisons, in the order of ``COMPARISONS``."""
-    swapped_dates = (day_month_swapped("l", "r")
-                     .replace("l.birth_date", "birth_date_l")
-                     .replace("r.birth_date", "birth_date_r"))
+    swapped_dates = _in_splink_columns(day_month_swapped("l", "r"))
     family = cl.CustomComparison([
         cll.NullLevel("family_key"),
         cll.ExactMatchLevel("family_key", term_frequency_adjustments=True),
@@ -134,7 +139,7 @@ def comparisons() -> list[Any]:
         cll.NullLevel("birth_text"),
         cll.ExactMatchLevel("birth_text"),
         cll.CustomLevel(swapped_dates, "day and month swapped"),
-        OneDigitDateLevel(),
+        OneSlipDateLevel(),
         cll.ElseLevel(),
     ], output_column_name="birth_date")
     address = cl.CustomComparison([
@@ -279,6 +284,18 @@ def missing_comparisons(trained: dict[str, Any]) -> list[str]:
     only region, sex and address (``_expectation_maximisation``)."""
     kept = {c.get("output_column_name") for c in trained.get("comparisons", [])}
     return [name for name in COMPARISONS if name not in kept]
+
+
+def outdated_comparisons(trained: dict[str, Any]) -> list[str]:
+    """The comparisons a stored model lacks or that this version makes otherwise. Such a
+    model is trained again, in a full run: scoring new records with it would compare
+    them by rules the register no longer has (a birth date's levels, say)."""
+    current = {c["output_column_name"]: [lv["sql_condition"] for lv in c["comparison_levels"]]
+               for c in settings(ResolutionConfig()).create_settings_dict("duckdb")["comparisons"]}
+    stored = {c.get("output_column_name"): [lv.get("sql_condition")
+                                            for lv in c.get("comparison_levels", [])]
+              for c in trained.get("comparisons", [])}
+    return [name for name in COMPARISONS if stored.get(name) != current[name]]
 
 
 def _check_complete(trained: dict[str, Any]) -> None:
