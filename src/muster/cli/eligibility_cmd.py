@@ -138,6 +138,12 @@ def _show_explanation(x: Explanation) -> None:
                       "show`, answer with `muster review decide` on a record of each (--same "
                       "joins the files, --different lifts the hold), then resolve and evaluate "
                       "again.")
+    if x.unreadable:
+        console.print(f"[red]Values about their grounds that could not be read: "
+                      f"{escape('; '.join(x.unreadable))}.[/] Ask the agency to send the "
+                      "record again, or record the value seen in a document with `muster "
+                      "casework decide CASE resolved --value FIELD=VALUE`; a record that is "
+                      "another person's is split off with `muster review decide --different`.")
     params = Table("parameter", "in force", "since", title=f"Parameters in force on {x.as_of}")
     for p in x.parameters:
         params.add_row(p.name, _text(p.value), str(p.since) if p.since else "always")

@@ -37,6 +37,7 @@ from muster.eligibility.rules import (
     decide_grounds,
     fact_fields,
     grounds_of,
+    unreadable_values_sql,
 )
 from muster.errors import MusterError
 from muster.profile import Profile
@@ -51,7 +52,8 @@ BIT = {r.ground: 1 << i for i, r in enumerate(RULES)}
 
 def facts_sql(officer: str | None) -> str:
     """The golden facts the rules read, and the derived flags (rules.DERIVED_FLAGS) as 0/1:
-    an unsettled identity conflict, records in review, and (0 here) another file."""
+    an unsettled identity conflict, records in review, (0 here) another file, and an
+    unread value about a ground."""
     settled = f" AND source <> {text_sql(officer)}" if officer else ""
     identity = ", ".join(text_sql(f) for f in IDENTITY_FIELDS)
     columns = ", ".join(f"g.{f}" for f in fact_fields())
@@ -60,14 +62,17 @@ def facts_sql(officer: str | None) -> str:
             f"CASE WHEN c.person_id IS NULL THEN 0 ELSE 1 END AS identity_conflict, "
             f"CASE WHEN v.person_id IS NULL THEN 0 ELSE 1 END AS identity_review, "
             # Set afterwards, from the other persons' flags (other_files.hold_in_bulk).
-            f"0 AS other_file "
+            f"0 AS other_file, "
+            f"CASE WHEN u.person_id IS NULL THEN 0 ELSE 1 END AS unreadable_value "
             f"FROM golden_records g LEFT JOIN (SELECT DISTINCT person_id FROM golden_values "
             f"WHERE conflict = 1 AND chosen = 1 AND field IN ({identity}){settled}) c "
             f"ON c.person_id = g.person_id "
             f"LEFT JOIN (SELECT DISTINCT p.person_id FROM person_records p "
             f"JOIN ({RECORDS_IN_REVIEW_SQL}) k "
             f"ON k.source = p.source AND k.record_id = p.record_id) v "
-            f"ON v.person_id = g.person_id")
+            f"ON v.person_id = g.person_id "
+            f"LEFT JOIN (SELECT DISTINCT person_id FROM ({unreadable_values_sql(officer)}) x) u "
+            f"ON u.person_id = g.person_id")
 
 
 def flag_columns_sql(ctx: Context, suffix: str = "") -> list[str]:

@@ -27,6 +27,7 @@ from muster.eligibility.rules import (
     decide,
     fact_fields,
     record_in_review_sql,
+    unreadable_values_sql,
 )
 from muster.errors import MusterError, NotFound
 from muster.profile import Profile
@@ -80,14 +81,19 @@ class Explanation:
     in_review: tuple[str, ...]  # the person's records in review, as SOURCE:RECORD_ID
     # Other files that may be theirs and keep them off the call-up (other_files.py).
     other_files: tuple[str, ...]
+    # Values about their grounds that could not be read, as SOURCE:RECORD_ID FIELD 'RAW'
+    # (PROBLEM), unless an officer-verified value settles the field.
+    unreadable: tuple[str, ...]
     stored: dict[str, Any] | None  # the stored result of the current run for as_of, if any
 
 
 def person_facts(conn: sa.Connection, person_id: str, officer: str | None,
-                 in_review: tuple[str, ...] | None = None
+                 in_review: tuple[str, ...] | None = None,
+                 unreadable: tuple[str, ...] | None = None
                  ) -> tuple[dict[str, Any], dict[str, Fact]]:
     """The golden facts the rules read (plus the derived flags) and their provenance;
-    ``in_review``: the person's records in review, when the caller has read them."""
+    ``in_review`` and ``unreadable``: the person's records in review and values that
+    could not be read, when the caller has read them."""
     row = conn.execute(sa.select(golden_records).where(
         golden_records.c.person_id == person_id)).mappings().first()
     if row is None:
@@ -118,7 +124,20 @@ def person_facts(conn: sa.Connection, person_id: str, officer: str | None,
         in_review = records_in_review(conn, person_id)
     facts["identity_review"] = int(bool(in_review))
     facts["other_file"] = 0  # decide_with_other_files() sets it
+    if unreadable is None:
+        unreadable = unreadable_values(conn, person_id, officer)
+    facts["unreadable_value"] = int(bool(unreadable))
     return facts, provenance
+
+
+def unreadable_values(conn: sa.Connection, person_id: str,
+                      officer: str | None) -> tuple[str, ...]:
+    """The values of the person's records about a ground that could not be read
+    (rules.unreadable_values_sql), as SOURCE:RECORD_ID FIELD 'RAW' (PROBLEM)."""
+    rows = conn.execute(sa.text(f"{unreadable_values_sql(officer)} AND p.person_id = :person_id"),
+                        {"person_id": person_id}).mappings().all()
+    return tuple(sorted(f"{r['source']}:{r['record_id']} {r['field']} {r['raw_value']!r} "
+                        f"({r['problem']})" for r in rows))
 
 
 def records_in_review(conn: sa.Connection, person_id: str) -> tuple[str, ...]:
@@ -172,7 +191,8 @@ def explain_person(store: Store, profile: Profile, person_id: str, as_of: date,
     with store.engine.connect() as conn:
         in_review = records_in_review(conn, person_id)
         officer = officer_source(profile)
-        facts, provenance = person_facts(conn, person_id, officer, in_review)
+        unreadable = unreadable_values(conn, person_id, officer)
+        facts, provenance = person_facts(conn, person_id, officer, in_review, unreadable)
         decision, outcomes, others = decide_with_other_files(conn, person_id, facts, ctx,
                                                              officer)
         stored = _stored(conn, person_id, as_of)
@@ -188,7 +208,7 @@ def explain_person(store: Store, profile: Profile, person_id: str, as_of: date,
         age=age_on(birth, as_of) if birth else None, decision=decision,
         outcomes=tuple(outcomes), parameters=parameters,
         identity_conflict=bool(facts["identity_conflict"]), in_review=in_review,
-        other_files=others, stored=stored,
+        other_files=others, unreadable=unreadable, stored=stored,
     )
 
 

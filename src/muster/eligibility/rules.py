@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from muster.eligibility.dates import add_months
-from muster.eligibility.dialect import add_months_sql
+from muster.eligibility.dialect import add_months_sql, text_sql
 from muster.eligibility.expr import (
     AgeAtLeast,
     And,
@@ -46,14 +46,20 @@ UNCLASSIFIED = "unclassified"
 # Identity facts whose disagreement among sources must be settled by an officer.
 IDENTITY_FIELDS = ("birth_date", "sex")
 # 0/1 facts the evaluation derives from the register rather than reads from the golden
-# record: an unsettled identity conflict, records still in review, another file.
-DERIVED_FLAGS = ("identity_conflict", "identity_review", "other_file")
+# record: an unsettled identity conflict, records still in review, another file, a
+# value about a ground that could not be read.
+DERIVED_FLAGS = ("identity_conflict", "identity_review", "other_file", "unreadable_value")
 # The ground that holds a person who would be eligible while another file that may be
 # theirs carries one of KEEPING_OFF (other_files.py): facts about the human that a file
 # of their own may lack. Grounds that follow from birth date and sex alone are not.
 OTHER_FILE_GROUND = "possible_other_file"
 KEEPING_OFF = ("deceased", "unfit", "limited_fitness", "dependents",
                "protected_occupation", "student", "temporarily_unfit")
+# The ground that holds a person while a record of theirs has a value about one of
+# KEEPING_OFF that ingest could not read (a death date of 31.02, a fitness category
+# outside the codes, "two" dependents): the value is left out of the golden record,
+# and without this ground the man it may keep off the call-up would be eligible.
+UNREADABLE_GROUND = "unreadable_value"
 # The records whose person is still an open question: in an open pair of the review
 # list (uncertain, ambiguous, identifier collision), or in an officer's decision that no
 # resolution run has applied yet. Until it is settled, some of the person's records (a
@@ -155,6 +161,12 @@ RULES: tuple[Rule, ...] = (
               "names carries a ground that keeps a person off the call-up (death, "
               "unfitness, a deferment); no officer has said they are different people"),
          "another file that may be theirs keeps them off the call-up"),
+    Rule(UNREADABLE_GROUND, "needs_clarification",
+         Flag("unreadable_value", "a record of the person has a value about a ground that "
+              "keeps people off the call-up (a death date, a fitness category or date, "
+              "dependents, studies, service) that could not be read, and no "
+              "officer-verified value of that field settles it"),
+         "a record says something about their grounds that could not be read"),
     Rule("fitness_unknown", "needs_clarification", Missing("fitness_category"),
          "no fitness category"),
     Rule("fitness_outdated", "needs_clarification",
@@ -249,3 +261,23 @@ def decide(applied: dict[str, date | None]) -> Decision:
     assert ground is not None
     until = applied.get(ground) if status == "deferred" else None
     return Decision(status, ground, grounds, until, subject_from)
+
+
+# The fields the grounds of KEEPING_OFF read: a value of one that could not be read holds
+# the person (UNREADABLE_GROUND).
+HOLDING_FIELDS = tuple(dict.fromkeys(
+    f for r in RULES if r.ground in KEEPING_OFF for f in r.fields()))
+
+
+def unreadable_values_sql(officer: str | None) -> str:
+    """Store SQL: (person_id, source, record_id, field, problem, raw_value) of the values
+    of HOLDING_FIELDS that ingest flagged (written, but not read), unless the person's
+    golden value of that field is an officer-verified one."""
+    fields = ", ".join(text_sql(f) for f in HOLDING_FIELDS)
+    settled = ("" if not officer else
+               " AND NOT EXISTS (SELECT 1 FROM golden_values s WHERE s.person_id = p.person_id "
+               f"AND s.field = f.field AND s.chosen = 1 AND s.source = {text_sql(officer)})")
+    return ("SELECT p.person_id, f.source, f.record_id, f.field, f.problem, f.raw_value "
+            "FROM record_flags f JOIN person_records p "
+            "ON p.source = f.source AND p.record_id = f.record_id "
+            f"WHERE f.field IN ({fields}){settled}")

@@ -121,6 +121,8 @@ record_flags = Table(
     Column("field", String(40), nullable=False),
     Column("problem", String(40), nullable=False),
     Column("raw_value", Text),
+    # A person's records' flags: what an explanation of their eligibility reads.
+    Index("ix_record_flags_record", "source", "record_id"),
 )
 
 quarantine = Table(
