@@ -144,7 +144,9 @@ def review_tables(records: pa.Table, seed: int) -> dict[str, pa.Table]:
     """Each person's source records (``records`` of them), and the review list and
     decisions the ``identity_in_review`` ground reads: open pairs, 6 per 100 persons
     (resolution left 5,727 for 98,141 persons of the synthetic 100,000), and decisions
-    not yet applied, 2 per 1,000 persons."""
+    not yet applied, 2 per 1,000 persons. Field flags, which the ``unreadable_value``
+    ground reads: an identifier that failed its check on 1 record in 100 (the synthetic
+    extracts' rate), and a death date that could not be read on 1 in 10,000."""
     rng = np.random.default_rng(seed + 1)
     ids = np.asarray(records.column("person_id").to_numpy(zero_copy_only=False))
     counts = records.column("records").to_numpy()
@@ -174,7 +176,14 @@ def review_tables(records: pa.Table, seed: int) -> dict[str, pa.Table]:
                         "decided_at": pa.array(np.full(k, np.datetime64("2024-05-01", "us")),
                                                pa.timestamp("us", tz="UTC")),
                         "applied_run": pa.nulls(k, pa.int32())})
-    return {"person_records": members, "review_pairs": review, "review_decisions": decided}
+    flagged = rng.choice(len(person), size=len(person) // 100, replace=False)
+    unread = np.arange(len(flagged)) % 100 == 0
+    flags = pa.table({"source": sources[flagged], "record_id": record_ids[flagged],
+                      "field": np.where(unread, "death_date", "tax_id"),
+                      "problem": np.where(unread, "bad_date", "bad_check_digits"),
+                      "raw_value": np.where(unread, "31.02.2024", "7700000000")})
+    return {"person_records": members, "review_pairs": review, "review_decisions": decided,
+            "record_flags": flags}
 
 
 def build(url: str, n: int, seed: int) -> None:
@@ -209,7 +218,8 @@ def build(url: str, n: int, seed: int) -> None:
     print(f"  built {n:,} golden records, {values.num_rows:,} golden values, "
           f"{review['person_records'].num_rows:,} source records of persons, "
           f"{review['review_pairs'].num_rows:,} open review pairs and "
-          f"{review['review_decisions'].num_rows:,} pending decisions "
+          f"{review['review_decisions'].num_rows:,} pending decisions, "
+          f"{review['record_flags'].num_rows:,} field flags "
           f"in {time.perf_counter() - started:.1f} s")
 
 
@@ -231,26 +241,28 @@ def bench(label: str, workdir: Path, url: str | None, n: int, seed: int) -> tupl
                                     AS_OF.isoformat()], env)
     print(out.strip().splitlines()[-1])
     verdict = "within" if wall <= TARGET_SECONDS else "OVER"
-    held = _held(url or f"sqlite:///{root / 'muster.db'}")
+    held, unread = _held(url or f"sqlite:///{root / 'muster.db'}")
     print(f"  evaluate {n:,} persons: {wall:.1f} s wall, peak {peak:.0f} MiB "
           f"({verdict} the {TARGET_SECONDS:.0f} s target); {held:,} held for another file "
-          "that may be theirs")
+          f"that may be theirs, {unread:,} for a value that could not be read")
     return wall, peak
 
 
-def _held(url: str) -> int:
-    """Persons the evaluation held for another file (eligibility.other_files)."""
+def _held(url: str) -> tuple[int, int]:
+    """Persons the evaluation held for another file (eligibility.other_files), and for
+    a value about a ground that could not be read."""
     import sqlalchemy as sa
 
-    from muster.eligibility.rules import OTHER_FILE_GROUND
+    from muster.eligibility.rules import OTHER_FILE_GROUND, UNREADABLE_GROUND
     from muster.store import open_store
 
     store = open_store(url, upgrade=False)
     try:
         with store.engine.connect() as conn:
-            return int(conn.execute(sa.text(
+            other, unread = (int(conn.execute(sa.text(
                 "SELECT count(*) FROM eligibility_results WHERE ground = :g"),
-                {"g": OTHER_FILE_GROUND}).scalar() or 0)
+                {"g": ground}).scalar() or 0) for ground in (OTHER_FILE_GROUND, UNREADABLE_GROUND))
+            return other, unread
     finally:
         store.close()
 
