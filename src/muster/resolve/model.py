@@ -204,6 +204,12 @@ def blocking_rules() -> list[Any]:
             "AND l.birth_text = r.birth_text",
             f"{side}.middle_key IS NULL AND l.family_key = r.family_key "
             f"AND l.given_key = r.given_key AND l.region = r.region AND {year_typo}")),
+        # The birth year mistyped on a record without a region (the civil registry's
+        # death records are of a place, not of where the man lives): the full name and
+        # the day and month of birth, none missing. One side each, as above.
+        *(f"{side}.region IS NULL AND l.family_key = r.family_key "
+          "AND l.given_key = r.given_key AND l.middle_key = r.middle_key "
+          f"AND {month} AND {day}" for side in ("l", "r")),
         # family and given names swapped
         f"l.family_key = r.given_key AND l.given_key = r.family_key AND {same_year} "
         f"AND {month_or_day}",

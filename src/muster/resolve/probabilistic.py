@@ -149,7 +149,13 @@ def score_new(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
                 "WHERE rid NOT IN (SELECT rid FROM delta)")
     api = DuckDBAPI(connection=con)
     new, existing = api.register("model_new"), api.register("model_existing")
-    linker = Linker(new, trained, log_level=None)
+    # The pairs this version's blocking rules make (incremental._candidates loaded
+    # their records), whichever version trained the stored model: a rule added since
+    # then pairs the new records it was added for.
+    rules = model.settings(config).create_settings_dict("duckdb")[
+        "blocking_rules_to_generate_predictions"]
+    linker = Linker(new, {**trained, "blocking_rules_to_generate_predictions": rules},
+                    log_level=None)
     prior = prior_weight(trained)
     for column, table in tf_tables.items():
         linker.table_management.register_term_frequency_lookup(api.register(table), column)
