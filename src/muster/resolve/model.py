@@ -184,6 +184,8 @@ def blocking_rules() -> list[Any]:
     same_year = _same("year", "year")
     month_or_day = f"({month} OR {day} OR ({_same('month', 'day')} AND {_same('day', 'month')}))"
     year_typo = f"(l.birth_date IS NULL OR r.birth_date IS NULL OR ({month} AND {day}))"
+    full_name = ("l.family_key = r.family_key AND l.given_key = r.given_key "
+                 "AND l.middle_key = r.middle_key")
     return [
         block_on("family_key", "birth_text"),  # typo in a given or middle name
         block_on("given_key", "middle_key", "birth_text"),  # typo or change in family name
@@ -204,12 +206,14 @@ def blocking_rules() -> list[Any]:
             "AND l.birth_text = r.birth_text",
             f"{side}.middle_key IS NULL AND l.family_key = r.family_key "
             f"AND l.given_key = r.given_key AND l.region = r.region AND {year_typo}")),
-        # The birth year mistyped on a record without a region (the civil registry's
-        # death records are of a place, not of where the man lives): the full name and
-        # the day and month of birth, none missing. One side each, as above.
-        *(f"{side}.region IS NULL AND l.family_key = r.family_key "
-          "AND l.given_key = r.given_key AND l.middle_key = r.middle_key "
-          f"AND {month} AND {day}" for side in ("l", "r")),
+        # A record without a region (the civil registry's death records are of a
+        # place, not of where the man lives) with its birth year mistyped, or its birth
+        # date missing or unreadable: the full name, none of it missing, and the day
+        # and month of birth where the record has a date. One side each, as above; two
+        # rules, so that the first joins on the day and month.
+        *(rule for side in ("l", "r") for rule in (
+            f"{side}.region IS NULL AND {full_name} AND {month} AND {day}",
+            f"{side}.region IS NULL AND {side}.birth_date IS NULL AND {full_name}")),
         # family and given names swapped
         f"l.family_key = r.given_key AND l.given_key = r.family_key AND {same_year} "
         f"AND {month_or_day}",
