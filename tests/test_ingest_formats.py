@@ -162,7 +162,7 @@ def test_record_id_is_kept_exactly_as_text(register, tmp_path):
 
 def test_full_name_split_with_extra_and_missing_words(register, tmp_path):
     text = ("ID;FIO\n1;Мамедов Али Гусейн оглы\n2;Петров  Иван\n3;Сидоров\n"
-            "4;  иванов   иван   иванович \n")
+            "4;  иванов   иван   иванович \n5;Ершов И.П.\n6;Ершов И. П.\n")
     _ingest(register, tmp_path, "civil", {
         "format": "csv", "delimiter": ";", "record_id": "ID",
         "name_order": "family given middle", "fields": {"full_name": "FIO"},
@@ -173,6 +173,7 @@ def test_full_name_split_with_extra_and_missing_words(register, tmp_path):
     assert parts["2"] == ("Петров", "Иван", None)
     assert parts["3"] == ("Сидоров", None, None)
     assert parts["4"] == ("Иванов", "Иван", "Иванович")
+    assert parts["5"] == parts["6"] == ("Ершов", "И.", "П.")  # initials written together
 
 
 def test_name_order_given_first(register, tmp_path):

@@ -276,6 +276,47 @@ def test_a_placeholder_birth_date_hides_nobody_in_a_file_of_their_own(resolved: 
     assert _links(resolved, tmp_path / "full.csv") == links
 
 
+def _name_conflicts(register: Register) -> int:
+    with register.store().engine.connect() as conn:
+        return int(conn.execute(sa.text(
+            "SELECT count(*) FROM golden_values WHERE conflict = 1 "
+            "AND field IN ('given_name', 'middle_name')")).scalar_one())
+
+
+def test_names_written_as_initials_are_the_mans_names(resolved: Register,
+                                                      tmp_path: Path) -> None:
+    # An agency that writes "Сидоров И. И.": an initial was "different middle names"
+    # from the man's patronymic, a cannot-link rule, so each such record (a fitness
+    # board's "unfit", say) was a file of its own and the man stayed eligible.
+    voters = [row for row in _voters(tmp_path) if row[3]][:30]  # with a patronymic
+    copies = [(f"in-{i}", row[1], row[2] if i % 2 else row[2][0] + ".", row[3][0] + ".",
+               *row[4:8]) for i, row in enumerate(voters)]
+    other = next(letter for letter in "ЖЩЭ" if not voters[0][3].startswith(letter))
+    voters.append(voters[0])  # and one whose initial is not his patronymic's
+    copies.append(("in-other", *voters[0][1:3], other + ".", *voters[0][4:8]))
+    conflicts = _name_conflicts(resolved)
+    _, links, joined = _resolve_a_new_source(resolved, tmp_path, "clinic", {
+        "family_name": "FAM", "given_name": "IM", "middle_name": "OTCH", "birth_date": "DR",
+        "sex": "POL", "region": "REG", "address": "ADRES"}, voters, copies)
+    assert joined >= 25  # in their voter's person
+    assert links[("clinic", "in-other")] != links[("voters", voters[0][0])]
+    explained = resolved.ok("person", "explain", "clinic:in-other", f"voters:{voters[0][0]}")
+    assert "different middle names" in explained
+    explained = resolved.ok("person", "explain", "clinic:in-0", f"voters:{voters[0][0]}")
+    assert "cannot be one person" not in explained
+    # The golden record keeps the names in full; an initial is no conflict with them.
+    assert _name_conflicts(resolved) == conflicts
+    resolved.ok("export", "persons", "--out", tmp_path / "persons.csv")
+    golden = {p["person_id"]: p for p in read_csv(tmp_path / "persons.csv")}
+    for (rid, *_), voter in zip(copies, voters, strict=True):
+        person = golden[links[("clinic", rid)]]
+        if links[("clinic", rid)] == links[("voters", voter[0])]:
+            assert len(person["given_name"]) > 2 and len(person["middle_name"]) > 2, person
+    resolved.ok("resolve", "--full")
+    assert _links(resolved, tmp_path / "full.csv") == links
+    assert _name_conflicts(resolved) == conflicts
+
+
 def _day_digits_swapped(date: str) -> str | None:  # DD.MM.YYYY
     return date[1] + date[0] + date[2:] if date[:2] in ("12", "21") else None
 

@@ -107,6 +107,52 @@ def test_swapped_names_are_one_person_even_with_a_typo() -> None:
     assert _conflict(con, config, "vitali ivanov", "ivanhv vitali") is None
 
 
+# Middle names (as written, and their keys as ingest makes them) against a man's
+# patronymic, and why they cannot be his.
+INITIALS = {
+    ("Иванович", "ivanovich"): None,
+    ("И.", "i"): None,  # an initial: his
+    ("и", "i"): None,  # without its dot
+    ("I.", "i"): None,  # in Latin letters
+    ("П.", "p"): "different middle names",
+    ("Я.", "ia"): "different middle names",
+    (None, None): None,  # missing
+}
+
+
+def test_a_name_written_as_an_initial_is_the_name_it_begins() -> None:
+    # "Иванов И. И." from an agency that writes initials was "different middle names"
+    # from the man's patronymic: a file of its own, its fitness board's "unfit" missed.
+    con = duckdb.connect()
+    config = ResolutionConfig()
+    names = [*INITIALS, ("Яковлевич", "iakovlevich")]
+    ids = [str(name) for name, _ in names]
+    _build(con, config, ids, family_key=["ivanov"] * len(ids), given_key=["ivan"] * len(ids),
+           given_name=["Иван"] * len(ids), middle_name=[n for n, _ in names],
+           middle_key=[k for _, k in names])
+    for (name, _), reason in INITIALS.items():
+        assert _conflict(con, config, "Иванович", str(name)) == reason, name
+        assert _conflict(con, config, str(name), "Иванович") == reason, name
+    # one script: its letters decide, though the key of Я ("ia") begins with И's ("i")
+    assert _conflict(con, config, "И.", "Яковлевич") == "different middle names"
+    assert _conflict(con, config, "I.", "Я.") is None  # across scripts: the keys
+    assert _conflict(con, config, "И.", "и") is None
+    # the model sees an initial as a name missing; the rules keep its key apart
+    assert con.execute("SELECT middle_key, middle_initial FROM records "
+                       "WHERE record_id = 'И.'").fetchall() == [(None, "i")]
+
+
+@pytest.mark.parametrize(("given", "key", "reason"), [
+    ("И.", "i", None), ("С.", "s", "different given names"), ("Ivan", "ivan", None)])
+def test_a_given_name_written_as_an_initial_is_the_name_it_begins(
+        given: str, key: str, reason: str | None) -> None:
+    con = duckdb.connect()
+    config = ResolutionConfig()
+    _build(con, config, ["man", "initial"], family_key=["ivanov"] * 2, given_name=["Иван", given],
+           given_key=["ivan", key])
+    assert _conflict(con, config, "man", "initial") == reason
+
+
 # Birth dates of one full name (same middle name and region), and whether a typo or
 # a day/month swap could explain each against the first.
 DATES = {

@@ -329,6 +329,9 @@ def _split_full_name_sql(decl: SourceDeclaration, expr: str) -> dict[str, str]:
     trimmed = f"trim({expr})"
     runs = _RUNS_OF_SPACE.format(t=trimmed)
     single = f"CASE WHEN {runs} THEN regexp_replace({trimmed}, '\\s+', ' ', 'g') ELSE {trimmed} END"
+    # "Иванов И.И.": two initials written together are two words.
+    single = (f"CASE WHEN contains({trimmed}, '.') THEN regexp_replace({single}, "
+              f"'(\\p{{L}}\\.)(\\p{{L}}\\.)( |$)', '\\1 \\2\\3', 'g') ELSE {single} END")
     words = f"string_split({single}, ' ')"
     parts = {}
     last = len(decl.name_order)

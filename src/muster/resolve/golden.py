@@ -5,7 +5,10 @@ recency (``record_date``), then agreement (how many of the person's records carr
 the value), then source and record id so the choice is deterministic. Every other
 distinct value is kept beside it; disagreeing values of an identity field (or two
 addresses confirmed around the same time) are marked as conflicts for clarification.
-Names are compared on their keys, so a transliterated spelling is no conflict.
+Names are compared on their keys, so a transliterated spelling is no conflict. A
+name written as an initial ("И.") is chosen only when the person has no name in full
+there, and is no conflict with one (the rules keep an initial of another letter in
+another person).
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ from muster.store.schema import DATE_FIELDS, INTEGER_FIELDS, STORED_FIELDS
 
 GOLDEN_FIELDS = tuple(f for f in STORED_FIELDS if f != "record_date")
 NAME_KEY = {"family_name": "family_key", "given_name": "given_key", "middle_name": "middle_key"}
+INITIAL_KEY = {"given_name": "given_initial", "middle_name": "middle_initial"}  # records.py
 CONFLICT_FIELDS = ("family_name", "given_name", "middle_name", "birth_date", "birth_place",
                    "sex", "national_id", "tax_id", "death_date")
 CURRENT_FIELDS = ("address", "region")  # conflicts only among recently confirmed values
 CURRENT_DAYS = 180
 UNLISTED_RANK = 1000
+INITIAL_RANK = UNLISTED_RANK + 1  # added to an initial's trust rank: after any name in full
 
 
 def _trust_table(config: ResolutionConfig, sources: list[str]) -> pa.Table:
@@ -51,21 +56,26 @@ TRUST_SHIFT = 2 ** (RID_BITS + SUPPORT_BITS + DAY_BITS)
 
 
 def _candidate(number: int, field: str) -> str:
-    """A record's value of one field, as a struct of the field's number, the value
-    and what it is compared on (``cmp``): a name's key, or the value itself. Only
-    names carry their spelling as ``value`` too: for any other field it is cmp, which
-    the grouping then holds once instead of twice."""
+    """A record's value of one field, as a struct of the field's number, the value,
+    what it is compared on (``cmp``: a name's key, or the value itself) and whether it
+    is a name's initial. Only names carry their spelling as ``value`` too: for any
+    other field it is cmp, which the grouping then holds once instead of twice."""
+    initial = "false"
     if field in NAME_KEY:
         value = f"CAST({field} AS VARCHAR)"
-        cmp = f"CAST(coalesce({NAME_KEY[field]}, {field}) AS VARCHAR)"
+        keys = (NAME_KEY[field], INITIAL_KEY[field]) if field in INITIAL_KEY else (NAME_KEY[field],)
+        cmp = f"CAST(coalesce({', '.join(keys)}, {field}) AS VARCHAR)"
+        if field in INITIAL_KEY:
+            initial = f"{INITIAL_KEY[field]} IS NOT NULL"
     else:
         value, cmp = "NULL", f"CAST({field} AS VARCHAR)"
-    return f"{{'f': CAST({number} AS UTINYINT), 'value': {value}, 'cmp': {cmp}}}"
+    return (f"{{'f': CAST({number} AS UTINYINT), 'value': {value}, 'cmp': {cmp}, "
+            f"'initial': {initial}}}")
 
 
 def build_golden(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> None:
     """From ``members(rid, cluster, person_id)`` create ``golden_long`` and ``golden_wide``;
-    ``golden_long`` keeps its working columns ``cmp``, ``cluster`` and ``f``.
+    ``golden_long`` keeps its working columns ``cmp``, ``cluster``, ``f`` and ``initial``.
 
     Work is keyed by numbers (the cluster, the field's position in GOLDEN_FIELDS) and
     names come back only in the result: at 4.5M records some 60M candidate values are
@@ -84,10 +94,14 @@ def build_golden(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> No
         CREATE OR REPLACE TABLE golden_values_by AS
         SELECT cluster, f, cmp, CAST(count(*) AS INTEGER) AS support,
                coalesce(arg_min(value, rank), cmp) AS value, min(rank) AS rank,
-               max(record_date) AS newest_here, bool_or(record_date IS NULL) AS undated
+               max(record_date) AS newest_here, bool_or(record_date IS NULL) AS undated,
+               bool_and(initial) AS initial
         FROM (
           SELECT c.cluster, c.v.f AS f, c.v.value AS value, c.v.cmp AS cmp, c.record_date,
-                 CAST(coalesce(t.trust_rank, {UNLISTED_RANK}) AS HUGEINT) * {TRUST_SHIFT}
+                 c.v.initial AS initial,
+                 CAST(coalesce(t.trust_rank, {UNLISTED_RANK})
+                      + CASE WHEN c.v.initial THEN {INITIAL_RANK} ELSE 0 END AS HUGEINT)
+                   * {TRUST_SHIFT}
                    + CAST(coalesce({NEWEST_DAY} - {day}, {NEWEST_DAY + 1}) AS HUGEINT)
                      * {DAY_SHIFT}
                    + c.rid AS rank
@@ -103,12 +117,14 @@ def build_golden(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> No
     con.execute(f"""
         CREATE OR REPLACE TABLE golden_fields AS
         SELECT cluster, f, chosen_cmp,
-               CAST(CASE WHEN f IN ({always}) THEN n_values > 1
+               CAST(CASE WHEN f IN ({always}) THEN coalesce(nullif(n_names, 0), n_values) > 1
                          WHEN f IN ({current}) THEN n_undated + coalesce(len(list_filter(
                            dated, lambda d: d >= newest - INTERVAL {CURRENT_DAYS} DAY)), 0) > 1
                          ELSE false END AS INTEGER) AS conflict
         FROM (
+          -- initials count only where no name is written in full
           SELECT cluster, f, max(newest_here) AS newest, count(*) AS n_values,
+                 count(*) FILTER (WHERE NOT initial) AS n_names,
                  count(*) FILTER (WHERE undated) AS n_undated,
                  list(newest_here) FILTER (WHERE NOT undated AND f IN ({current})) AS dated,
                  arg_min(cmp, rank + CAST({2 ** SUPPORT_BITS - 1} - support AS HUGEINT)
@@ -122,7 +138,7 @@ def build_golden(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> No
         SELECT p.person_id, [{names}][v.f + 1] AS field, v.value, v.cmp, r.source,
                r.record_id, r.record_date, v.support,
                CAST(v.cmp IS NOT DISTINCT FROM f.chosen_cmp AS INTEGER) AS chosen,
-               f.conflict, v.cluster, v.f
+               f.conflict, v.cluster, v.f, v.initial
         FROM golden_values_by v JOIN golden_fields f USING (cluster, f)
         JOIN (SELECT DISTINCT cluster, person_id FROM members) p USING (cluster)
         JOIN records r ON r.rid = CAST(v.rank % {SUPPORT_SHIFT} AS BIGINT)
@@ -138,8 +154,9 @@ def build_golden(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> No
             return f"CAST({value} AS INTEGER) AS {field}"
         return f"{value} AS {field}"
 
-    keys = ", ".join(f"max(cmp) FILTER (WHERE f = {GOLDEN_FIELDS.index(field)}) AS {key}"
-                     for field, key in NAME_KEY.items())
+    # An initial is no name to match on (other_files.py): its person has no key there.
+    keys = ", ".join(f"max(cmp) FILTER (WHERE f = {GOLDEN_FIELDS.index(field)} "
+                     f"AND NOT initial) AS {key}" for field, key in NAME_KEY.items())
     columns = ", ".join(typed(number, f) for number, f in enumerate(GOLDEN_FIELDS))
     con.execute(f"""
         CREATE OR REPLACE TABLE golden_wide AS

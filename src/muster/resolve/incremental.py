@@ -41,6 +41,7 @@ from muster.resolve.records import (
     SELECT_COLUMNS,
     build_records,
     count_given_names,
+    name_key_sql,
     numbered_parts,
     read_in_parts,
     typed_columns,
@@ -133,8 +134,12 @@ def _load_keys(db: BulkConnection, con: duckdb.DuckDBPyConnection,
     persons, this 6.5-6.7 s."""
     ids = list(config.identifier_fields)
     columns = ["source", "record_id", *TF_COLUMNS, "region", *ids, "birth_date", "batch_id"]
+    # the name keys as resolution compares them (records.name_key_sql), as the store
+    # computes them while it reads
+    read = [f"{name_key_sql(c.removesuffix('_key'), 's.')} AS {c}" if c in TF_COLUMNS
+            else f"s.{c}" for c in columns]
     parts = read_in_parts(
-        db, ", ".join([*(f"s.{c}" for c in columns), "p.person_id"]),
+        db, ", ".join([*read, "p.person_id"]),
         source="source_records s LEFT JOIN person_records p "
                "ON p.source = s.source AND p.record_id = s.record_id")
     with numbered_parts(con, "keys_arrow", parts, typed_columns([*columns, "person_id"])):

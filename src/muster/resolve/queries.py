@@ -26,7 +26,7 @@ from muster.resolve.deterministic import (
 from muster.resolve.golden import GOLDEN_FIELDS
 from muster.resolve.model import contributions_by_name
 from muster.resolve.probabilistic import level_labels, prior_weight
-from muster.resolve.records import RECORD_COLUMNS, build_records
+from muster.resolve.records import RECORD_COLUMNS, build_records, name_key_sql
 from muster.resolve.rules import conflict_sql
 from muster.store import Reader, Store, reading
 from muster.store.bulk import bulk_transaction
@@ -353,7 +353,9 @@ def _name_counts(db: Any, pair: pa.Table) -> dict[str, tuple[int, dict[str, int]
     name counts also say which names are common (rules.common_given_names)."""
     out: dict[str, tuple[int, dict[str, int]]] = {}
     for key in ("family_key", "given_key", "middle_key"):
-        total = int(db.scalar(f"SELECT count({key}) FROM source_records") or 1)
+        # as resolution compares them: an initial is no name (records.name_key_sql)
+        compared = name_key_sql(key.removesuffix("_key"))
+        total = int(db.scalar(f"SELECT count({compared}) FROM source_records") or 1)
         out[key] = (total, {
             value: int(db.scalar(f"SELECT count(*) FROM source_records WHERE {key} = ?",
                                  (value,)) or 1)

@@ -3,8 +3,9 @@
 Each record gets a dense integer ``rid`` (Splink's unique id) and the derived
 columns the comparisons and rules use: the birth date as ISO text (for typo and
 day/month swap levels), the birth place normalised (rules.place_key) and its
-script, the address as a list of word tokens and as a key made of them, and
-whether its given name is in common use in the register (rules.common_given_names).
+script, the address as a list of word tokens and as a key made of them, whether
+its given name is in common use in the register (rules.common_given_names), and the
+key of a given or middle name written as an initial, apart from the names' keys.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from muster.resolve.config import ResolutionConfig
-from muster.resolve.rules import common_given_names, place_cyrillic, place_key
+from muster.resolve.rules import common_given_names, is_initial, place_cyrillic, place_key
 from muster.store.bulk import BulkConnection, fetch_concurrently
 from muster.store.schema import STORED_FIELDS
 
@@ -29,6 +30,7 @@ SELECT_COLUMNS = ", ".join(RECORD_COLUMNS)
 # Derived for matching only: the golden records do not read them.
 MATCHING_COLUMNS = ("batch_id", "birth_text", "place_key", "disputed_ids", "address_tokens",
                     "place_cyrillic", "address_key", "given_common")
+INITIAL_PARTS = ("given", "middle")  # names agencies write as initials
 DATE_COLUMNS = ("birth_date", "record_date", "fitness_date", "death_date", "student_until",
                 "service_end")
 
@@ -143,11 +145,20 @@ def number_records(con: duckdb.DuckDBPyConnection, relation: str) -> None:
                     FROM {relation}""")
 
 
-def count_given_names(relation: str) -> str:
+def name_key_sql(part: str, table: str = "") -> str:
+    """A name's key as resolution compares it: none for an initial (``part`` given or
+    middle; ``table`` the alias of the store's or the relation's record columns)."""
+    key = f"{table}{part}_key"
+    if part not in INITIAL_PARTS:
+        return key
+    return f"CASE WHEN {is_initial(f'{table}{part}_name')} THEN NULL ELSE {key} END"
+
+
+def count_given_names(relation: str, key: str = "given_key") -> str:
     """``(given_key, n, total)``: how many of the relation's records carry each given
-    name, and how many carry one."""
-    return (f"SELECT given_key, count(*) AS n, sum(count(*)) OVER () AS total "
-            f"FROM {relation} WHERE given_key IS NOT NULL GROUP BY given_key")
+    name (``key``: the column, or how to read it), and how many carry one."""
+    return (f"SELECT {key} AS given_key, count(*) AS n, sum(count(*)) OVER () AS total "
+            f"FROM {relation} WHERE {key} IS NOT NULL GROUP BY {key}")
 
 
 def build_records(con: duckdb.DuckDBPyConnection, relation: str, config: ResolutionConfig,
@@ -161,7 +172,7 @@ def build_records(con: duckdb.DuckDBPyConnection, relation: str, config: Resolut
     ``given_counts`` (count_given_names over the whole register) says which given
     names are common when the relation holds only some of the records.
     """
-    counts = given_counts or f"({count_given_names(relation)})"
+    counts = given_counts or f"({count_given_names(relation, name_key_sql('given'))})"
     if rid is None:
         number_records(con, relation)
         relation = (f"(SELECT x.*, n.number FROM {relation} x "
@@ -171,6 +182,12 @@ def build_records(con: duckdb.DuckDBPyConnection, relation: str, config: Resolut
     con.execute(f"CREATE OR REPLACE TEMP TABLE common_given AS "
                 f"{common_given_names(config, counts)}")
     typed = typed_columns(RECORD_COLUMNS)
+    # A name written as an initial is no name to compare ("И." against "Иванович" was
+    # "different middle names"): its key moves to <part>_initial, which the rules
+    # check the other name against (rules.conflict_sql), and the model sees it missing.
+    initials_unkeyed = ", ".join(f"{name_key_sql(part)} AS {part}_key" for part in INITIAL_PARTS)
+    initials = ", ".join(f"CASE WHEN {is_initial(f'{part}_name')} THEN {part}_key END "
+                         f"AS {part}_initial" for part in INITIAL_PARTS)
     # Agencies differ in ё/е, case and punctuation of the same address; the key
     # compares the words alone, in their order (house and flat numbers stay apart).
     # Words are runs of Unicode letters and digits (RE2's [:alnum:] is ASCII only).
@@ -180,7 +197,8 @@ def build_records(con: duckdb.DuckDBPyConnection, relation: str, config: Resolut
                nullif(array_to_string(address_tokens, ' '), '') AS address_key,
                coalesce(given_key IN (SELECT given_key FROM common_given), false) AS given_common
         FROM (
-          SELECT CAST(_rid AS BIGINT) AS rid, * EXCLUDE (_rid),
+          SELECT CAST(_rid AS BIGINT) AS rid, * EXCLUDE (_rid) REPLACE ({initials_unkeyed}),
+            {initials},
             strftime(birth_date, '%Y-%m-%d') AS birth_text, {place_key()} AS place_key,
             CAST([] AS VARCHAR[]) AS disputed_ids,  -- see deterministic.mark_disputed
             list_filter(regexp_split_to_array(replace(lower(address), 'ё', 'е'),

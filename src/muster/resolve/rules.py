@@ -93,6 +93,27 @@ def _places_differ(config: ResolutionConfig, a: str, b: str) -> str:
             f"AND jaro_winkler_similarity({pa}, {pb}) < {config.name_similarity})")
 
 
+def is_initial(name: str) -> str:
+    """A name written as an initial: one letter, with or without a dot ("И.", "I").
+    Plain SQL (DuckDB, SQLite, PostgreSQL): a name of no letter is no name (ingest),
+    so one character is a letter."""
+    return f"(length({name}) = 1 OR (length({name}) = 2 AND substr({name}, 2, 1) = '.'))"
+
+
+def _initial_differs(part: str, a: str, b: str) -> str:
+    """``a``'s given or middle name (``part``) is an initial that ``b``'s cannot begin
+    with. In one script the letters are compared; across scripts ("I." and "Иванович")
+    the keys, one the start of the other. That is lax where a letter's key begins
+    another's (И "i", Я "ia"): "I." may be Иван or Яков, as ICAO writes Я "ia"."""
+    mine, theirs = f"{a}.{part}_name", f"{b}.{part}_name"
+    initial, other = f"{a}.{part}_initial", f"coalesce({b}.{part}_key, {b}.{part}_initial)"
+    latin = "regexp_matches(left({}, 1), '[A-Za-z]')"
+    return (f"({initial} IS NOT NULL AND {theirs} IS NOT NULL "
+            f"AND lower(left({mine}, 1)) <> lower(left({theirs}, 1)) "
+            f"AND NOT ({latin.format(mine)} <> {latin.format(theirs)} "
+            f"AND (starts_with({other}, {initial}) OR starts_with({initial}, {other}))))")
+
+
 def conflict_sql(config: ResolutionConfig, a: str = "l", b: str = "r") -> str:
     """NULL when the two records may be one person; otherwise why they cannot be."""
     checks = [
@@ -108,7 +129,11 @@ def conflict_sql(config: ResolutionConfig, a: str = "l", b: str = "r") -> str:
         (f"(({_names_differ('given_key', config, a, b)} AND NOT {_one_edit(a, b)})"
          f" OR ({a}.given_key <> {b}.given_key AND {a}.given_common AND {b}.given_common))"
          f" AND NOT {names_swapped(config, a, b)}", "different given names"),
+        (f"{_initial_differs('given', a, b)} OR {_initial_differs('given', b, a)}",
+         "different given names"),
         (_names_differ("middle_key", config, a, b), "different middle names"),
+        (f"{_initial_differs('middle', a, b)} OR {_initial_differs('middle', b, a)}",
+         "different middle names"),
         (_places_differ(config, a, b), "different birth places"),
     ]
     cases = " ".join(f"WHEN {cond} THEN '{reason}'" for cond, reason in checks)

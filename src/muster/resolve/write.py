@@ -71,7 +71,7 @@ def write_results(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: in
         # much cheaper than inserting all over it. golden_values (rows by rowid) with
         # each person's rows together, a cluster being one person: sorting by those
         # numbers is cheaper than by (person_id, field).
-        db.append("golden_values", _stream(con, "SELECT * EXCLUDE (cmp, cluster, f) "
+        db.append("golden_values", _stream(con, "SELECT * EXCLUDE (cmp, cluster, f, initial) "
                                                 "FROM golden_long ORDER BY cluster, f"))
         db.append("golden_records", _stream(con, "SELECT * FROM golden_wide "
                                                  "ORDER BY person_id"))
