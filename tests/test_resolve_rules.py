@@ -19,7 +19,7 @@ from muster.resolve.records import (
     typed_columns,
     union_of_parts,
 )
-from muster.resolve.rules import conflict_sql
+from muster.resolve.rules import conflict_sql, names_alone
 
 # Given name keys and how many records carry each: two common names, one typo.
 NAMES = {"alina": 30, "alisa": 25, "alima": 1, "maria": 40, "mariia": 19}
@@ -151,6 +151,33 @@ def test_a_given_name_written_as_an_initial_is_the_name_it_begins(
     _build(con, config, ["man", "initial"], family_key=["ivanov"] * 2, given_name=["Иван", given],
            given_key=["ivan", key])
     assert _conflict(con, config, "man", "initial") == reason
+
+
+# Birth year, region, address of records of one full name born on 14 March, against
+# (1990, r1, "a 1"): whether nothing but the names agrees.
+ALONE = {
+    (1990, "r1", "a 1"): False,
+    (1991, "r1", None): False,  # a year mistyped, in his region
+    (1991, None, "a 1"): False,  # a year mistyped, at his address
+    (1991, None, None): True,  # a year mistyped, nothing else to go on
+    (1991, "r2", "a 2"): True,
+    (None, None, None): True,  # undated, nothing else to go on
+    (None, "r1", None): False,
+    (1990, None, None): False,  # the whole date agrees
+}
+
+
+def test_a_pair_with_nothing_but_the_names_is_never_a_link_by_weight() -> None:
+    con = duckdb.connect()
+    ids = [str(k) for k in ALONE]
+    _build(con, ResolutionConfig(), ids,
+           birth_date=[datetime.date(y, 3, 14) if y else None for y, _, _ in ALONE],
+           region=[r for _, r, _ in ALONE], address=[a for _, _, a in ALONE])
+    for key, alone in ALONE.items():
+        (got,), = con.execute(f"SELECT {names_alone()} FROM records l, records r "
+                              "WHERE l.record_id = ? AND r.record_id = ?",
+                              (ids[0], str(key))).fetchall()
+        assert got == alone, key
 
 
 # Birth dates of one full name (same middle name and region), and whether a typo or

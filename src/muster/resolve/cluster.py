@@ -45,7 +45,7 @@ def cluster_records(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) ->
           WHERE conflict IS NULL
           UNION ALL
           SELECT rid_l, rid_r, match_weight FROM scored
-          WHERE conflict IS NULL AND match_weight >= {config.link_weight}
+          WHERE conflict IS NULL AND match_weight >= {config.link_weight} AND NOT alone
         ) GROUP BY rid_l, rid_r
     """)
     _connected_components(con)

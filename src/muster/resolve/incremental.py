@@ -46,7 +46,7 @@ from muster.resolve.records import (
     read_in_parts,
     typed_columns,
 )
-from muster.resolve.rules import conflict_sql
+from muster.resolve.rules import conflict_sql, names_alone
 from muster.store.bulk import BulkConnection
 from muster.store.schema import CROSS_PERSON
 
@@ -295,7 +295,8 @@ def _merge_stored_edges(db: BulkConnection, con: duckdb.DuckDBPyConnection,
     """)
     con.execute(f"""
         CREATE OR REPLACE TABLE scored AS
-        SELECT p.rid_l, p.rid_r, p.match_weight, p.contributions, {conflict} AS conflict
+        SELECT p.rid_l, p.rid_r, p.match_weight, p.contributions, {conflict} AS conflict,
+               {names_alone()} AS alone
         FROM (
           SELECT rid_l, rid_r, match_weight, contributions FROM scored
           UNION ALL SELECT rid_l, rid_r, match_weight, contributions FROM stored_edges

@@ -13,6 +13,7 @@ import duckdb
 
 from muster.resolve.config import ResolutionConfig
 from muster.resolve.decisions import DIFFERENT_REASON
+from muster.resolve.rules import NAMES_ALONE
 
 
 def build_outcomes(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> None:
@@ -23,23 +24,25 @@ def build_outcomes(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> 
           SELECT coalesce(p.rid_l, s.rid_l) AS rid_l, coalesce(p.rid_r, s.rid_r) AS rid_r,
                  coalesce(p.rule, 'match') AS rule, s.match_weight, s.contributions,
                  coalesce('identifier collision: ' || p.conflict, s.conflict) AS conflict,
-                 p.rid_l IS NOT NULL AS by_identifier
+                 p.rid_l IS NOT NULL AS by_identifier,
+                 s.match_weight >= {link} AND NOT s.alone AS links  -- by its weight
           FROM id_pairs p FULL JOIN scored s USING (rid_l, rid_r)
         )
         SELECT p.rid_l, p.rid_r, p.rule, p.match_weight, p.contributions,
           CASE WHEN d.decision = 'different' OR p.conflict IS NOT NULL THEN 'refused'
-               WHEN cl.cluster = cr.cluster AND (p.by_identifier OR p.match_weight >= {link})
-                 THEN 'linked'
+               WHEN cl.cluster = cr.cluster AND (p.by_identifier OR p.links) THEN 'linked'
                WHEN cl.cluster = cr.cluster THEN 'supports'
                WHEN rf.reason IS NOT NULL THEN 'refused'
                ELSE 'review' END AS outcome,
           CASE WHEN d.decision = 'different' THEN '{DIFFERENT_REASON}'
                WHEN p.conflict IS NOT NULL THEN p.conflict
-               WHEN cl.cluster = cr.cluster AND (p.by_identifier OR p.match_weight >= {link})
-                 THEN NULL
+               WHEN cl.cluster = cr.cluster AND (p.by_identifier OR p.links) THEN NULL
+               WHEN cl.cluster = cr.cluster AND p.match_weight >= {link}
+                 THEN '{NAMES_ALONE}; same person through other links'
                WHEN cl.cluster = cr.cluster THEN 'below the link weight; same person through '
                  || 'other links'
                WHEN rf.reason IS NOT NULL THEN rf.reason
+               WHEN p.match_weight >= {link} THEN '{NAMES_ALONE}: not a link by weight alone'
                ELSE 'match weight between the review weight ({config.review_weight}) and '
                  || 'the link weight ({link})' END AS reason
         FROM pairs p

@@ -1,7 +1,8 @@
 """The probabilistic pass: Splink scores candidate pairs the identifiers did not settle.
 
 The result is DuckDB table ``scored(rid_l, rid_r, match_weight, contributions,
-conflict)`` holding every pair at or above the review weight; ``contributions`` is
+conflict, alone)`` holding every pair at or above the review weight (``alone``:
+nothing but the names agrees, rules.names_alone); ``contributions`` is
 Splink's waterfall for the pair ([level, weight] per comparison, a JSON array read by
 ``model.contributions_by_name``), kept as the explanation of the link.
 """
@@ -19,7 +20,7 @@ from splink import DuckDBAPI, Linker
 
 from muster.resolve import model
 from muster.resolve.config import ResolutionConfig
-from muster.resolve.rules import conflict_sql
+from muster.resolve.rules import conflict_sql, names_alone
 
 
 def score_duckdb(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
@@ -201,7 +202,7 @@ def collect_scores(con: duckdb.DuckDBPyConnection, predictions: str,
         CREATE OR REPLACE TABLE scored AS
         SELECT p.rid_l, p.rid_r, round(p.match_weight - {prior}, 6) AS match_weight,
                CAST(json_array({', '.join(parts)}) AS VARCHAR) AS contributions,
-               {conflict_sql(config)} AS conflict
+               {conflict_sql(config)} AS conflict, {names_alone()} AS alone
         FROM {predictions} p
         JOIN records l ON l.rid = p.rid_l JOIN records r ON r.rid = p.rid_r
     """)

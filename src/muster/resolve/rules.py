@@ -114,6 +114,24 @@ def _initial_differs(part: str, a: str, b: str) -> str:
             f"AND (starts_with({other}, {initial}) OR starts_with({initial}, {other}))))")
 
 
+NAMES_ALONE = ("nothing but the names agrees (birth years differ or one is missing, "
+               "and neither region nor address agrees)")
+
+
+def names_alone(a: str = "l", b: str = "r") -> str:
+    """Whether nothing but the names (and the day and month of birth) can make the two
+    records one person: their birth years differ or one is missing, and neither the
+    region nor the address agrees. Rare full names weigh enough to link by themselves
+    (two records with family and given names swapped, exact on both: +34), and
+    namesakes born on one day of different years are families, not slips: at 1,000,000
+    persons such a pair put a student's enrolment into his namesake's file, and the
+    student was eligible. Such a pair goes to review, whatever its weight."""
+    agree = (f"coalesce(year({a}.birth_date) = year({b}.birth_date), false) "
+             f"OR coalesce({a}.region = {b}.region, false) "
+             f"OR coalesce({a}.address_key = {b}.address_key, false)")
+    return f"(NOT ({agree}))"
+
+
 def conflict_sql(config: ResolutionConfig, a: str = "l", b: str = "r") -> str:
     """NULL when the two records may be one person; otherwise why they cannot be."""
     checks = [
