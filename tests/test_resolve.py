@@ -348,6 +348,38 @@ def test_namesakes_born_on_one_day_of_different_years_are_not_linked_by_names(
     assert listed == heavy
 
 
+def test_the_newest_examination_decides_fitness_whenever_it_was_entered(
+        resolved: Register, tmp_path: Path) -> None:
+    # Recency was the record's date for every field: a board's finding of unfitness
+    # (examined on 5 January, entered on the 6th) lost to an earlier examination's
+    # "fit" entered on the 10th, and the unfit man stayed eligible.
+    health = []
+    for line in (tmp_path / "extracts" / "health.jsonl").read_text(encoding="utf-8").split("\n"):
+        try:
+            health.append(json.loads(line))
+        except ValueError:  # the lines synth cuts short, as bad input
+            continue
+    men = [r for r in health if isinstance(r, dict) and r.get("kategoriya_godnosti")
+           and r.get("snils")][:5]
+    rows = [{**man, "id": f"{man['id']}-{n}", "kategoriya_godnosti": category,
+             "data_osvidetelstvovaniya": examined, "data_vneseniya": entered}
+            for man in men for n, (category, examined, entered) in enumerate((
+                ("E", "05-01-2025", "06-01-2025"), ("A", "01-06-2024", "10-01-2025")))]
+    path = tmp_path / "boards.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                    encoding="utf-8")
+    resolved.ok("ingest", "health", path)
+    resolved.ok("resolve")
+    links = _links(resolved, tmp_path / "links.csv")
+    resolved.ok("export", "persons", "--out", tmp_path / "persons.csv")
+    golden = {p["person_id"]: p for p in read_csv(tmp_path / "persons.csv")}
+    for man in men:
+        person = links[("health", man["id"])]
+        assert links[("health", f"{man['id']}-0")] == person
+        assert (golden[person]["fitness_category"], golden[person]["fitness_date"]) == (
+            "E", "2025-01-05")
+
+
 def _day_digits_swapped(date: str) -> str | None:  # DD.MM.YYYY
     return date[1] + date[0] + date[2:] if date[:2] in ("12", "21") else None
 

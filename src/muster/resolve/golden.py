@@ -1,7 +1,8 @@
 """The golden record: one value per field per person, each naming its source record.
 
 Survivorship per field: the profile's trust order of sources for that field, then
-recency (``record_date``), then agreement (how many of the person's records carry
+recency (``record_date``; for a fitness category and its date, the examination's
+``fitness_date``), then agreement (how many of the person's records carry
 the value), then source and record id so the choice is deterministic. Every other
 distinct value is kept beside it; disagreeing values of an identity field (or two
 addresses confirmed around the same time) are marked as conflicts for clarification.
@@ -27,6 +28,10 @@ CONFLICT_FIELDS = ("family_name", "given_name", "middle_name", "birth_date", "bi
 CURRENT_FIELDS = ("address", "region")  # conflicts only among recently confirmed values
 CURRENT_DAYS = 180
 UNLISTED_RANK = 1000
+# Fields whose recency is the date of the event they record, not the record's date: a
+# board's examination entered after a later one must not overrule it (an unfitness
+# found in March lost to a fitness found in February and entered in late March).
+EVENT_DATE = {"fitness_category": "fitness_date", "fitness_date": "fitness_date"}
 INITIAL_RANK = UNLISTED_RANK + 1  # added to an initial's trust rank: after any name in full
 
 
@@ -84,8 +89,11 @@ def build_golden(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> No
     sources = [r[0] for r in con.execute("SELECT DISTINCT source FROM records").fetchall()]
     con.register("trust", _trust_table(config, sources))
     structs = ", ".join(_candidate(number, f) for number, f in enumerate(GOLDEN_FIELDS))
-    day = (f"least(greatest(date_diff('day', DATE '0001-01-01', c.record_date), 0), "
-           f"{NEWEST_DAY})")
+    by_event = " ".join(f"WHEN {GOLDEN_FIELDS.index(f)} THEN coalesce(c.{d}, c.record_date)"
+                        for f, d in EVENT_DATE.items())
+    dated = f"CASE c.v.f {by_event} ELSE c.record_date END"
+    day = f"least(greatest(date_diff('day', DATE '0001-01-01', {dated}), 0), {NEWEST_DAY})"
+    events = ", ".join(sorted({f"r.{d}" for d in EVENT_DATE.values()}))
     # 1. one row per distinct value of a person's field, with its best record (the
     #    candidate values stream into the grouping, never stored);
     # 2. per person and field, the chosen value, the newest confirmation and whether
@@ -105,7 +113,8 @@ def build_golden(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> No
                    + CAST(coalesce({NEWEST_DAY} - {day}, {NEWEST_DAY + 1}) AS HUGEINT)
                      * {DAY_SHIFT}
                    + c.rid AS rank
-          FROM (SELECT m.cluster, r.rid, r.source, r.record_date, unnest([{structs}]) AS v
+          FROM (SELECT m.cluster, r.rid, r.source, r.record_date, {events},
+                       unnest([{structs}]) AS v
                 FROM members m JOIN records r USING (rid)) c
           LEFT JOIN trust t ON t.f = c.v.f AND t.source = c.source
           WHERE c.v.cmp IS NOT NULL
