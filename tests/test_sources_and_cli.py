@@ -70,6 +70,22 @@ def test_sources_add_merges_and_replaces(register, tmp_path):
     assert "voters" in register.ok("sources", "list")
 
 
+def test_sources_add_says_which_fields_the_trust_order_leaves_it_out_of(register, tmp_path):
+    # A clinic's "unfit" loses to the health ministry's "fit" when the profile's trust
+    # order for fitness_category lists only the ministry: nothing said so.
+    clinic = declare(tmp_path / "clinic.toml", clinic={
+        "format": "csv", "record_id": "ID", "fields": {
+            "full_name": "FIO", "fitness_category": "KAT", "address": "ADR",
+            "record_date": "D"}})
+    out = " ".join(register.ok("sources", "add", clinic).split())
+    assert ("clinic is not in the profile's trust order for family_name, given_name, "
+            "middle_name, fitness_category:") in out
+    assert "[resolution.trust]" in out
+    health = declare(tmp_path / "health.toml", health={  # the ministry itself: listed
+        "format": "csv", "record_id": "ID", "fields": {"fitness_category": "KAT"}})
+    assert "trust order" not in register.ok("sources", "add", health)
+
+
 def test_commands_outside_a_workspace_say_how_to_make_one(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as exit_info:

@@ -29,6 +29,7 @@ def sources_add(
     Example: muster sources add extracts/sources.toml
     """
     from muster.ingest import add_sources
+    from muster.resolve.config import resolution_config
 
     ws = workspace()
     added, replaced = add_sources(ws.config, file)
@@ -37,6 +38,17 @@ def sources_add(
         console.print(f"Added source [bold]{name}[/].")
     for name in replaced:
         console.print(f"Replaced the declaration of source [bold]{name}[/].")
+    # A source the trust order leaves out loses every disagreement on those fields
+    # (a clinic's "unfit" against the health ministry's "fit"): say so now.
+    config = resolution_config(ws.profile())
+    for name in (*added, *replaced):
+        untrusted = config.untrusted_fields(name, ws.sources[name].get("fields", {}))
+        if untrusted:
+            console.print(
+                f"[yellow]{name} is not in the profile's trust order for "
+                f"{', '.join(untrusted)}[/]: where another source has a value of these, "
+                "that one is chosen. List it in the profile's \\[resolution.trust] to "
+                "change that (docs/resolution.md, Settings).", highlight=False)
 
 
 @sources_app.command("list")

@@ -9,6 +9,7 @@ traps (benchmarks/resolve.py).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +66,16 @@ class ResolutionConfig:
 
     def trust_order(self, field_name: str) -> tuple[str, ...]:
         return self.trust.get(field_name, self.trust.get("*", ()))
+
+    def untrusted_fields(self, source: str, fields: Iterable[str]) -> list[str]:
+        """Of a source's declared ``fields``, those whose trust order lists sources but
+        not this one: its values of them are chosen only where no listed source has
+        one. ``full_name`` stands for the three names."""
+        names = ("family_name", "given_name", "middle_name")
+        stored = [n for f in fields if f != "record_date"
+                  for n in (names if f == "full_name" else (f,))]
+        return [f for f in dict.fromkeys(stored)
+                if self.trust_order(f) and source not in self.trust_order(f)]
 
     @property
     def identifier_fields(self) -> tuple[str, ...]:
