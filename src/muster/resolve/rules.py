@@ -119,9 +119,9 @@ NAMES_ALONE = ("nothing but the names agrees (birth years differ or one is missi
 
 
 def names_alone(a: str = "l", b: str = "r") -> str:
-    """Whether nothing but the names (and the day and month of birth) can make the two
-    records one person: their birth years differ or one is missing, and neither the
-    region nor the address agrees. Rare full names weigh enough to link by themselves
+    """Whether nothing but the names (and perhaps the day and month of birth) agrees:
+    the two records' birth years differ or one is missing, and neither the region nor
+    the address agrees. Rare full names weigh enough to link by themselves
     (two records with family and given names swapped, exact on both: +34), and
     namesakes born on one day of different years are families, not slips: at 1,000,000
     persons such a pair put a student's enrolment into his namesake's file, and the
