@@ -31,12 +31,14 @@ from muster.eligibility.rules import (
     ELIGIBLE,
     IDENTITY_FIELDS,
     KEEPING_OFF,
+    NEWER_CATEGORY,
     OTHER_FILE_GROUND,
     RECORDS_IN_REVIEW_SQL,
     RULES,
     decide_grounds,
     fact_fields,
     grounds_of,
+    newest_of_newer_examinations_sql,
     unreadable_values_sql,
 )
 from muster.errors import MusterError
@@ -63,7 +65,8 @@ def facts_sql(officer: str | None) -> str:
             f"CASE WHEN v.person_id IS NULL THEN 0 ELSE 1 END AS identity_review, "
             # Set afterwards, from the other persons' flags (other_files.hold_in_bulk).
             f"0 AS other_file, "
-            f"CASE WHEN u.person_id IS NULL THEN 0 ELSE 1 END AS unreadable_value "
+            f"CASE WHEN u.person_id IS NULL THEN 0 ELSE 1 END AS unreadable_value, "
+            f"n.category AS {NEWER_CATEGORY} "
             f"FROM golden_records g LEFT JOIN (SELECT DISTINCT person_id FROM golden_values "
             f"WHERE conflict = 1 AND chosen = 1 AND field IN ({identity}){settled}) c "
             f"ON c.person_id = g.person_id "
@@ -72,7 +75,8 @@ def facts_sql(officer: str | None) -> str:
             f"ON k.source = p.source AND k.record_id = p.record_id) v "
             f"ON v.person_id = g.person_id "
             f"LEFT JOIN (SELECT DISTINCT person_id FROM ({unreadable_values_sql(officer)}) x) u "
-            f"ON u.person_id = g.person_id")
+            f"ON u.person_id = g.person_id "
+            f"LEFT JOIN ({newest_of_newer_examinations_sql()}) n ON n.person_id = g.person_id")
 
 
 def flag_columns_sql(ctx: Context, suffix: str = "") -> list[str]:

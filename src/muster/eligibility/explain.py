@@ -20,12 +20,14 @@ from muster.eligibility.rules import (
     ELIGIBLE,
     IDENTITY_FIELDS,
     KEEPING_OFF,
+    NEWER_CATEGORY,
     OTHER_FILE_GROUND,
     RULES,
     Decision,
     Rule,
     decide,
     fact_fields,
+    newer_examinations_sql,
     record_in_review_sql,
     unreadable_values_sql,
 )
@@ -84,6 +86,9 @@ class Explanation:
     # Values about their grounds that could not be read, as SOURCE:RECORD_ID FIELD 'RAW'
     # (PROBLEM), unless an officer-verified value settles the field.
     unreadable: tuple[str, ...]
+    # Fitness categories from examinations newer than the chosen one's, as
+    # SOURCE:RECORD_ID CATEGORY (DATE), newest first.
+    newer_examinations: tuple[str, ...]
     stored: dict[str, Any] | None  # the stored result of the current run for as_of, if any
 
 
@@ -127,7 +132,20 @@ def person_facts(conn: sa.Connection, person_id: str, officer: str | None,
     if unreadable is None:
         unreadable = unreadable_values(conn, person_id, officer)
     facts["unreadable_value"] = int(bool(unreadable))
+    newer = newer_examinations(conn, person_id)
+    facts[NEWER_CATEGORY] = newer[0][1] if newer else None
     return facts, provenance
+
+
+def newer_examinations(conn: sa.Connection, person_id: str) -> list[tuple[str, str, Any]]:
+    """The person's fitness categories from examinations newer than the chosen one's
+    (rules.newer_examinations_sql), newest first: (SOURCE:RECORD_ID, category, date)."""
+    rows = conn.execute(sa.text(f"SELECT * FROM ({newer_examinations_sql()}) n "
+                                "WHERE n.person_id = :person_id "
+                                "ORDER BY n.examined DESC, n.category DESC"),
+                        {"person_id": person_id}).mappings().all()
+    return [(f"{r['source']}:{r['record_id']}", str(r["category"]), r["examined"])
+            for r in rows]
 
 
 def unreadable_values(conn: sa.Connection, person_id: str,
@@ -196,6 +214,8 @@ def explain_person(store: Store, profile: Profile, person_id: str, as_of: date,
         decision, outcomes, others = decide_with_other_files(conn, person_id, facts, ctx,
                                                              officer)
         stored = _stored(conn, person_id, as_of)
+        newer = tuple(f"{record} {category} ({examined})"
+                      for record, category, examined in newer_examinations(conn, person_id))
     outcomes = [RuleOutcome(o.rule, o.applies, o.condition, o.date,
                             tuple(provenance[f] for f in o.rule.fields() if f in provenance))
                 for o in outcomes]
@@ -209,6 +229,7 @@ def explain_person(store: Store, profile: Profile, person_id: str, as_of: date,
         outcomes=tuple(outcomes), parameters=parameters,
         identity_conflict=bool(facts["identity_conflict"]), in_review=in_review,
         other_files=others, unreadable=unreadable, stored=stored,
+        newer_examinations=newer,
     )
 
 

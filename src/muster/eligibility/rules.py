@@ -48,7 +48,8 @@ IDENTITY_FIELDS = ("birth_date", "sex")
 # 0/1 facts the evaluation derives from the register rather than reads from the golden
 # record: an unsettled identity conflict, records still in review, another file, a
 # value about a ground that could not be read.
-DERIVED_FLAGS = ("identity_conflict", "identity_review", "other_file", "unreadable_value")
+DERIVED_FLAGS = ("identity_conflict", "identity_review", "other_file", "unreadable_value",
+                 "newer_fitness_category")
 # The ground that holds a person who would be eligible while another file that may be
 # theirs carries one of KEEPING_OFF (other_files.py): facts about the human that a file
 # of their own may lack. Grounds that follow from birth date and sex alone are not.
@@ -60,6 +61,11 @@ KEEPING_OFF = ("deceased", "unfit", "limited_fitness", "dependents",
 # outside the codes, "two" dependents): the value is left out of the golden record,
 # and without this ground the man it may keep off the call-up would be eligible.
 UNREADABLE_GROUND = "unreadable_value"
+# The ground that holds a person while a record of theirs holds a fitness category from
+# an examination newer than the one their golden record chose by the trust order (a
+# clinic's "unfit" after the ministry's "fit"), and that category would keep them off.
+NEWER_EXAM_GROUND = "newer_examination"
+NEWER_CATEGORY = "newer_fitness_category"  # the derived fact: that newest category
 # The records whose person is still an open question: in an open pair of the review
 # list (uncertain, ambiguous, identifier collision), or in an officer's decision that no
 # resolution run has applied yet. Until it is settled, some of the person's records (a
@@ -167,6 +173,10 @@ RULES: tuple[Rule, ...] = (
               "dependents, studies, service) that could not be read, and no "
               "officer-verified value of that field settles it"),
          "a record says something about their grounds that could not be read"),
+    Rule(NEWER_EXAM_GROUND, "needs_clarification",
+         Or(*(OneOf(NEWER_CATEGORY, p)
+              for p in ("unfit_fitness", "limited_fitness", "temporary_unfitness"))),
+         "a newer examination in another record found them unfit or of limited fitness"),
     Rule("fitness_unknown", "needs_clarification", Missing("fitness_category"),
          "no fitness category"),
     Rule("fitness_outdated", "needs_clarification",
@@ -267,6 +277,35 @@ def decide(applied: dict[str, date | None]) -> Decision:
 # the person (UNREADABLE_GROUND).
 HOLDING_FIELDS = tuple(dict.fromkeys(
     f for r in RULES if r.ground in KEEPING_OFF for f in r.fields()))
+
+
+def newer_examinations_sql() -> str:
+    """Store SQL: (person_id, source, record_id, category, examined) of the person's
+    fitness categories, not chosen, from an examination newer than the chosen one's
+    (the date of examination, or of the record where it has none, as survivorship
+    dates them; an undated chosen one is fitness_outdated anyway). Such a value lost
+    to the trust order only; an officer-verified value, dated the day of the decision,
+    settles the examinations before it."""
+    def examined(r: str) -> str:
+        return f"coalesce({r}.fitness_date, {r}.record_date)"
+
+    return ("SELECT v.person_id, v.source, v.record_id, v.value AS category, "
+            f"{examined('r')} AS examined "
+            "FROM golden_values v "
+            "JOIN golden_values c ON c.person_id = v.person_id AND c.field = v.field "
+            "AND c.chosen = 1 "
+            "JOIN source_records r ON r.source = v.source AND r.record_id = v.record_id "
+            "JOIN source_records cr ON cr.source = c.source AND cr.record_id = c.record_id "
+            "WHERE v.field = 'fitness_category' AND v.chosen = 0 "
+            f"AND {examined('r')} > {examined('cr')}")
+
+
+def newest_of_newer_examinations_sql() -> str:
+    """Store SQL: (person_id, category) of the newest examination of
+    newer_examinations_sql per person (on a tie, the greatest code)."""
+    return ("SELECT person_id, category FROM (SELECT n.person_id, n.category, row_number() "
+            "OVER (PARTITION BY n.person_id ORDER BY n.examined DESC, n.category DESC) AS k "
+            f"FROM ({newer_examinations_sql()}) n) newest WHERE k = 1")
 
 
 def unreadable_values_sql(officer: str | None) -> str:

@@ -1,0 +1,71 @@
+"""A newer examination that the trust order did not choose holds the man: a clinic's
+"unfit" after the ministry's "fit" is kept beside it in the golden record, and without
+this ground the man was eligible. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from conftest import Register
+from helpers import declare
+from test_resolve import _links, resolved  # noqa: F401  (the fixture)
+
+AS_OF = "2024-06-01"
+GROUND = "newer_examination"
+
+
+def _results(register: Register) -> dict[str, tuple[str, str]]:
+    register.ok("eligibility", "evaluate", "--as-of", AS_OF)
+    with register.store().engine.connect() as conn:
+        return {r[0]: (r[1], r[2]) for r in conn.execute(sa.text(
+            "SELECT person_id, status, grounds FROM eligibility_results WHERE run_id = "
+            "(SELECT max(id) FROM eligibility_runs)"))}
+
+
+def test_a_newer_examination_the_trust_order_did_not_choose_holds_him(
+        resolved: Register, tmp_path: Path) -> None:  # noqa: F811
+    before = _results(resolved)
+    with resolved.store().engine.connect() as conn:
+        men = [dict(r) for r in conn.execute(sa.text(
+            "SELECT g.person_id, g.family_name, g.given_name, g.middle_name, g.birth_date, "
+            "g.region, g.fitness_date FROM golden_records g JOIN golden_values v "
+            "ON v.person_id = g.person_id AND v.field = 'fitness_category' AND v.chosen = 1 "
+            "AND v.source = 'health' WHERE g.middle_name IS NOT NULL "
+            "AND g.fitness_date IS NOT NULL AND g.region IS NOT NULL "
+            "ORDER BY g.person_id")).mappings()
+            if before[r["person_id"]][0].startswith("eligible")][:4]
+    assert len(men) == 4
+    # unfit after his examination, unfit after it, fit after it, unfit before it
+    findings = [("E", 10), ("E", 30), ("A", 10), ("E", -30)]
+    path = tmp_path / "clinic.csv"
+    lines = ["id;FAM;IM;OTCH;DR;POL;REG;KAT;DATA"]
+    for i, (man, (category, days)) in enumerate(zip(men, findings, strict=True)):
+        examined = date.fromisoformat(str(man["fitness_date"])) + timedelta(days=days)
+        lines.append(";".join([f"k{i}", man["family_name"], man["given_name"],
+                               man["middle_name"], str(man["birth_date"]), "M", man["region"],
+                               category, examined.isoformat()]))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    declare(tmp_path / "clinic.toml", clinic={
+        "format": "csv", "delimiter": ";", "record_id": "id", "date_format": "%Y-%m-%d",
+        "fields": {"family_name": "FAM", "given_name": "IM", "middle_name": "OTCH",
+                   "birth_date": "DR", "sex": "POL", "region": "REG",
+                   "fitness_category": "KAT", "fitness_date": "DATA"}})
+    resolved.ok("sources", "add", tmp_path / "clinic.toml")
+    resolved.ok("ingest", "clinic", path)
+    resolved.ok("resolve")
+    links = _links(resolved, tmp_path / "links.csv")
+    assert all(links[("clinic", f"k{i}")] == man["person_id"] for i, man in enumerate(men))
+    after = _results(resolved)
+    held = {man["person_id"] for man in men if GROUND in after[man["person_id"]][1].split(",")}
+    assert held == {men[0]["person_id"], men[1]["person_id"]}
+    for man in men[:2]:
+        assert after[man["person_id"]][0] == "needs_clarification"
+    for man in men[2:]:  # a newer "fit", an older "unfit": as before
+        assert after[man["person_id"]][0] == before[man["person_id"]][0]
+    out = " ".join(resolved.ok("eligibility", "explain", men[1]["person_id"],
+                               "--as-of", AS_OF).split())
+    assert "Examinations newer than the chosen one: clinic:k1 E" in out
+    assert "Agrees with the stored evaluation" in out
