@@ -94,11 +94,12 @@ class Explanation:
 
 def person_facts(conn: sa.Connection, person_id: str, officer: str | None,
                  in_review: tuple[str, ...] | None = None,
-                 unreadable: tuple[str, ...] | None = None
+                 unreadable: tuple[str, ...] | None = None,
+                 newer: list[tuple[str, str, Any]] | None = None
                  ) -> tuple[dict[str, Any], dict[str, Fact]]:
     """The golden facts the rules read (plus the derived flags) and their provenance;
-    ``in_review`` and ``unreadable``: the person's records in review and values that
-    could not be read, when the caller has read them."""
+    ``in_review``, ``unreadable`` and ``newer``: the person's records in review, values
+    that could not be read and newer examinations, when the caller has read them."""
     row = conn.execute(sa.select(golden_records).where(
         golden_records.c.person_id == person_id)).mappings().first()
     if row is None:
@@ -132,7 +133,8 @@ def person_facts(conn: sa.Connection, person_id: str, officer: str | None,
     if unreadable is None:
         unreadable = unreadable_values(conn, person_id, officer)
     facts["unreadable_value"] = int(bool(unreadable))
-    newer = newer_examinations(conn, person_id)
+    if newer is None:
+        newer = newer_examinations(conn, person_id)
     facts[NEWER_CATEGORY] = newer[0][1] if newer else None
     return facts, provenance
 
@@ -210,12 +212,12 @@ def explain_person(store: Store, profile: Profile, person_id: str, as_of: date,
         in_review = records_in_review(conn, person_id)
         officer = officer_source(profile)
         unreadable = unreadable_values(conn, person_id, officer)
-        facts, provenance = person_facts(conn, person_id, officer, in_review, unreadable)
+        newer = newer_examinations(conn, person_id)
+        facts, provenance = person_facts(conn, person_id, officer, in_review, unreadable,
+                                         newer)
         decision, outcomes, others = decide_with_other_files(conn, person_id, facts, ctx,
                                                              officer)
         stored = _stored(conn, person_id, as_of)
-        newer = tuple(f"{record} {category} ({examined})"
-                      for record, category, examined in newer_examinations(conn, person_id))
     outcomes = [RuleOutcome(o.rule, o.applies, o.condition, o.date,
                             tuple(provenance[f] for f in o.rule.fields() if f in provenance))
                 for o in outcomes]
@@ -229,7 +231,8 @@ def explain_person(store: Store, profile: Profile, person_id: str, as_of: date,
         outcomes=tuple(outcomes), parameters=parameters,
         identity_conflict=bool(facts["identity_conflict"]), in_review=in_review,
         other_files=others, unreadable=unreadable, stored=stored,
-        newer_examinations=newer,
+        newer_examinations=tuple(f"{record} {category} ({examined})"
+                                 for record, category, examined in newer),
     )
 
 

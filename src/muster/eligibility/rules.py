@@ -45,11 +45,14 @@ ELIGIBLE = ("eligible_conscript", "eligible_reserve")
 UNCLASSIFIED = "unclassified"
 # Identity facts whose disagreement among sources must be settled by an officer.
 IDENTITY_FIELDS = ("birth_date", "sex")
-# 0/1 facts the evaluation derives from the register rather than reads from the golden
-# record: an unsettled identity conflict, records still in review, another file, a
-# value about a ground that could not be read.
+# The derived fact of NEWER_EXAM_GROUND (below): the category of the newest examination
+# newer than the chosen one, if any.
+NEWER_CATEGORY = "newer_fitness_category"
+# Facts the evaluation derives from the register rather than reads from the golden
+# record: (0/1) an unsettled identity conflict, records still in review, another file,
+# a value about a ground that could not be read; and NEWER_CATEGORY.
 DERIVED_FLAGS = ("identity_conflict", "identity_review", "other_file", "unreadable_value",
-                 "newer_fitness_category")
+                 NEWER_CATEGORY)
 # The ground that holds a person who would be eligible while another file that may be
 # theirs carries one of KEEPING_OFF (other_files.py): facts about the human that a file
 # of their own may lack. Grounds that follow from birth date and sex alone are not.
@@ -65,7 +68,6 @@ UNREADABLE_GROUND = "unreadable_value"
 # an examination newer than the one their golden record chose by the trust order (a
 # clinic's "unfit" after the ministry's "fit"), and that category would keep them off.
 NEWER_EXAM_GROUND = "newer_examination"
-NEWER_CATEGORY = "newer_fitness_category"  # the derived fact: that newest category
 # The records whose person is still an open question: in an open pair of the review
 # list (uncertain, ambiguous, identifier collision), or in an officer's decision that no
 # resolution run has applied yet. Until it is settled, some of the person's records (a
