@@ -130,6 +130,29 @@ def test_a_date_of_the_past_cannot_lie_ahead(register, tmp_path):
         ("2", "fitness_date")}
 
 
+def test_a_death_before_the_birth_is_flagged_and_left_out(register, tmp_path):
+    # A record dying before it is born: one of the two dates is wrong. Kept, the death
+    # took the person off the register as dead; the flag holds him for an officer
+    # instead (eligibility's unreadable_value) and the birth date still links him.
+    extract = tmp_path / "c.csv"
+    extract.write_text("ID;FAM;BORN;DIED\n"
+                       "1;Иванов;12.05.2004;01.03.2003\n"
+                       "2;Петров;12.05.2004;12.05.2004\n"
+                       "3;Орлов;;01.03.2003\n"
+                       "4;Седов;31.02.2004;01.03.2003\n", encoding="utf-8")
+    register.ok("sources", "add", declare(tmp_path / "c.toml", civil={
+        "format": "csv", "delimiter": ";", "record_id": "ID", "date_format": "%d.%m.%Y",
+        "fields": {"family_name": "FAM", "birth_date": "BORN", "death_date": "DIED"}}))
+    register.ok("ingest", "civil", extract)
+    store = register.store()
+    recs = records(store, "civil")
+    assert [(str(recs[r]["birth_date"]), str(recs[r]["death_date"])) for r in "1234"] == [
+        ("2004-05-12", "None"), ("2004-05-12", "2004-05-12"), ("None", "2003-03-01"),
+        ("None", "2003-03-01")]
+    assert {(r, f, p) for r, f, p, _ in flags(store, "civil")} == {
+        ("1", "death_date", "death_before_birth"), ("4", "birth_date", "bad_date")}
+
+
 def test_a_count_is_a_whole_number_written_in_digits(register, tmp_path):
     # The database's cast read "2.5" as 3, "0x10" as 16 and "1_000" as 1000: a count
     # of dependents (a ground for deferment) changed without a flag.
@@ -261,6 +284,31 @@ def test_invalid_json_lines_are_quarantined_with_their_line(register, tmp_path):
         (2, "cannot be decoded as a row: not valid JSON"),
         (4, "cannot be decoded as a row: a JSON line must be an object"),
     ]
+
+
+def test_a_json_line_naming_a_field_twice_is_quarantined(register, tmp_path):
+    # DuckDB read the first of two values and Python's json reads the last: the other
+    # value was dropped without a word. A repeated key the declaration does not read
+    # loses nothing and is no reason to refuse the record.
+    extract = tmp_path / "x.jsonl"
+    extract.write_text(
+        '{"id": "a", "f": "Иванов", "f": "Петров"}\n'
+        '{"id": "b", "id": "c", "f": "Орлов"}\n'
+        '{"id": "d", "f": "Сидоров", "note": 1, "note": 2}\n')
+    register.ok("sources", "add", declare(tmp_path / "s.toml", j={
+        "format": "jsonl", "record_id": "id", "fields": {"family_name": "f"}}))
+    out = register.ok("ingest", "j", extract)
+    assert "read 3 = accepted 1 + repeated 0 + quarantined 2" in out
+    store = register.store()
+    assert {r: v["family_name"] for r, v in records(store, "j").items()} == {"d": "Сидоров"}
+    assert [(line, reason) for line, _, reason in quarantined(store, "j")] == [
+        (1, 'cannot be decoded as a row: the key "f" appears more than once, '
+            "so which of its values holds is unclear"),
+        (2, 'cannot be decoded as a row: the key "id" appears more than once, '
+            "so which of its values holds is unclear"),
+    ]
+    assert [raw for _, _, raw in _quarantined_raw(store, "j")] == [
+        '{"id": "a", "f": "Иванов", "f": "Петров"}', '{"id": "b", "id": "c", "f": "Орлов"}']
 
 
 def test_a_json_object_or_array_is_no_value_of_a_field(register, tmp_path):

@@ -409,6 +409,12 @@ def _field_sql(decl: SourceDeclaration, field: str, profile: Profile,
                         " THEN 'implausible_date'")
             value = (f"CASE WHEN {parsed} BETWEEN DATE {_lit(EARLIEST_DATE)} AND current_date "
                      f"THEN {parsed} END")
+        if field == "death_date" and "birth_date" in decl.fields:
+            # Which of the two is wrong is unknown: the death date is left out, and the
+            # flag holds the person for an officer (eligibility's unreadable_value).
+            before_birth = f"{parsed} < {_q('d_birth_date')}"
+            problem += f" WHEN {before_birth} THEN 'death_before_birth'"
+            value = f"CASE WHEN NOT coalesce({before_birth}, false) THEN {value} END"
         return {parsed: prep}, value, problem + " END"
     if field in INTEGER_FIELDS:
         # Digits only: the database's own cast reads "2.5" as 3 and "0x10" as 16.

@@ -64,7 +64,7 @@ def read_extract(path: Path, decl: SourceDeclaration) -> ReadResult:
         return _read_parquet(path)
     text = _with_newlines(_decode(path, decl.encoding))
     if decl.format == "jsonl":
-        return _read_jsonl(text)
+        return _read_jsonl(text, decl.columns)
     return _read_csv(text, decl.delimiter)
 
 
@@ -323,7 +323,11 @@ def _parse_good_records(
     return table
 
 
-def _read_jsonl(buf: bytes) -> ReadResult:
+def _read_jsonl(buf: bytes, columns: list[str]) -> ReadResult:
+    """JSON Lines: one object per line. A line that names one of the declared
+    ``columns`` twice is quarantined: parsers differ on which of the values holds
+    (DuckDB reads the first, Python's json the last), so one would be dropped
+    silently."""
     import duckdb
 
     records = _split_records(buf, quotes=None)
@@ -334,6 +338,8 @@ def _read_jsonl(buf: bytes) -> ReadResult:
     lines = lines.filter(pa.array(keep))
     und = undecodable[keep]
     con = duckdb.connect()
+    con.execute("CREATE MACRO _repeated_keys(k) AS "
+                "list_filter(k, lambda key, i: list_position(k, key) < i)")
     con.register("lines", lines.append_column("_undecodable", pa.array(und)))
     checked = con.sql(
         """
@@ -342,9 +348,14 @@ def _read_jsonl(buf: bytes) -> ReadResult:
                WHEN NOT json_valid(_raw) THEN 'cannot be decoded as a row: not valid JSON'
                WHEN json_type(_raw::JSON) <> 'OBJECT'
                  THEN 'cannot be decoded as a row: a JSON line must be an object'
+               WHEN len(json_keys(_raw)) <> len(list_distinct(json_keys(_raw)))
+                    AND len(list_intersect(_declared, _repeated_keys(json_keys(_raw)))) > 0
+                 THEN 'cannot be decoded as a row: the key "'
+                      || list_intersect(_declared, _repeated_keys(json_keys(_raw)))[1]
+                      || '" appears more than once, so which of its values holds is unclear'
           END AS _problem
-        FROM lines ORDER BY _line
-        """
+        FROM lines, (SELECT $declared AS _declared) ORDER BY _line
+        """, params={"declared": columns}
     ).to_arrow_table()
     con.close()
     problem = checked.column("_problem")
