@@ -29,6 +29,10 @@ DETERMINISTIC_WEIGHT = 1e6  # identifier links are considered before any scored 
 MAX_SET_ASIDE = 50  # ambiguous records set aside one by one in a component, at most
 
 
+# Why a link is refused that would join two records the rules keep apart.
+APART = "would put together records that cannot be one person: "
+
+
 @dataclass
 class ComponentResult:
     cluster: dict[int, int] = field(default_factory=dict)  # rid -> cluster label
@@ -155,7 +159,7 @@ def _greedy(rids: list[int], edges: list[tuple[float, int, int]],
         reason = next((cannot[frozenset((x, y))] for x in groups[ra] for y in groups[rb]
                        if frozenset((x, y)) in cannot), None)
         if reason is not None:
-            refused[(a, b)] = f"would put together records that cannot be one person: {reason}"
+            refused[(a, b)] = APART + reason
             continue
         keep, gone = (ra, rb) if ra < rb else (rb, ra)
         root[gone] = keep

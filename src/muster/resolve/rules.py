@@ -132,18 +132,33 @@ def names_alone(a: str = "l", b: str = "r") -> str:
     return f"(NOT ({agree}))"
 
 
-def conflict_sql(config: ResolutionConfig, a: str = "l", b: str = "r") -> str:
-    """NULL when the two records may be one person; otherwise why they cannot be."""
+# Reasons about how the two were born, which no misspelling or second identifier
+# explains: persons whose records differ so (outcomes._persons_apart) are two people.
+DIFFERENT_SEX = "different sex"
+DEAD_BEFORE_BORN = "one died before the other was born"
+BIRTH_DATES = "incompatible birth dates"
+BIRTH_PLACES = "different birth places"
+BIRTH_FACTS = (DIFFERENT_SEX, DEAD_BEFORE_BORN, BIRTH_DATES, BIRTH_PLACES)
+
+
+def conflict_sql(config: ResolutionConfig, a: str = "l", b: str = "r",
+                 only: tuple[str, ...] | None = None) -> str:
+    """NULL when the two records may be one person; otherwise why they cannot be
+    (the first reason that applies, of those in ``only`` if given)."""
     checks = [
         (f"{a}.{f} <> {b}.{f} AND NOT list_contains({a}.disputed_ids, '{f}') "
          f"AND NOT list_contains({b}.disputed_ids, '{f}')", f"different {f}")
         for f in config.unique_identifiers
     ]
     checks += [
-        (f"{a}.sex <> {b}.sex", "different sex"),
+        (f"{a}.sex <> {b}.sex", DIFFERENT_SEX),
+        # A father dead before the son named after him was born: the civil record of
+        # his death, without a birth date, otherwise went to review and held the son.
+        (f"{a}.death_date < {b}.birth_date OR {b}.death_date < {a}.birth_date",
+         DEAD_BEFORE_BORN),
         (f"{a}.birth_date <> {b}.birth_date AND NOT {day_month_swapped(a, b)} "
          f"AND levenshtein({a}.birth_text, {b}.birth_text) > 1 "
-         f"AND NOT {digits_transposed(a, b)}", "incompatible birth dates"),
+         f"AND NOT {digits_transposed(a, b)}", BIRTH_DATES),
         (f"(({_names_differ('given_key', config, a, b)} AND NOT {_one_edit(a, b)})"
          f" OR ({a}.given_key <> {b}.given_key AND {a}.given_common AND {b}.given_common))"
          f" AND NOT {names_swapped(config, a, b)}", "different given names"),
@@ -152,7 +167,8 @@ def conflict_sql(config: ResolutionConfig, a: str = "l", b: str = "r") -> str:
         (_names_differ("middle_key", config, a, b), "different middle names"),
         (f"{_initial_differs('middle', a, b)} OR {_initial_differs('middle', b, a)}",
          "different middle names"),
-        (_places_differ(config, a, b), "different birth places"),
+        (_places_differ(config, a, b), BIRTH_PLACES),
     ]
-    cases = " ".join(f"WHEN {cond} THEN '{reason}'" for cond, reason in checks)
+    cases = " ".join(f"WHEN {cond} THEN '{reason}'" for cond, reason in checks
+                     if only is None or reason in only)
     return f"(CASE {cases} END)"
