@@ -4,10 +4,13 @@ rules. Decisions hold in the next incremental run and in every full run after it
 
 from __future__ import annotations
 
+from collections import defaultdict
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from conftest import Register
-from test_resolve import _links, resolved  # noqa: F401  (the fixture)
+from test_resolve import _links, _resolve_a_new_source, _voters, resolved  # noqa: F401
 
 REASON = ("--reason", "documents checked at the office")
 
@@ -47,6 +50,49 @@ def test_decisions_link_separate_and_never_override_the_rules(resolved: Register
     why = resolved.ok("person", "explain", "cases:ns-tver", "cases:ns-bare")
     assert "the same person" in why
     assert "Nothing new since the last run" in resolved.ok("resolve")  # all applied
+
+
+def _open_pairs(register: Register, source: str) -> dict[tuple[str, str], set[tuple[str, str]]]:
+    """(record of ``source``, person of the other record) -> the other records, of the
+    open pairs of the review list."""
+    with register.store().engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT source_l, record_id_l, person_l, source_r, record_id_r, person_r "
+            "FROM review_pairs WHERE status = 'open' AND (source_l = :s OR source_r = :s)"),
+            {"s": source}).all()
+    found: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
+    for sl, rl, pl, sr, rr, pr in rows:
+        mine, theirs = ((rl, (sr, rr, pr)) if sl == source else (rr, (sl, rl, pl)))
+        found[(mine, theirs[2])].add((theirs[0], theirs[1]))
+    return found
+
+
+def test_one_different_answers_every_pair_between_the_two_persons(
+        resolved: Register, tmp_path: Path) -> None:  # noqa: F811
+    # A record with nothing but a man's names is paired with each of his records that
+    # carry them. "Different" on one pair left the others in the list, each asking the
+    # officer the same question again and each holding the man.
+    voters = [row for row in _voters(tmp_path) if row[3] and row[4]][:20]
+    rows = [(f"n-{i}", *voter[1:4], "", voter[5]) for i, voter in enumerate(voters)]
+    _resolve_a_new_source(resolved, tmp_path, "notes", {
+        "family_name": "FAM", "given_name": "IM", "middle_name": "OTCH", "birth_date": "DR",
+        "sex": "POL"}, voters, rows)
+    pairs = _open_pairs(resolved, "notes")
+    (record, person), others = max(pairs.items(), key=lambda item: (len(item[1]), item[0]))
+    assert len(others) >= 2
+    first, *rest = sorted(others)
+    out = resolved.ok("review", "decide", f"notes:{record}", ":".join(first), "--different",
+                      *REASON)
+    assert f"({len(others)} review entries closed)" in out
+    assert (record, person) not in _open_pairs(resolved, "notes")
+    for run in (("resolve",), ("resolve", "--full")):
+        resolved.ok(*run)
+        assert (record, person) not in _open_pairs(resolved, "notes")
+        for other in rest:
+            why = resolved.ok("person", "explain", f"notes:{record}", ":".join(other))
+            assert "different persons" in why
+            assert ("would put together records that cannot be one person: an officer "
+                    "decided these records are different persons") in why, why
 
 
 def test_a_decision_needs_a_verdict_a_reason_and_real_records(register: Register) -> None:

@@ -10,7 +10,8 @@ pair holds) and every resolution run after it honours it:
   (different sex, valid national ids that differ...) are corrected through a
   clarification, not by forcing them together;
 - "different": the pair is a cannot-link, so no chain of other links can put the
-  two records into one person.
+  two records into one person, nor their two persons into one (outcomes.py): the
+  other open pairs between those persons are answered with it.
 
 A decided pair leaves the review list at once; the persons change at the next
 ``muster resolve`` (incremental: the persons of the pair are re-decided).
@@ -27,7 +28,12 @@ import sqlalchemy as sa
 from muster.errors import BadRequest, NotFound
 from muster.store import Store
 from muster.store.bulk import BulkConnection
-from muster.store.schema import review_decisions, review_pairs, source_records
+from muster.store.schema import (
+    person_records,
+    review_decisions,
+    review_pairs,
+    source_records,
+)
 
 DECISIONS = ("same", "different")
 CONFIRMED_RULE = "confirmed by officer"
@@ -42,7 +48,8 @@ class PairDecision:
     actor: str
     reason: str
     decided_at: datetime
-    review_closed: int  # open review entries of the pair now marked decided
+    review_closed: int  # open review entries now marked decided: the pair's, and
+    # for "different" every other between the two persons
 
 
 def parse_record(text: str) -> tuple[str, str]:
@@ -87,7 +94,26 @@ def decide_pair(store: Store, left: tuple[str, str], right: tuple[str, str], dec
                     r.source_r == first[0], r.record_id_r == first[1]))
         closed = conn.execute(review_pairs.update().where(same_pair, r.status == "open")
                               .values(status="decided")).rowcount
+        if decision == "different":
+            closed += _close_between_persons(conn, first, second)
     return PairDecision(first, second, decision, actor, reason.strip(), now, int(closed or 0))
+
+
+def _close_between_persons(conn: sa.Connection, first: tuple[str, str],
+                           second: tuple[str, str]) -> int:
+    """Close the open pairs between the persons of two records found different: the
+    answer is theirs too, as resolution will refuse them (outcomes._persons_apart).
+    Returns how many. Nothing when the two are one person yet: that is to be undone."""
+    p, r = person_records.c, review_pairs.c
+    a, b = (conn.execute(sa.select(p.person_id).where(
+        p.source == source, p.record_id == record_id)).scalar() for source, record_id in (
+        first, second))
+    if a is None or b is None or a == b:
+        return 0
+    between = sa.or_(sa.and_(r.person_l == a, r.person_r == b),
+                     sa.and_(r.person_l == b, r.person_r == a))
+    return int(conn.execute(review_pairs.update().where(between, r.status == "open")
+                            .values(status="decided")).rowcount or 0)
 
 
 def pending_count(db: BulkConnection) -> int:

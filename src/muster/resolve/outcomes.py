@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import duckdb
 
-from muster.resolve.config import ResolutionConfig
 from muster.resolve.cluster import APART
+from muster.resolve.config import ResolutionConfig
 from muster.resolve.decisions import DIFFERENT_REASON
 from muster.resolve.rules import BIRTH_FACTS, NAMES_ALONE, conflict_sql
 
@@ -89,14 +89,20 @@ def build_outcomes(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> 
 def _persons_apart(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> None:
     """``apart(a, b, reason)``: pairs of persons (clusters, ``a < b``) that a scored pair
     would join though a record of each says they were born apart (rules.BIRTH_FACTS:
-    sex, birth date, birth place, a death before the other's birth); ``reason`` names
-    the first such two records. Such a pair is refused, not reviewed: at 100,000
-    persons 3,446 of the 4,598 pairs in review were of such persons, none of them one
-    human, and each held both men. Names and identifiers are left to the officer: in
-    the same register 34 pairs whose persons differed only in a given name were one
-    human each (a misspelling had split them), and 6 of 34 that differed only in a
-    tax id (a second one, issued by mistake)."""
+    sex, birth date, birth place, a death before the other's birth), or an officer
+    found a record of each a different person; ``reason`` names the two records (the
+    officer's first). Such a pair is refused, not reviewed: at 100,000 persons 3,446
+    of the 4,598 pairs in review were of persons born apart, none of them one human,
+    and each held both men. Names and identifiers are left to the officer: in the
+    same register 34 pairs whose persons differed only in a given name were one human
+    each (a misspelling had split them), and 6 of 34 that differed only in a tax id
+    (a second one, issued by mistake)."""
     born_apart = conflict_sql(config, only=BIRTH_FACTS)
+
+    def which(a: str, b: str) -> str:  # " (voters:1 and civil:2)"
+        return (f"' (' || {a}.source || ':' || {a}.record_id || ' and ' "
+                f"|| {b}.source || ':' || {b}.record_id || ')'")
+
     con.execute(f"""
         CREATE OR REPLACE TABLE apart AS
         WITH candidates AS (
@@ -105,15 +111,21 @@ def _persons_apart(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> 
           FROM scored s JOIN clusters cl ON cl.rid = s.rid_l JOIN clusters cr ON cr.rid = s.rid_r
           WHERE s.conflict IS NULL AND cl.cluster <> cr.cluster
         )
-        SELECT c.a, c.b,
-               arg_min({born_apart} || ' (' || l.source || ':' || l.record_id || ' and '
-                       || r.source || ':' || r.record_id || ')', [l.rid, r.rid]) AS reason
-        FROM candidates c
-        JOIN clusters ma ON ma.cluster = c.a JOIN clusters mb ON mb.cluster = c.b
-        JOIN records l ON l.rid = ma.rid JOIN records r ON r.rid = mb.rid
-        WHERE l.rid NOT IN (SELECT rid FROM pinned) AND r.rid NOT IN (SELECT rid FROM pinned)
-          AND {born_apart} IS NOT NULL
-        GROUP BY c.a, c.b
+        SELECT a, b, arg_min(reason, rank) AS reason FROM (
+          SELECT least(cl.cluster, cr.cluster) AS a, greatest(cl.cluster, cr.cluster) AS b,
+                 '{DIFFERENT_REASON}' || {which('l', 'r')} AS reason,
+                 [0, d.rid_l, d.rid_r] AS rank
+          FROM decided d JOIN clusters cl ON cl.rid = d.rid_l JOIN clusters cr ON cr.rid = d.rid_r
+          JOIN records l ON l.rid = d.rid_l JOIN records r ON r.rid = d.rid_r
+          WHERE d.decision = 'different' AND cl.cluster <> cr.cluster
+          UNION ALL
+          SELECT c.a, c.b, {born_apart} || {which('l', 'r')}, [1, l.rid, r.rid]
+          FROM candidates c
+          JOIN clusters ma ON ma.cluster = c.a JOIN clusters mb ON mb.cluster = c.b
+          JOIN records l ON l.rid = ma.rid JOIN records r ON r.rid = mb.rid
+          WHERE l.rid NOT IN (SELECT rid FROM pinned) AND r.rid NOT IN (SELECT rid FROM pinned)
+            AND {born_apart} IS NOT NULL
+        ) GROUP BY a, b
     """)
 
 
