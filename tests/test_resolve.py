@@ -306,6 +306,8 @@ def test_names_written_as_initials_are_the_mans_names(resolved: Register,
     assert "different middle names" in explained
     explained = resolved.ok("person", "explain", "clinic:in-0", f"voters:{voters[0][0]}")
     assert "cannot be one person" not in explained
+    for name in ("given_name", "middle_name"):  # not "missing", which it is not
+        assert re.search(rf"{name}\W+an initial on one side", explained), explained
     # The golden record keeps the names in full; an initial is no conflict with them.
     assert _name_conflicts(resolved) == conflicts
     resolved.ok("export", "persons", "--out", tmp_path / "persons.csv")

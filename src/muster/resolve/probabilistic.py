@@ -208,6 +208,9 @@ def collect_scores(con: duckdb.DuckDBPyConnection, predictions: str,
     """)
 
 
+MISSING = "missing on one side"  # the null level's label
+
+
 def level_labels(trained: dict[str, Any]) -> dict[str, dict[int, str]]:
     """comparison -> gamma value -> the level's description, from a saved model."""
     labels: dict[str, dict[int, str]] = {}
@@ -218,7 +221,7 @@ def level_labels(trained: dict[str, Any]) -> dict[str, dict[int, str]]:
         non_null = [lv for lv in levels if not lv.get("is_null_level")]
         mapping = {len(non_null) - 1 - i: lv.get("label_for_charts", "") for i, lv in
                    enumerate(non_null)}
-        mapping[-1] = "missing on one side"
+        mapping[-1] = MISSING
         labels[name] = mapping
     return labels
 

@@ -25,7 +25,7 @@ from muster.resolve.deterministic import (
 )
 from muster.resolve.golden import GOLDEN_FIELDS
 from muster.resolve.model import contributions_by_name
-from muster.resolve.probabilistic import level_labels, prior_weight
+from muster.resolve.probabilistic import MISSING, level_labels, prior_weight
 from muster.resolve.records import RECORD_COLUMNS, build_records, name_key_sql
 from muster.resolve.rules import conflict_sql
 from muster.store import Reader, Store, reading
@@ -286,6 +286,7 @@ def explain_pair(store: Store, profile: Profile, left: tuple[str, str],
         tf = {key: {value: n / total for value, n in values.items()}
               for key, (total, values) in counts.items()}
         weight, contributions = _score_pair(con, json.loads(run["model"]), left, right, tf)
+        _say_initials(con, contributions)
     finally:
         con.close()
     ignored = {(p.field, p.value) for p in placeholders if p.source is None}
@@ -298,6 +299,19 @@ def explain_pair(store: Store, profile: Profile, left: tuple[str, str],
         match_weight=weight, contributions=contributions,
         stored=_link(stored) if stored else None, placeholders=placeholders,
     )
+
+
+def _say_initials(con: duckdb.DuckDBPyConnection,
+                  contributions: dict[str, tuple[str, float]]) -> None:
+    """A name the model saw as missing because a record writes it as an initial says
+    so: "missing on one side" next to "Сидоров И. И." read as a defect of muster."""
+    initials = con.execute("SELECT bool_or(given_initial IS NOT NULL), "
+                           "bool_or(middle_initial IS NOT NULL) FROM records").fetchone() or ()
+    for name, initial in zip(("given_name", "middle_name"), initials, strict=True):
+        if initial and contributions[name][0] == MISSING:
+            contributions[name] = ("an initial on one side: the rules compare it with the "
+                                   "other name, the model does not weigh it",
+                                   contributions[name][1])
 
 
 def _placeholders(db: Any, pair: pa.Table, config: ResolutionConfig) -> list[Placeholder]:
