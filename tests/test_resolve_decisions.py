@@ -67,32 +67,42 @@ def _open_pairs(register: Register, source: str) -> dict[tuple[str, str], set[tu
     return found
 
 
-def test_one_different_answers_every_pair_between_the_two_persons(
+def test_one_answer_answers_every_pair_between_the_two_persons(
         resolved: Register, tmp_path: Path) -> None:  # noqa: F811
     # A record with nothing but a man's names is paired with each of his records that
-    # carry them. "Different" on one pair left the others in the list, each asking the
+    # carry them. An answer on one pair left the others in the list, each asking the
     # officer the same question again and each holding the man.
     voters = [row for row in _voters(tmp_path) if row[3] and row[4]][:20]
     rows = [(f"n-{i}", *voter[1:4], "", voter[5]) for i, voter in enumerate(voters)]
     _resolve_a_new_source(resolved, tmp_path, "notes", {
         "family_name": "FAM", "given_name": "IM", "middle_name": "OTCH", "birth_date": "DR",
         "sex": "POL"}, voters, rows)
-    pairs = _open_pairs(resolved, "notes")
-    (record, person), others = max(pairs.items(), key=lambda item: (len(item[1]), item[0]))
-    assert len(others) >= 2
-    first, *rest = sorted(others)
-    out = resolved.ok("review", "decide", f"notes:{record}", ":".join(first), "--different",
+    by_size = sorted(_open_pairs(resolved, "notes").items(),
+                     key=lambda item: (-len(item[1]), item[0]))
+    (apart, apart_person), apart_others = by_size[0]
+    (same, same_person), same_others = next(
+        item for item in by_size if item[0][0] != apart and item[0][1] != apart_person)
+    assert len(apart_others) >= 2 and len(same_others) >= 2
+    first, *rest = sorted(apart_others)
+    out = resolved.ok("review", "decide", f"notes:{apart}", ":".join(first), "--different",
                       *REASON)
-    assert f"({len(others)} review entries closed)" in out
-    assert (record, person) not in _open_pairs(resolved, "notes")
-    for run in (("resolve",), ("resolve", "--full")):
-        resolved.ok(*run)
-        assert (record, person) not in _open_pairs(resolved, "notes")
-        for other in rest:
-            why = resolved.ok("person", "explain", f"notes:{record}", ":".join(other))
-            assert "different persons" in why
-            assert ("would put together records that cannot be one person: an officer "
-                    "decided these records are different persons") in why, why
+    assert f"({len(apart_others)} review entries closed)" in out
+    out = resolved.ok("review", "decide", f"notes:{same}", ":".join(min(same_others)),
+                      "--same", *REASON)
+    assert f"({len(same_others)} review entries closed)" in out
+    for run in ((), ("resolve",), ("resolve", "--full")):
+        if run:
+            resolved.ok(*run)
+        still = _open_pairs(resolved, "notes")
+        assert (apart, apart_person) not in still and (same, same_person) not in still
+    for other in rest:
+        why = resolved.ok("person", "explain", f"notes:{apart}", ":".join(other))
+        assert "different persons" in why
+        assert ("would put together records that cannot be one person: an officer "
+                "decided these records are different persons") in why, why
+    for other in same_others:
+        assert "the same person" in resolved.ok("person", "explain", f"notes:{same}",
+                                                ":".join(other))
 
 
 def test_a_decision_needs_a_verdict_a_reason_and_real_records(register: Register) -> None:

@@ -10,8 +10,10 @@ pair holds) and every resolution run after it honours it:
   (different sex, valid national ids that differ...) are corrected through a
   clarification, not by forcing them together;
 - "different": the pair is a cannot-link, so no chain of other links can put the
-  two records into one person, nor their two persons into one (outcomes.py): the
-  other open pairs between those persons are answered with it.
+  two records into one person, nor their two persons into one (outcomes.py).
+
+Either answer is also the answer to the other open pairs between the two persons,
+which leave the review list with it.
 
 A decided pair leaves the review list at once; the persons change at the next
 ``muster resolve`` (incremental: the persons of the pair are re-decided).
@@ -49,7 +51,7 @@ class PairDecision:
     reason: str
     decided_at: datetime
     review_closed: int  # open review entries now marked decided: the pair's, and
-    # for "different" every other between the two persons
+    # every other between the two persons
 
 
 def parse_record(text: str) -> tuple[str, str]:
@@ -94,16 +96,17 @@ def decide_pair(store: Store, left: tuple[str, str], right: tuple[str, str], dec
                     r.source_r == first[0], r.record_id_r == first[1]))
         closed = conn.execute(review_pairs.update().where(same_pair, r.status == "open")
                               .values(status="decided")).rowcount
-        if decision == "different":
-            closed += _close_between_persons(conn, first, second)
+        closed += _close_between_persons(conn, first, second)
     return PairDecision(first, second, decision, actor, reason.strip(), now, int(closed or 0))
 
 
 def _close_between_persons(conn: sa.Connection, first: tuple[str, str],
                            second: tuple[str, str]) -> int:
-    """Close the open pairs between the persons of two records found different: the
-    answer is theirs too, as resolution will refuse them (outcomes._persons_apart).
-    Returns how many. Nothing when the two are one person yet: that is to be undone."""
+    """Close the open pairs between the persons of two records an officer answered:
+    the answer is theirs too. "Different": resolution refuses them
+    (outcomes._persons_apart); "same": they end inside one person (or, if the rules
+    keep the two apart, come back open). Returns how many. Nothing when the two are
+    one person yet: a "different" there is to be undone, not spread."""
     p, r = person_records.c, review_pairs.c
     a, b = (conn.execute(sa.select(p.person_id).where(
         p.source == source, p.record_id == record_id)).scalar() for source, record_id in (
