@@ -139,18 +139,20 @@ def test_a_death_before_the_birth_is_flagged_and_left_out(register, tmp_path):
                        "1;Иванов;12.05.2004;01.03.2003\n"
                        "2;Петров;12.05.2004;12.05.2004\n"
                        "3;Орлов;;01.03.2003\n"
-                       "4;Седов;31.02.2004;01.03.2003\n", encoding="utf-8")
+                       "4;Седов;31.02.2004;01.03.2003\n"
+                       "5;Лосев;01.01.2090;01.03.2003\n", encoding="utf-8")
     register.ok("sources", "add", declare(tmp_path / "c.toml", civil={
         "format": "csv", "delimiter": ";", "record_id": "ID", "date_format": "%d.%m.%Y",
         "fields": {"family_name": "FAM", "birth_date": "BORN", "death_date": "DIED"}}))
     register.ok("ingest", "civil", extract)
     store = register.store()
     recs = records(store, "civil")
-    assert [(str(recs[r]["birth_date"]), str(recs[r]["death_date"])) for r in "1234"] == [
+    assert [(str(recs[r]["birth_date"]), str(recs[r]["death_date"])) for r in "12345"] == [
         ("2004-05-12", "None"), ("2004-05-12", "2004-05-12"), ("None", "2003-03-01"),
-        ("None", "2003-03-01")]
+        ("None", "2003-03-01"), ("None", "2003-03-01")]
     assert {(r, f, p) for r, f, p, _ in flags(store, "civil")} == {
-        ("1", "death_date", "death_before_birth"), ("4", "birth_date", "bad_date")}
+        ("1", "death_date", "death_before_birth"), ("4", "birth_date", "bad_date"),
+        ("5", "birth_date", "implausible_date")}  # the birth date is the wrong one
 
 
 def test_a_count_is_a_whole_number_written_in_digits(register, tmp_path):

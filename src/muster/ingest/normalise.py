@@ -411,8 +411,11 @@ def _field_sql(decl: SourceDeclaration, field: str, profile: Profile,
                      f"THEN {parsed} END")
         if field == "death_date" and "birth_date" in decl.fields:
             # Which of the two is wrong is unknown: the death date is left out, and the
-            # flag holds the person for an officer (eligibility's unreadable_value).
-            before_birth = f"{parsed} < {_q('d_birth_date')}"
+            # flag holds the person for an officer (eligibility's unreadable_value). A
+            # birth date flagged itself (2090, say) is the wrong one.
+            born = _q("d_birth_date")
+            before_birth = (f"{parsed} < {born} AND {born} BETWEEN DATE "
+                            f"{_lit(EARLIEST_DATE)} AND current_date")
             problem += f" WHEN {before_birth} THEN 'death_before_birth'"
             value = f"CASE WHEN NOT coalesce({before_birth}, false) THEN {value} END"
         return {parsed: prep}, value, problem + " END"
