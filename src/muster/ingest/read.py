@@ -338,8 +338,9 @@ def _read_jsonl(buf: bytes, columns: list[str]) -> ReadResult:
     lines = lines.filter(pa.array(keep))
     und = undecodable[keep]
     con = duckdb.connect()
-    con.execute("CREATE MACRO _repeated_keys(k) AS "
-                "list_filter(k, lambda key, i: list_position(k, key) < i)")
+    # The first declared key a line names twice (NULL if none).
+    con.execute("CREATE MACRO _repeated(k, declared) AS list_intersect(declared, "
+                "list_filter(k, lambda key, i: list_position(k, key) < i))[1]")
     con.register("lines", lines.append_column("_undecodable", pa.array(und)))
     checked = con.sql(
         """
@@ -349,10 +350,10 @@ def _read_jsonl(buf: bytes, columns: list[str]) -> ReadResult:
                WHEN json_type(_raw::JSON) <> 'OBJECT'
                  THEN 'cannot be decoded as a row: a JSON line must be an object'
                WHEN len(json_keys(_raw)) <> len(list_distinct(json_keys(_raw)))
-                    AND len(list_intersect(_declared, _repeated_keys(json_keys(_raw)))) > 0
-                 THEN 'cannot be decoded as a row: the key "'
-                      || list_intersect(_declared, _repeated_keys(json_keys(_raw)))[1]
-                      || '" appears more than once, so which of its values holds is unclear'
+                    AND _repeated(json_keys(_raw), _declared) IS NOT NULL
+                 THEN 'cannot be decoded as a row: the key "' || _repeated(json_keys(_raw),
+                      _declared) || '" appears more than once, so which of its values holds '
+                      || 'is unclear'
           END AS _problem
         FROM lines, (SELECT $declared AS _declared) ORDER BY _line
         """, params={"declared": columns}
