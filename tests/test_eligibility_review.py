@@ -63,8 +63,8 @@ def test_records_in_review_hold_their_person_until_a_resolution_applies_the_deci
     assert any(r["status"] in ELIGIBLE for p, r in results.items() if p not in in_review)
     # The review list puts the pairs that hold a call-up decision first.
     cells = [line.split("│") for line in resolved.ok("review", "list", "--limit", "1000")
-             .splitlines() if line.count("│") == 8 and line.split("│")[1].strip().isdigit()]
-    holds = [row[6].strip() == "call-up" for row in cells]
+             .splitlines() if line.count("│") == 9 and line.split("│")[1].strip().isdigit()]
+    holds = [row[7].strip() == "call-up" for row in cells]
     assert any(holds) and holds == sorted(holds, reverse=True)
 
     resolved.ok("review", "decide", "cases:ns-tver", "cases:ns-bare", "--same", *REASON)

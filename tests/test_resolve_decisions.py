@@ -6,10 +6,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
 from conftest import Register
+from muster.service.accounts import add_account, create_token
+from muster.service.app import create_app
 from test_resolve import _links, _resolve_a_new_source, _voters, resolved  # noqa: F401
 
 REASON = ("--reason", "documents checked at the office")
@@ -103,6 +107,49 @@ def test_one_answer_answers_every_pair_between_the_two_persons(
     for other in same_others:
         assert "the same person" in resolved.ok("person", "explain", f"notes:{same}",
                                                 ":".join(other))
+
+
+def test_the_review_list_asks_once_for_two_persons(resolved: Register,  # noqa: F811
+                                                  tmp_path: Path) -> None:
+    # The list showed each pair of records: a man's 7 pairs with a record bearing his
+    # names were 7 entries, all one question, and the count was 4 times the work.
+    voters = [row for row in _voters(tmp_path) if row[3] and row[4]][:20]
+    rows = [(f"n-{i}", *voter[1:4], "", voter[5]) for i, voter in enumerate(voters)]
+    _resolve_a_new_source(resolved, tmp_path, "notes", {
+        "family_name": "FAM", "given_name": "IM", "middle_name": "OTCH", "birth_date": "DR",
+        "sex": "POL"}, voters, rows)
+    pairs = _open_pairs(resolved, "notes")
+    (record, _person), others = max(pairs.items(), key=lambda item: (len(item[1]), item[0]))
+    assert len(others) >= 2
+
+    def lines(*options: str) -> list[list[str]]:
+        out = resolved.ok("review", "list", "--limit", "1000", *options)
+        return [[cell.strip() for cell in line.split("│")] for line in out.splitlines()
+                if f"notes:{record} " in line]
+
+    each = lines("--every-pair")
+    assert len(each) == len(others) and {row[6] for row in each} == {"1"}
+    (one,) = lines()
+    assert one[6] == str(len(others))  # the pairs between the two persons
+    assert f"notes:{record}" in one[3:5] and {":".join(o) for o in others} & set(one[3:5])
+
+    add_account(resolved.store(), "admin", "a long enough password 1", "administrator")
+    token = create_token(resolved.store(), "admin", "test")
+    app = create_app(resolved.workspace(), "test-secret", database_url=resolved.database_url)
+    with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
+        def listed(**params: str) -> tuple[list[dict[str, Any]], int]:
+            page = client.get("/api/v1/review", params={"limit": "500", **params}).json()
+            mine = [p for p in page["pairs"] if f"notes:{record}" in (
+                f"{p['source_l']}:{p['record_id_l']}", f"{p['source_r']}:{p['record_id_r']}")]
+            return mine, page["total"]
+
+        (entry,), total = listed()
+        everything, every_total = listed(every_pair="true")
+        assert entry["pairs_between"] == len(others) == len(everything)
+        assert total <= every_total - (len(others) - 1)
+    with resolved.store().engine.connect() as conn:
+        assert every_total == conn.execute(sa.text(
+            "SELECT count(*) FROM review_pairs WHERE status = 'open'")).scalar_one()
 
 
 def test_a_decision_needs_a_verdict_a_reason_and_real_records(register: Register) -> None:

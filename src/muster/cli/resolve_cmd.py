@@ -90,10 +90,13 @@ def review_list_cmd(
     kind: Annotated[str | None, typer.Option(
         help="uncertain | ambiguous | identifier_collision")] = None,
     limit: Annotated[int, typer.Option(help="How many to show.")] = 30,
+    every_pair: Annotated[bool, typer.Option(
+        "--every-pair", help="List each pair of records, not one per two persons.")] = False,
 ) -> None:
-    """Open review pairs: the register did not link these on its own. First those that
-    hold someone's call-up decision (the newest eligibility evaluation holds a person of
-    the pair for it), then the strongest.
+    """Open review pairs: the register did not link these on its own. One line per two
+    persons (their strongest pair of records: answering it answers the others between
+    them); first those that hold someone's call-up decision (the newest eligibility
+    evaluation holds one of the persons for it), then the strongest.
 
     Example: muster review list --kind identifier_collision
     """
@@ -101,16 +104,20 @@ def review_list_cmd(
 
     ws = workspace()
     with store_for(ws) as store:
-        rows, total = review_page(store, kind, None, limit, 0)
-    table = Table("id", "kind", "record", "record", "weight", "holds", "why")
+        rows, total = review_page(store, kind, None, limit, 0, every_pair=every_pair)
+    table = Table("id", "kind", "record", "record", "weight", "pairs", "holds", "why")
     for r in rows:
         weight = "" if r["match_weight"] is None else f"{r['match_weight']:.1f}"
         table.add_row(str(r["id"]), r["kind"], f"{r['source_l']}:{r['record_id_l']}",
                       f"{r['source_r']}:{r['record_id_r']}", weight,
-                      "call-up" if r["holds"] else "", r["detail"])
+                      str(r["pairs_between"]), "call-up" if r["holds"] else "", r["detail"])
     console.print(table)
     if total > len(rows):
         console.print(f"… {total - len(rows):,} more (--limit).")
+    if not every_pair and any(r["pairs_between"] > 1 for r in rows):
+        console.print("[dim]pairs: the open pairs of records between the two persons; "
+                      "an answer on the one shown answers them all (--every-pair lists "
+                      "each).[/]")
 
 
 @review_app.command("decide")

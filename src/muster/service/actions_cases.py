@@ -45,6 +45,7 @@ class ReviewPair:
     match_weight: float | None
     detail: str
     holds_decision: bool  # the newest evaluation holds a person of the pair for it
+    pairs_between: int  # open pairs between the two persons (this one included)
 
 
 def _no_case(case_id: int) -> NotFound:
@@ -195,18 +196,19 @@ def decide(svc: Service, account: Account, case_id: int, outcome: str, reason: s
 
 
 def review_pairs(svc: Service, account: Account, kind: str | None = None, limit: int = 50,
-                 offset: int = 0) -> tuple[list[ReviewPair], int]:
-    """Open review pairs, those holding a call-up decision first, then the strongest,
-    and how many there are. An officer sees pairs with a record of a person in their
-    regions, an administrator all; others 403. One ``review.read`` entry per person
-    shown."""
+                 offset: int = 0, every_pair: bool = False) -> tuple[list[ReviewPair], int]:
+    """Open review pairs, one per two persons unless ``every_pair`` (review_page), those
+    holding a call-up decision first, then the strongest, and how many there are. An
+    officer sees pairs with a record of a person in their regions, an administrator
+    all; others 403. One ``review.read`` entry per person shown."""
     access.require_role(account, CASEWORKERS, "see the review list")
-    rows, total = review_page(svc.store, kind, access.regions_of(account), limit, offset)
+    rows, total = review_page(svc.store, kind, access.regions_of(account), limit, offset,
+                              every_pair=every_pair)
     pairs = [ReviewPair(
         id=int(r["id"]), kind=r["kind"], source_l=r["source_l"], record_id_l=r["record_id_l"],
         person_l=r["person_l"], source_r=r["source_r"], record_id_r=r["record_id_r"],
         person_r=r["person_r"], match_weight=r["match_weight"], detail=r["detail"],
-        holds_decision=bool(r["holds"]))
+        holds_decision=bool(r["holds"]), pairs_between=int(r["pairs_between"]))
         for r in rows]
     audit_each(svc, account, "review.read",
                [p for pair in pairs for p in (pair.person_l, pair.person_r) if p],

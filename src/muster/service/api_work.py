@@ -191,10 +191,13 @@ def review(
     kind: Annotated[str | None, Query(
         pattern="^(uncertain|ambiguous|identifier_collision)$")] = None,
     limit: Limit = 50, offset: Offset = 0,
+    every_pair: Annotated[bool, Query(description=(
+        "Each pair of records; by default one per two persons, the strongest"))] = False,
 ) -> ReviewPage:
-    """Pairs of records the register did not link on its own, strongest first: officers
-    see pairs touching their regions."""
-    pairs, total = actions.review_pairs(svc, account, kind, limit, offset)
+    """Pairs of records the register did not link on its own, one per two persons (an
+    answer on it answers the others between them), those holding a call-up decision
+    first, then the strongest: officers see pairs touching their regions."""
+    pairs, total = actions.review_pairs(svc, account, kind, limit, offset, every_pair)
     return ReviewPage(pairs=[ReviewPairOut(**vars(p)) for p in pairs], total=total,
                       limit=limit, offset=offset)
 

@@ -226,6 +226,10 @@ class ReviewPairOut(BaseModel):
         "The newest eligibility evaluation holds a person of this pair for it (ground "
         "identity_in_review): answering the pair, then resolving and evaluating again, "
         "lets that person be decided. These pairs come first."))
+    pairs_between: int = Field(description=(
+        "Open pairs of records between the two persons, this one included: an answer on "
+        "this pair answers them all. The list shows one pair per two persons unless "
+        "every_pair is asked for."))
 
 
 class ReviewDecisionIn(BaseModel):

@@ -17,6 +17,7 @@ from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 
+from muster.casework.review_queue import open_entries
 from muster.profile.identifiers import IDENTIFIER_FIELDS
 from muster.store import Store
 from muster.store.schema import (
@@ -28,7 +29,6 @@ from muster.store.schema import (
     quarantine,
     record_flags,
     resolve_runs,
-    review_pairs,
     source_records,
     sources,
 )
@@ -54,7 +54,7 @@ class SourceOverview:
 class ResolutionOverview:
     persons: int
     merges: int
-    review_open: int
+    review_open: int  # entries of the review list: one per two persons
     with_conflicts: int
 
 
@@ -161,8 +161,7 @@ def resolution_overview(store: Store) -> ResolutionOverview:
         active, merges, with_conflicts = _kept(store, "resolution", run, resolved)
         return ResolutionOverview(
             persons=active, merges=merges, with_conflicts=with_conflicts,
-            review_open=count(sa.select(sa.func.count()).select_from(review_pairs).where(
-                review_pairs.c.status == "open")))
+            review_open=count(open_entries()))
 
 
 def open_cases(store: Store, regions: tuple[str, ...] | None) -> dict[str, int]:

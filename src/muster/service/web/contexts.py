@@ -258,6 +258,7 @@ class ReviewLine(Page):
     match_weight: float | None
     detail: str
     holds_decision: bool  # a person of the pair is held from a call-up decision by it
+    pairs_between: int  # open pairs of records between the two persons, this one included
 
 
 class CaseQueue(Page):

@@ -41,7 +41,8 @@ def queues(request: Request, svc: ServiceDep, account: AccountDep) -> Response:
         review=[ReviewLine(id=p.id, kind=p.kind, left=f"{p.source_l}:{p.record_id_l}",
                            person_left=p.person_l, right=f"{p.source_r}:{p.record_id_r}",
                            person_right=p.person_r, match_weight=p.match_weight,
-                           detail=p.detail, holds_decision=p.holds_decision) for p in pairs],
+                           detail=p.detail, holds_decision=p.holds_decision,
+                           pairs_between=p.pairs_between) for p in pairs],
         review_total=pairs_total, queues=lists, verifiable=list(VERIFIABLE))
     return render(request, "queues.html", page, title="Work queues", account=account)
 
