@@ -63,7 +63,7 @@ def child_resolve(workspace: Path, full: bool | None) -> None:
     import dataclasses
     import inspect
 
-    from muster.resolve import resolve
+    from muster.resolve.pipeline import resolve
     from muster.store import open_store
     from muster.workspace import open_workspace
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from conftest import _postgres_database
 from eligibility_data import man, write_register
 from muster.callup import create_plan
-from muster.eligibility import evaluate
+from muster.eligibility.evaluate import evaluate
 from muster.notices import issue_notices
 from muster.profile import Profile
 from muster.service.accounts import add_account, create_token

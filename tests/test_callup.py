@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from callup_data import AS_OF, SEED, build, eligible_ids, lottery, persons
 from conftest import Register
 from helpers import read_csv
-from muster.casework import claim_deferment, open_case
+from muster.casework.cases import open_case
+from muster.casework.decide import claim_deferment
 from muster.store.schema import callup_plans, callup_selection, eligibility_results
 
 QUOTAS = {"TVE": 5, "YAR": 5, "MOW": 2}

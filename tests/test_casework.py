@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from callup_data import AS_OF, SEED, build
 from conftest import Register
 from helpers import read_csv
-from muster.casework import decide_case, get_case
+from muster.casework.cases import get_case
+from muster.casework.decide import decide_case
 from muster.errors import ConflictError, MusterError
 from muster.store.schema import (
     callup_selection,

@@ -9,7 +9,7 @@ from pathlib import Path
 from conftest import Register
 from eligibility_data import man, write_register
 from helpers import count, read_csv
-from muster.eligibility import load_law
+from muster.eligibility.law import load_law
 from muster.profile import load_profile
 
 PERSONS = [
@@ -102,7 +102,7 @@ def test_clear_errors(register: Register, tmp_path: Path) -> None:
 def test_on_a_resolved_synthetic_register(register: Register, tmp_path: Path) -> None:
     """Real golden records from ingest + resolve: every stored result agrees with the
     one-person explanation, and the export re-checks against the stored run."""
-    from muster.eligibility import explain_person
+    from muster.eligibility.explain import explain_person
     from muster.store.schema import eligibility_results
 
     extracts = tmp_path / "extracts"

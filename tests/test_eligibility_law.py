@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from muster.eligibility import PARAMETERS, add_months, age_on, load_law, parse_law
-from muster.eligibility.dates import earliest_start, latest_start
+from muster.eligibility.dates import add_months, age_on, earliest_start, latest_start
+from muster.eligibility.law import PARAMETERS, load_law, parse_law
 from muster.errors import ConfigError
 from muster.profile import load_profile
 
@@ -148,7 +148,7 @@ def test_thresholds_are_exact(as_of: date, months: int) -> None:
 
 
 def test_docs_cover_every_parameter_and_ground() -> None:
-    from muster.eligibility import GROUNDS
+    from muster.eligibility.rules import GROUNDS
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "law.md").read_text(encoding="utf-8")
     missing = [f"`{name}`" for name in (*PARAMETERS, *GROUNDS) if f"`{name}`" not in doc]

@@ -18,8 +18,11 @@ from hypothesis import strategies as st
 
 from conftest import _postgres_database
 from eligibility_data import write_register
-from muster.eligibility import ELIGIBLE, RULES, evaluate, explain_person, load_law
 from muster.eligibility.dates import add_months
+from muster.eligibility.evaluate import evaluate
+from muster.eligibility.explain import explain_person
+from muster.eligibility.law import load_law
+from muster.eligibility.rules import ELIGIBLE, RULES
 from muster.profile import load_profile
 from muster.store import Store, open_store
 from muster.store.schema import eligibility_results

@@ -17,7 +17,8 @@ import sqlalchemy as sa
 
 from conftest import _postgres_database
 from eligibility_data import man, write_register
-from muster.eligibility import evaluate, explain_person
+from muster.eligibility.evaluate import evaluate
+from muster.eligibility.explain import explain_person
 from muster.profile import load_profile
 from muster.store import Store, open_store
 from muster.store.schema import eligibility_results, eligibility_runs
@@ -255,8 +256,8 @@ def test_a_changed_law_cyrillic_case_folding_and_unclassified(store: Store, tmp_
                                                               ) -> None:
     """A law is data: protected occupations in any script compare ignoring case on both
     backends, and a man no rule covers is never eligible."""
-    from muster.eligibility import load_law, parse_law
     from muster.eligibility.evaluate import decisions
+    from muster.eligibility.law import load_law, parse_law
 
     profile = load_profile("default")
     text = load_law(profile).text.replace(

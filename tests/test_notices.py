@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from callup_data import AS_OF, SEED, build
 from conftest import Register
 from muster.callup import ticket
-from muster.casework import open_case
+from muster.casework.cases import open_case
 from muster.errors import ConflictError
 from muster.notices import STATUSES, TRANSITIONS
 from muster.notices.lifecycle import check_transition

@@ -562,7 +562,7 @@ def test_person_show_and_explain_give_reasons(resolved: Register, tmp_path: Path
 
 
 def test_link_contributions_read_back_by_comparison_name() -> None:
-    from muster.resolve.model import contributions_by_name
+    from muster.resolve.saved_model import contributions_by_name
 
     stored = '[[5,9.97],[0,-6.73],null,[3,14.41],[1,1.0],[-1,0.0],[-1,0.0]]'
     earlier = (  # as stores written before 2026-12 keep them

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-import muster.resolve as resolution
+import muster.resolve.pipeline as resolution
 from conftest import Register
 
 

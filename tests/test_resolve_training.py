@@ -27,6 +27,7 @@ from muster.resolve import model
 from muster.resolve.config import ResolutionConfig
 from muster.resolve.probabilistic import _train_on_sample, estimate_u_in_parallel
 from muster.resolve.records import load_records
+from muster.resolve.saved_model import COMPARISONS
 from muster.store.bulk import bulk_transaction
 
 
@@ -115,7 +116,7 @@ def test_a_register_without_middle_names_trains_every_comparison(register: Regis
     assert (trained["probability_two_random_records_match"]
             == with_middle["probability_two_random_records_match"])
     names = [c["output_column_name"] for c in trained["comparisons"]]
-    assert names == list(model.COMPARISONS)
+    assert names == list(COMPARISONS)
     by_name = {c["output_column_name"]: c["comparison_levels"] for c in trained["comparisons"]}
     for name in ("family_name", "given_name", "birth_date"):
         exact = by_name[name][1]  # the first level after the null level
@@ -147,7 +148,7 @@ def test_u_estimated_in_two_threads_is_the_u_estimated_in_one(register: Register
     in_series, in_parallel_ = (_parameters(m) for m in models)
     assert [p[:2] for p in in_series] == [p[:2] for p in in_parallel_]
     # Every comparison's u was estimated (a rarer level may have no chance pair here).
-    assert {name for name, _, _, u in in_series if u} == set(model.COMPARISONS)
+    assert {name for name, _, _, u in in_series if u} == set(COMPARISONS)
     for (name, level, m1, u1), (_, _, m2, u2) in zip(in_series, in_parallel_, strict=True):
         assert u2 == pytest.approx(u1, rel=1e-12), f"{name} {level}: u {u1} then {u2}"
         assert m2 == pytest.approx(m1, rel=1e-9), f"{name} {level}: m {m1} then {m2}"

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from eligibility_data import man, write_register
-from muster.eligibility import evaluate
+from muster.eligibility.evaluate import evaluate
 from muster.service import create_app
 from muster.service.accounts import add_account, create_token
 from muster.store import Store

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
 from conftest import _postgres_database
-from muster.casework import open_case
+from muster.casework.cases import open_case
 from muster.service import create_app
 from muster.service.audit_verify import verify
 from muster.service.auth import LoginThrottle

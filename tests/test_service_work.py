@@ -14,8 +14,8 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from muster.casework import open_case
-from muster.eligibility import evaluate
+from muster.casework.cases import open_case
+from muster.eligibility.evaluate import evaluate
 from muster.service import create_app
 from muster.service.audit_verify import verify
 from muster.store import Store

@@ -17,13 +17,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from muster.eligibility import evaluate
+from muster.eligibility.evaluate import evaluate
 from muster.eligibility.explain import decide_with_other_files, person_facts
 from muster.eligibility.expr import Context
 from muster.eligibility.law import Law, load_law, officer_source, parse_law
 from muster.eligibility.other_files import neighbours
 from muster.profile import Profile
-from muster.resolve import resolve
+from muster.resolve.pipeline import resolve
 from muster.store import Store
 from muster.store.schema import (
     eligibility_results,

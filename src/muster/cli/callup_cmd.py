@@ -37,8 +37,8 @@ def plan_cmd(
     Example: muster callup plan --as-of 2024-06-01 --quotas quotas.csv
     """
     from muster.callup import create_plan, read_quotas
-    from muster.casework import default_actor
-    from muster.eligibility import parse_date
+    from muster.casework.cases import default_actor
+    from muster.eligibility.dates import parse_date
 
     day = parse_date(as_of)
     ws = workspace()

@@ -38,8 +38,9 @@ def generate_cmd(
 
     Example: muster casework generate --as-of 2024-06-01
     """
-    from muster.casework import default_actor, generate_clarifications
-    from muster.eligibility import parse_date
+    from muster.casework.cases import default_actor
+    from muster.casework.generate import generate_clarifications
+    from muster.eligibility.dates import parse_date
     from muster.eligibility.law import officer_source
 
     day = parse_date(as_of)
@@ -64,7 +65,7 @@ def queue_cmd(
 
     Example: muster casework queue --kind appeal
     """
-    from muster.casework import list_cases, queue_counts
+    from muster.casework.cases import list_cases, queue_counts
 
     ws = workspace()
     with store_for(ws) as store:
@@ -87,7 +88,7 @@ def show_cmd(case_id: CaseId) -> None:
 
     Example: muster casework show 7
     """
-    from muster.casework import OUTCOMES, get_case
+    from muster.casework.cases import OUTCOMES, get_case
 
     ws = workspace()
     with store_for(ws) as store:
@@ -114,7 +115,7 @@ def clarify_cmd(person_id: Person, reason: Reason, by: By = None) -> None:
 
     Example: muster casework clarify P000000042 --reason "two addresses in one month"
     """
-    from muster.casework import default_actor, open_case
+    from muster.casework.cases import default_actor, open_case
 
     ws = workspace()
     with store_for(ws) as store:
@@ -129,7 +130,8 @@ def correct_cmd(person_id: Person, reason: Reason, value: Values = None,
 
     Example: muster casework correct P000000042 --value birth_date=1999-03-10 --reason "..."
     """
-    from muster.casework import default_actor, parse_values, propose_correction
+    from muster.casework.cases import default_actor, parse_values
+    from muster.casework.decide import propose_correction
 
     ws = workspace()
     with store_for(ws) as store:
@@ -153,7 +155,8 @@ def claim_cmd(
     Example: muster casework claim P000000042 --ground student --evidence "letter 12" \
     --reason "I study"
     """
-    from muster.casework import claim_deferment, default_actor
+    from muster.casework.cases import default_actor
+    from muster.casework.decide import claim_deferment
 
     ws = workspace()
     with store_for(ws) as store:
@@ -173,7 +176,8 @@ def appeal_cmd(
 
     Example: muster casework appeal P000000042 --plan 1 --reason "I care for my mother"
     """
-    from muster.casework import default_actor, lodge_appeal
+    from muster.casework.cases import default_actor
+    from muster.casework.decide import lodge_appeal
 
     ws = workspace()
     with store_for(ws) as store:
@@ -198,7 +202,8 @@ def decide_cmd(
 
     Example: muster casework decide 7 resolved --value sex=M --reason "passport seen"
     """
-    from muster.casework import decide_case, default_actor, parse_values
+    from muster.casework.cases import default_actor, parse_values
+    from muster.casework.decide import decide_case
 
     ws = workspace()
     with store_for(ws) as store:
@@ -221,7 +226,7 @@ def export_cases_cmd(out: OutCsv) -> None:
 
     Example: muster export cases --out cases.csv
     """
-    from muster.casework import export_cases
+    from muster.casework.cases import export_cases
 
     ws = workspace()
     with store_for(ws) as store:

@@ -46,7 +46,9 @@ def law_show(
 
     Example: muster law show --as-of 2024-06-01
     """
-    from muster.eligibility import RULES, load_law, parse_date, parse_law
+    from muster.eligibility.dates import parse_date
+    from muster.eligibility.law import load_law, parse_law
+    from muster.eligibility.rules import RULES
 
     day = parse_date(as_of) if as_of else None
     law = parse_law(law_file) if law_file else load_law(workspace().profile())
@@ -75,7 +77,9 @@ def evaluate_cmd(as_of: AsOf) -> None:
 
     Example: muster eligibility evaluate --as-of 2024-06-01
     """
-    from muster.eligibility import STATUSES, evaluate, parse_date
+    from muster.eligibility.dates import parse_date
+    from muster.eligibility.evaluate import evaluate
+    from muster.eligibility.rules import STATUSES
 
     day = parse_date(as_of)
     ws = workspace()
@@ -176,8 +180,8 @@ def explain_cmd(
 
     Example: muster eligibility explain P000000042 --as-of 2024-06-01
     """
-    from muster.eligibility import explain_person, parse_date
-    from muster.eligibility.explain import require_person_id
+    from muster.eligibility.dates import parse_date
+    from muster.eligibility.explain import explain_person, require_person_id
 
     day = parse_date(as_of)
     ws = workspace()
@@ -197,7 +201,8 @@ def diff_cmd(
 
     Example: muster eligibility diff --as-of 2025-01-01 --law proposed.toml
     """
-    from muster.eligibility import diff_law, parse_date
+    from muster.eligibility.dates import parse_date
+    from muster.eligibility.diff import diff_law
 
     day = parse_date(as_of)
     ws = workspace()
@@ -243,7 +248,8 @@ def export_eligibility_cmd(
 
     Example: muster export eligibility --as-of 2024-06-01 --out eligibility.csv
     """
-    from muster.eligibility import export_eligibility, parse_date
+    from muster.eligibility.dates import parse_date
+    from muster.eligibility.evaluate import export_eligibility
 
     day: date = parse_date(as_of)
     ws = workspace()

@@ -34,7 +34,7 @@ def issue_cmd(
 
     Example: muster notices issue 1 --out notices/
     """
-    from muster.casework import default_actor
+    from muster.casework.cases import default_actor
     from muster.notices import issue_notices
 
     ws = workspace()
@@ -134,7 +134,7 @@ def mark_cmd(
 
     Example: muster notices mark 12 delivered --evidence "registered mail RR123456789"
     """
-    from muster.casework import default_actor
+    from muster.casework.cases import default_actor
     from muster.notices import transition
 
     ws = workspace()

@@ -35,7 +35,7 @@ def resolve_cmd(
 
     Example: muster resolve            (or: muster resolve --full)
     """
-    from muster.resolve import resolve
+    from muster.resolve.pipeline import resolve
 
     ws = workspace()
     with store_for(ws) as store, steps("resolving") as progress:

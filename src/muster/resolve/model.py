@@ -10,7 +10,6 @@ serve every engine.
 from __future__ import annotations
 
 import copy
-import json
 import logging
 from collections.abc import Callable, Collection
 from typing import Any
@@ -25,27 +24,7 @@ from splink.internals.exceptions import EMTrainingException
 from muster.errors import MusterError
 from muster.resolve.config import ResolutionConfig
 from muster.resolve.rules import day_month_swapped, digits_transposed
-
-# Comparison name -> the record column it is about (for explanations).
-COMPARISONS = {
-    "family_name": "family_key", "given_name": "given_key", "middle_name": "middle_key",
-    "birth_date": "birth_text", "sex": "sex", "region": "region", "address": "address",
-}
-
-
-def contributions_by_name(stored: str | None) -> dict[str, list[Any]]:
-    """A link's stored contributions: comparison name -> [level, weight].
-
-    A link stores them as a JSON array in the order of ``COMPARISONS``, null for a
-    comparison the model had no data for: keyed by name they took 143 bytes a link,
-    1.4 GB of a register of a million persons. Stores written before kept the object."""
-    if not stored:
-        return {}
-    data = json.loads(stored)
-    if isinstance(data, dict):
-        return data
-    return {name: c for name, c in zip(COMPARISONS, data, strict=False) if c is not None}
-
+from muster.resolve.saved_model import COMPARISONS
 
 MODEL_COLUMNS = ("rid", "source", "record_id", "family_key", "given_key", "middle_key",
                  "birth_date", "birth_text", "sex", "region", "address", "address_key",

@@ -4,13 +4,12 @@ The result is DuckDB table ``scored(rid_l, rid_r, match_weight, contributions,
 conflict, alone)`` holding every pair at or above the review weight (``alone``:
 nothing but the names agrees, rules.names_alone); ``contributions`` is
 Splink's waterfall for the pair ([level, weight] per comparison, a JSON array read by
-``model.contributions_by_name``), kept as the explanation of the link.
+``saved_model.contributions_by_name``), kept as the explanation of the link.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
@@ -21,6 +20,7 @@ from splink import DuckDBAPI, Linker
 from muster.resolve import model
 from muster.resolve.config import ResolutionConfig
 from muster.resolve.rules import conflict_sql, names_alone
+from muster.resolve.saved_model import COMPARISONS, prior_weight
 
 
 def score_duckdb(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
@@ -123,18 +123,6 @@ def training_records_sql(con: duckdb.DuckDBPyConnection, config: ResolutionConfi
             f"FROM model_input {sample}")
 
 
-def prior_weight(trained: dict[str, Any]) -> float:
-    """log2 of the model's prior odds that two random records match.
-
-    Splink adds it to every pair's weight. muster's thresholds and explanations
-    leave it out: what remains is the evidence (the log2 Bayes factor), the same
-    for a pair whatever the size of the register, where the prior falls by a bit
-    each time the register doubles.
-    """
-    p = float(trained["probability_two_random_records_match"])
-    return math.log2(p / (1 - p))
-
-
 def score_new(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
               trained: dict[str, Any], tf_tables: dict[str, str]) -> None:
     """Score new records (DuckDB table ``delta(rid)``) against the rest of ``records``
@@ -190,7 +178,7 @@ def collect_scores(con: duckdb.DuckDBPyConnection, predictions: str,
     data could give a different review list (or tie order) on every run."""
     parts = []
     cols = {c[0] for c in con.execute(f"DESCRIBE {predictions}").fetchall()}
-    for name in model.COMPARISONS:  # read back by model.contributions_by_name
+    for name in COMPARISONS:  # read back by saved_model.contributions_by_name
         if f"gamma_{name}" not in cols:  # Splink drops a comparison it has no data for
             parts.append("NULL")
             continue
@@ -206,24 +194,6 @@ def collect_scores(con: duckdb.DuckDBPyConnection, predictions: str,
         FROM {predictions} p
         JOIN records l ON l.rid = p.rid_l JOIN records r ON r.rid = p.rid_r
     """)
-
-
-MISSING = "missing on one side"  # the null level's label
-
-
-def level_labels(trained: dict[str, Any]) -> dict[str, dict[int, str]]:
-    """comparison -> gamma value -> the level's description, from a saved model."""
-    labels: dict[str, dict[int, str]] = {}
-    for comparison in trained.get("comparisons", []):
-        name = comparison.get("output_column_name", "")
-        levels = comparison.get("comparison_levels", [])
-        # Splink numbers levels from the last (ElseLevel = 0) up; the null level is -1.
-        non_null = [lv for lv in levels if not lv.get("is_null_level")]
-        mapping = {len(non_null) - 1 - i: lv.get("label_for_charts", "") for i, lv in
-                   enumerate(non_null)}
-        mapping[-1] = MISSING
-        labels[name] = mapping
-    return labels
 
 
 def model_json(trained: dict[str, Any]) -> str:

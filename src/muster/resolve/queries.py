@@ -24,10 +24,15 @@ from muster.resolve.deterministic import (
     placeholder_day_sql,
 )
 from muster.resolve.golden import GOLDEN_FIELDS
-from muster.resolve.model import contributions_by_name
-from muster.resolve.probabilistic import MISSING, level_labels, prior_weight
 from muster.resolve.records import RECORD_COLUMNS, build_records, name_key_sql
 from muster.resolve.rules import conflict_sql
+from muster.resolve.saved_model import (
+    COMPARISONS,
+    MISSING,
+    contributions_by_name,
+    level_labels,
+    prior_weight,
+)
 from muster.store import Reader, Store, reading
 from muster.store.bulk import bulk_transaction
 from muster.store.schema import (
@@ -403,7 +408,7 @@ def _score_pair(con: duckdb.DuckDBPyConnection, trained: dict[str, Any],
     scored = linker.inference.score_pair(sides[0], sides[1]).as_record_list()[0]
     labels = level_labels(trained)
     contributions = {}
-    for name in model.COMPARISONS:
+    for name in COMPARISONS:
         gamma = int(scored.get(f"gamma_{name}", -1))
         weight = float(scored.get(f"mw_{name}", 0) or 0)
         weight += float(scored.get(f"mw_tf_adj_{name}", 0) or 0)

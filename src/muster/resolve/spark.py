@@ -37,7 +37,8 @@ import duckdb
 from muster.errors import MusterError
 from muster.resolve import model
 from muster.resolve.config import ResolutionConfig, SparkSettings
-from muster.resolve.probabilistic import collect_scores, prior_weight, training_records_sql
+from muster.resolve.probabilistic import collect_scores, training_records_sql
+from muster.resolve.saved_model import prior_weight
 
 __all__ = ["MASTER_ENV", "check_spark", "in_dialect", "require_java", "score_spark",
            "spark_session", "stop_session"]

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from muster import casework
-from muster.casework import OUTCOMES, Case, Decided
+from muster.casework import cases
+from muster.casework import decide as case_decisions
+from muster.casework.cases import OUTCOMES, Case
+from muster.casework.decide import Decided
 from muster.casework.review_queue import open_review_pair, review_page
 from muster.eligibility.explain import other_files_holding
 from muster.errors import BadRequest, ConflictError, Forbidden, NotFound
@@ -57,7 +59,7 @@ def _scoped_case(svc: Service, account: Account, case_id: int) -> Case:
     """The case, if its person is the account's to see; otherwise the same 404 as for a
     case that does not exist."""
     try:
-        case = casework.get_case(svc.store, case_id)
+        case = cases.get_case(svc.store, case_id)
         access.require_in_scope(svc.store, account, case.person_id)
     except NotFound:
         raise _no_case(case_id) from None
@@ -81,9 +83,9 @@ def queue(svc: Service, account: Account, kind: str | None = None, status: str =
                          hint=f"Use one of {', '.join(STATUSES)}.")
     regions = access.regions_of(account)
     with as_bad_request():
-        rows = casework.list_cases(svc.store, kind, status, limit=limit, regions=regions,
+        rows = cases.list_cases(svc.store, kind, status, limit=limit, regions=regions,
                                    offset=offset)
-        total = casework.count_cases(svc.store, kind, status, regions=regions)
+        total = cases.count_cases(svc.store, kind, status, regions=regions)
     audit_each(svc, account, "case.list", [c.person_id for c in rows], "casework",
                {"kind": kind, "status": status, "offset": offset, "shown": len(rows)})
     return rows, total
@@ -104,7 +106,7 @@ def cases_for_person(svc: Service, account: Account, person_id: str) -> list[Cas
     needs no purpose here: the cases are the work). Writes ``case.list``."""
     access.require_role(account, PERSON_SIDE, "read a person's cases")
     access.require_in_scope(svc.store, account, person_id)
-    rows = casework.list_cases(svc.store, status="all", person_id=person_id)[::-1]
+    rows = cases.list_cases(svc.store, status="all", person_id=person_id)[::-1]
     audit_each(svc, account, "case.list", [person_id], "casework", {"shown": len(rows)})
     return rows
 
@@ -115,7 +117,7 @@ def open_clarification(svc: Service, account: Account, person_id: str, reason: s
     access.require_role(account, CASEWORKERS, "ask for a clarification")
     access.require_in_scope(svc.store, account, person_id)
     with as_bad_request():
-        case = casework.open_case(svc.store, person_id, "clarification", reason, {},
+        case = cases.open_case(svc.store, person_id, "clarification", reason, {},
                                   account.username)
     return _opened(svc, account, case)
 
@@ -149,7 +151,7 @@ def propose_correction(svc: Service, account: Account, person_id: str,
     access.require_role(account, PERSON_SIDE, "propose a correction")
     access.require_in_scope(svc.store, account, person_id)
     with as_bad_request():
-        case = casework.propose_correction(svc.store, svc.profile, person_id, values, reason,
+        case = case_decisions.propose_correction(svc.store, svc.profile, person_id, values, reason,
                                            account.username)
     return _opened(svc, account, case)
 
@@ -161,7 +163,7 @@ def file_claim(svc: Service, account: Account, person_id: str, ground: str, evid
     access.require_role(account, PERSON_SIDE, "file a deferment claim")
     access.require_in_scope(svc.store, account, person_id)
     with as_bad_request():
-        case = casework.claim_deferment(svc.store, person_id, ground, evidence, reason,
+        case = case_decisions.claim_deferment(svc.store, person_id, ground, evidence, reason,
                                         account.username)
     return _opened(svc, account, case)
 
@@ -174,7 +176,7 @@ def file_appeal(svc: Service, account: Account, person_id: str, plan_id: int,
     access.require_role(account, PERSON_SIDE, "lodge an appeal")
     access.require_in_scope(svc.store, account, person_id)
     with as_bad_request():
-        case = casework.lodge_appeal(svc.store, person_id, plan_id, reason, account.username)
+        case = case_decisions.lodge_appeal(svc.store, person_id, plan_id, reason, account.username)
     return _opened(svc, account, case)
 
 
@@ -186,7 +188,7 @@ def decide(svc: Service, account: Account, case_id: int, outcome: str, reason: s
     access.require_role(account, CASEWORKERS, "decide a case")
     case = _scoped_case(svc, account, case_id)
     with DECISIONS, as_bad_request():
-        decided = casework.decide_case(svc.workspace, svc.store, svc.profile, case.id,
+        decided = case_decisions.decide_case(svc.workspace, svc.store, svc.profile, case.id,
                                        outcome, reason, account.username, values or {})
     audit_each(svc, account, "case.decide", [case.person_id], PURPOSE_OF_KIND[case.kind],
                {"case_id": case.id, "kind": case.kind, "outcome": outcome,

@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, Field
 
 from muster.callup import Plan
-from muster.casework import Case, Decided
+from muster.casework.cases import Case
+from muster.casework.decide import Decided
 from muster.limits import MAX_ID
 from muster.service.actions_callup import NoticeView
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from muster.casework import Case, list_cases
+from muster.casework.cases import Case, list_cases
 from muster.eligibility.explain import other_files_holding, stored_results
 from muster.errors import BadRequest
 from muster.resolve.queries import PersonView, find_persons, person_view

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from muster.casework import KINDS
+from muster.casework.cases import KINDS
 from muster.service import access
 from muster.service.accounts import ANALYST, CITIZEN
 from muster.service.overview import open_cases, resolution_overview, source_overview

@@ -9,7 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from muster.casework import VERIFIABLE
+from muster.casework.verified import VERIFIABLE
 from muster.errors import BadRequest
 from muster.service import access, actions
 from muster.service.accounts import CITIZEN, OFFICER

@@ -6,7 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from muster.casework import DEFERMENT_GROUNDS, VERIFIABLE
+from muster.casework.cases import DEFERMENT_GROUNDS
+from muster.casework.verified import VERIFIABLE
 from muster.eligibility.explain import explain_person
 from muster.errors import BadRequest, Forbidden
 from muster.service import actions

@@ -7,7 +7,7 @@ import json
 from datetime import date
 from typing import Any
 
-from muster.casework import OUTCOMES, Case
+from muster.casework.cases import OUTCOMES, Case
 from muster.resolve.golden import GOLDEN_FIELDS
 from muster.service import actions
 from muster.service.accounts import Account

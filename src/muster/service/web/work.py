@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from muster.callup import Plan
-from muster.casework import KINDS, VERIFIABLE
+from muster.casework.cases import KINDS
+from muster.casework.verified import VERIFIABLE
 from muster.service import actions
 from muster.service.api import RowId
 from muster.service.web.contexts import (
