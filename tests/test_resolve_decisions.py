@@ -153,6 +153,8 @@ def test_the_review_list_asks_once_for_two_persons(resolved: Register,  # noqa: 
 
 
 def test_a_decision_needs_a_verdict_a_reason_and_real_records(register: Register) -> None:
+    # An empty list says so (it printed a table of headers alone).
+    assert "The review list is empty" in register.ok("review", "list")
     out = register.run("review", "decide", "a:1", "b:2", *REASON)
     assert out.exit_code != 0 and "--same or --different" in (out.out + out.err)
     out = register.run("review", "decide", "a:1", "b:2", "--same")

@@ -105,6 +105,10 @@ def review_list_cmd(
     ws = workspace()
     with store_for(ws) as store:
         rows, total = review_page(store, kind, None, limit, 0, every_pair=every_pair)
+    if not total:
+        console.print(f"The review list is empty{f' of kind {kind}' if kind else ''}: "
+                      "nothing waits for an officer's answer.")
+        return
     table = Table("id", "kind", "record", "record", "weight", "pairs", "holds", "why")
     for r in rows:
         weight = "" if r["match_weight"] is None else f"{r['match_weight']:.1f}"
