@@ -63,7 +63,10 @@ def child_resolve(workspace: Path, full: bool | None) -> None:
     import dataclasses
     import inspect
 
-    from muster.resolve.pipeline import resolve
+    try:
+        from muster.resolve.pipeline import resolve
+    except ImportError:  # a tree from before the pipeline had its module (PYTHONPATH)
+        from muster.resolve import resolve  # type: ignore[attr-defined,no-redef]
     from muster.store import open_store
     from muster.workspace import open_workspace
 
@@ -82,15 +85,26 @@ def child_resolve(workspace: Path, full: bool | None) -> None:
         start = time.perf_counter()
         report = resolve(store, ws.profile(), engine="duckdb", progress=progress, **kwargs)
         end = time.perf_counter()
+        entries = _review_entries(store)
     finally:
         store.close()
     marks = [*steps, ("end", end)]
     step_seconds = {name: round(marks[i + 1][1] - at, 2) for i, (name, at) in
                     enumerate(marks[:-1])}
     out = dataclasses.asdict(report)
-    out.update(api_seconds=round(end - start, 2), steps=step_seconds,
+    out.update(api_seconds=round(end - start, 2), steps=step_seconds, review_entries=entries,
                full_parameter=full_param, asked_full=full)
     print(json.dumps(out, default=str))
+
+
+def _review_entries(store: Any) -> int | None:
+    """Entries of the review list, one per two persons (None: a tree without them)."""
+    try:
+        from muster.casework.review_queue import open_entries
+    except ImportError:
+        return None
+    with store.engine.connect() as conn:
+        return int(conn.execute(open_entries()).scalar() or 0)
 
 
 def child_baseline(workspace: Path, out: Path) -> None:
@@ -880,8 +894,10 @@ def report(figures: Figures) -> None:
         steps = ", ".join(f"{k} {v:.1f}" for k, v in synth["baseline"]["steps"].items())
         print(f"  baseline steps (s): {steps}")
         m = synth["muster"]
+        entries = ("" if m.get("review_entries") is None else
+                   f" in {m['review_entries']:,} entries, one per two persons")
         print(f"  muster review list {m['review']:,} pairs ({m['collisions']:,} identifier "
-              f"collisions); {m['links']:,} links")
+              f"collisions){entries}; {m['links']:,} links")
         c = m["callup"]
         print(f"  eligibility on {ELIGIBILITY_DATE}: {c['eligible']:,} eligible; "
               f"{c['held_in_review']:,} persons held with records in review. Of the "
