@@ -115,7 +115,7 @@ def test_the_review_list_asks_once_for_two_persons(resolved: Register,  # noqa: 
     # names were 7 entries, all one question, and the count was 4 times the work.
     voters = [row for row in _voters(tmp_path) if row[3] and row[4]][:20]
     rows = [(f"n-{i}", *voter[1:4], "", voter[5]) for i, voter in enumerate(voters)]
-    _resolve_a_new_source(resolved, tmp_path, "notes", {
+    ran, _, _ = _resolve_a_new_source(resolved, tmp_path, "notes", {
         "family_name": "FAM", "given_name": "IM", "middle_name": "OTCH", "birth_date": "DR",
         "sex": "POL"}, voters, rows)
     pairs = _open_pairs(resolved, "notes")
@@ -147,6 +147,8 @@ def test_the_review_list_asks_once_for_two_persons(resolved: Register,  # noqa: 
         everything, every_total = listed(every_pair="true")
         assert entry["pairs_between"] == len(others) == len(everything)
         assert total <= every_total - (len(others) - 1)
+    # The run says how many questions it left, and how many pairs of records they are.
+    assert f"review list {total:,} entries, one per two persons ({every_total:,} pairs" in ran
     with resolved.store().engine.connect() as conn:
         assert every_total == conn.execute(sa.text(
             "SELECT count(*) FROM review_pairs WHERE status = 'open'")).scalar_one()

@@ -35,12 +35,15 @@ def resolve_cmd(
 
     Example: muster resolve            (or: muster resolve --full)
     """
+    from muster.casework.review_queue import open_entries
     from muster.resolve.pipeline import resolve
 
     ws = workspace()
     with store_for(ws) as store, steps("resolving") as progress:
         report = resolve(store, ws.profile(), engine=engine, full=full,
                          progress=lambda text: set_step(progress, text))
+        with store.engine.connect() as conn:
+            entries = int(conn.execute(open_entries()).scalar() or 0)
     if report.mode == "up to date":
         console.print(f"Nothing new since the last run: {report.records:,} records in "
                       f"{report.persons:,} persons. (muster resolve --full rebuilds.)")
@@ -52,7 +55,8 @@ def resolve_cmd(
         f"({report.mode}: {scope}; {report.seconds:.1f} s, {report.engine}): "
         f"{report.links:,} links; "
         f"{report.created:,} new persons, {report.merged:,} merges, {report.split:,} splits; "
-        f"review list {report.review:,} pairs ({report.collisions:,} identifier collisions)."
+        f"review list {entries:,} entries, one per two persons ({report.review:,} pairs of "
+        f"records, {report.collisions:,} identifier collisions)."
     )
     console.print("[dim]Steps: " + ", ".join(f"{name} {seconds:.1f} s"
                                              for name, seconds in report.steps) + "[/]")
