@@ -27,8 +27,9 @@ def test_importing_the_command_line_loads_no_heavy_library() -> None:
 
 
 # What officers run many times a day reads the register and needs none of the
-# pipelines: `muster person show` and `review list` took 1.45 s and 1.9 s to start
-# while their modules loaded Splink, SciPy and pandas through package imports.
+# pipelines: `muster person show` and `review list` took 1.1-1.25 s and 1.5 s on a
+# small register while their modules loaded Splink, SciPy and pandas through package
+# imports (0.85-1.05 s and 0.85-0.95 s without).
 READERS = ("muster.resolve.queries", "muster.casework.review_queue",
            "muster.casework.cases", "muster.eligibility.explain")
 PIPELINES = ("splink", "pandas", "scipy", "muster.resolve.pipeline",

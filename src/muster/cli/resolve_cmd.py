@@ -42,12 +42,12 @@ def resolve_cmd(
     with store_for(ws) as store, steps("resolving") as progress:
         report = resolve(store, ws.profile(), engine=engine, full=full,
                          progress=lambda text: set_step(progress, text))
+        if report.mode == "up to date":
+            console.print(f"Nothing new since the last run: {report.records:,} records in "
+                          f"{report.persons:,} persons. (muster resolve --full rebuilds.)")
+            return
         with store.engine.connect() as conn:
             entries = int(conn.execute(open_entries()).scalar() or 0)
-    if report.mode == "up to date":
-        console.print(f"Nothing new since the last run: {report.records:,} records in "
-                      f"{report.persons:,} persons. (muster resolve --full rebuilds.)")
-        return
     scope = ("every record" if report.mode == "full" else
              f"{report.new:,} new or changed records, {report.decided:,} records re-decided")
     console.print(
