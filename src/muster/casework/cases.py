@@ -35,6 +35,7 @@ from muster.store.schema import (
     person_events,
     persons,
 )
+from muster.store.together import Query, Rows
 
 KINDS = ("clarification", "correction", "deferment_claim", "appeal")
 OUTCOMES: dict[str, tuple[str, ...]] = {
@@ -208,6 +209,16 @@ def list_cases(db: Reader, kind: str | None = None, status: str | None = OPEN,
         query = query.offset(offset)
     with reading(db) as conn:
         return [_case(r) for r in conn.execute(query).mappings().all()]
+
+
+# All of a person's cases, oldest first (``cases_of``): the service reads them with the
+# rest of the person.
+CASE_QUERIES = {"cases": Query(sa.select(cases).where(
+    cases.c.person_id == sa.bindparam("person_id", type_=sa.String)), (cases.c.id,))}
+
+
+def cases_of(rows: dict[str, Rows]) -> list[Case]:
+    return [_case(r) for r in rows["cases"]]
 
 
 def count_cases(store: Store, kind: str | None = None, status: str | None = OPEN,

@@ -41,6 +41,7 @@ from muster.store.schema import (
     golden_values,
     persons,
 )
+from muster.store.together import Query, fetch_together
 
 
 @dataclass(frozen=True)
@@ -259,18 +260,26 @@ def newest_evaluation() -> sa.Select[Any]:
             .order_by(e.as_of.desc(), e.id.desc()).limit(1))
 
 
+def _result_queries() -> dict[str, Query]:
+    r, e = eligibility_results.c, eligibility_runs.c
+    return {"eligibility": Query(sa.select(
+        r.run_id, e.as_of, e.law_name, e.law_version, e.law_sha256,
+        e.finished_at.label("evaluated_at"), r.status, r.ground, r.grounds, r.until,
+        r.subject_from, r.region,
+    ).join(eligibility_runs, e.id == r.run_id).where(
+        r.person_id == sa.bindparam("person_id", type_=sa.String), e.superseded_by.is_(None),
+    ), (e.as_of.desc(), e.id.desc()))}
+
+
+# A person's stored result in every current evaluation (newest date first), as
+# ``stored_results`` reads it; the service reads it with the rest of the person.
+RESULT_QUERIES = _result_queries()
+
+
 def stored_results(db: Reader, person_id: str) -> list[dict[str, Any]]:
     """The person's stored result in every current evaluation (newest date first)."""
-    r, e = eligibility_results.c, eligibility_runs.c
     with reading(db) as conn:
-        rows = conn.execute(sa.select(
-            r.run_id, e.as_of, e.law_name, e.law_version, e.law_sha256,
-            e.finished_at.label("evaluated_at"), r.status, r.ground, r.grounds, r.until,
-            r.subject_from, r.region,
-        ).join(eligibility_runs, e.id == r.run_id).where(
-            r.person_id == person_id, e.superseded_by.is_(None),
-        ).order_by(e.as_of.desc(), e.id.desc())).mappings().all()
-    return [dict(row) for row in rows]
+        return fetch_together(conn, RESULT_QUERIES, {"person_id": person_id})["eligibility"]
 
 
 def other_files_holding(conn: sa.Connection, person_id: str,

@@ -10,14 +10,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from muster.casework.cases import Case, list_cases
-from muster.eligibility.explain import other_files_holding, stored_results
+from muster.casework.cases import CASE_QUERIES, Case, cases_of
+from muster.eligibility.explain import RESULT_QUERIES, other_files_holding
 from muster.errors import BadRequest
-from muster.resolve.queries import PersonView, find_persons, person_view
+from muster.resolve.queries import (
+    PERSON_QUERIES,
+    PersonView,
+    find_persons,
+    person_params,
+    person_view_of,
+)
 from muster.service import access, audit
 from muster.service.accounts import CITIZEN, Account
 from muster.service.state import Service
-from muster.service.work_queries import person_notices
+from muster.service.work_queries import NOTICE_QUERIES, notices_of
+from muster.store.together import fetch_together
 
 
 def search_persons(svc: Service, account: Account, name: str | None, birth_date: str | None,
@@ -52,6 +59,10 @@ class PersonRead:
     notices: list[dict[str, Any]]  # newest first, each with its events
 
 
+# Everything a person's page shows, read in one statement on PostgreSQL.
+_READ_QUERIES = {**PERSON_QUERIES, **RESULT_QUERIES, **CASE_QUERIES, **NOTICE_QUERIES}
+
+
 def read_person(svc: Service, account: Account, person_id: str,
                 purpose: str | None) -> PersonRead:
     """A person's record with its eligibility results, cases and notices, if the account
@@ -59,13 +70,13 @@ def read_person(svc: Service, account: Account, person_id: str,
     ``person.read`` entry, which covers all of it."""
     with svc.store.read_connection() as conn:
         access.require_person(conn, account, person_id, purpose)
-        results = stored_results(conn, person_id)
+        rows = fetch_together(conn, _READ_QUERIES, person_params(person_id))
+        results = rows["eligibility"]
         read = PersonRead(
-            view=person_view(conn, person_id), eligibility=results,
+            view=person_view_of(conn, person_id, rows), eligibility=results,
             other_files=([] if account.role == CITIZEN
                          else other_files_holding(conn, person_id, results)),
-            cases=list_cases(conn, status="all", person_id=person_id),
-            notices=person_notices(conn, person_id))
+            cases=cases_of(rows), notices=notices_of(rows))
         audit.append(conn, actor=account.username, role=account.role,
                      action="person.read", person_id=person_id, purpose=purpose)
     return read

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from muster.errors import NotFound
 from muster.store import Reader, Store, reading
 from muster.store.schema import notice_events, notices, person_records
+from muster.store.together import Query, Rows, fetch_together
 
 
 def first_record(conn: sa.Connection, person_id: str) -> tuple[str, str]:
@@ -36,12 +37,33 @@ def _with_events(conn: sa.Connection, rows: list[dict[str, Any]]) -> list[dict[s
     return [{**n, "events": events[int(n["id"])]} for n in rows]
 
 
+def _notice_queries() -> dict[str, Query]:
+    pid = sa.bindparam("person_id", type_=sa.String)
+    n, e = notices.c, notice_events.c
+    return {
+        "notices": Query(sa.select(notices).where(n.person_id == pid), (n.id.desc(),)),
+        "notice_events": Query(sa.select(notice_events).where(
+            e.notice_id.in_(sa.select(n.id).where(n.person_id == pid))), (e.id,)),
+    }
+
+
+# A person's notices and their events (``notices_of``): the service reads them with the
+# rest of the person.
+NOTICE_QUERIES = _notice_queries()
+
+
+def notices_of(rows: dict[str, Rows]) -> list[dict[str, Any]]:
+    """A person's notices, newest first, each with its ``events``."""
+    events: dict[int, list[dict[str, Any]]] = {int(n["id"]): [] for n in rows["notices"]}
+    for event in rows["notice_events"]:
+        events[int(event["notice_id"])].append(event)
+    return [{**n, "events": events[int(n["id"])]} for n in rows["notices"]]
+
+
 def person_notices(db: Reader, person_id: str) -> list[dict[str, Any]]:
     """A person's notices, newest first, each with its ``events``."""
     with reading(db) as conn:
-        rows = [dict(r) for r in conn.execute(sa.select(notices).where(
-            notices.c.person_id == person_id).order_by(notices.c.id.desc())).mappings()]
-        return _with_events(conn, rows)
+        return notices_of(fetch_together(conn, NOTICE_QUERIES, {"person_id": person_id}))
 
 
 def notice(store: Store, notice_id: int) -> dict[str, Any] | None:
