@@ -8,11 +8,14 @@ records, their links, the golden values and their sources, an eligibility result
 
 The service runs as ``uvicorn --factory muster.service.asgi:app --workers W`` on loopback
 (what ``muster serve --workers W`` runs, and with uvloop and httptools, which uvicorn picks
-up when they are installed, as they are with muster); the load comes
-from this process: an httpx AsyncClient with C concurrent tasks (default 50), each
-sending its next request as soon as its last answer arrived (closed loop), for a
-fixed time after a warm-up. Person ids and search terms are drawn at random from the
-register. Scenarios, each as a bearer-token client:
+up when they are installed, as they are with muster). The load is closed loop: C
+concurrent connections (default 50), each sending its next request as soon as its last
+answer arrived, for a fixed time after a warm-up. It comes from ``wrk`` (one thread;
+``--client wrk``, the default), or with ``--client httpx`` from this process: an httpx
+AsyncClient with C tasks, which on a small machine takes a whole core at ~2,000 req/s
+away from the service it measures; wrk (C, epoll) needs a fraction of that. Person ids
+and search terms are drawn at random from the register (seeded by --seed; wrk runs them
+through a generated Lua script). Scenarios, each as a bearer-token client:
 
   person (administrator)   GET /api/v1/persons/{id}?purpose=casework  (the main lookup)
   person (officer)         the same as a regional officer, ids from the officer's region
@@ -21,13 +24,15 @@ register. Scenarios, each as a bearer-token client:
 
 With ``--rate R`` each scenario runs a second time with the same C clients paced to R
 requests/s in total (latency counted from when a request was due, so a slow answer
-is not hidden by the requests it delayed). Goal: p99 <= 50 ms.
+is not hidden by the requests it delayed); wrk cannot pace, so these runs always use
+httpx. Goal: p99 <= 50 ms.
 
     python benchmarks/service.py --postgres-url postgresql+psycopg://postgres@127.0.0.1:55499/postgres
     python benchmarks/service.py --persons 100000 --extracts /tmp/ext100k --rate 100
 
 Without --postgres-url a private PostgreSQL server is started in --workdir (kept, like
-the register in it, for the next run).
+the register in it, for the next run). wrk is Debian's package ``wrk``; when it is
+missing and the benchmark runs as root, it installs it.
 """
 
 from __future__ import annotations
@@ -36,7 +41,9 @@ import argparse
 import asyncio
 import os
 import random
+import resource
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -45,7 +52,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
@@ -274,22 +281,25 @@ class CpuMeter:
 @dataclass
 class Figures:
     requests: int
-    failed: Counter[int]
+    failed: Counter[int | str]  # by HTTP status (0: connection broke), or wrk's error kind
     seconds: float
-    latencies_ms: np.ndarray
+    latencies_ms: np.ndarray  # per request; empty from wrk, which gives `given_ms` instead
     client_cpu: float  # share of one core the load generator used
     server_cpu_ms: float = 0.0  # service CPU per request
     database_cpu_ms: float = 0.0  # PostgreSQL backends' CPU per request
     load: float = 0.0  # the machine's 1-minute load average at the end of the run
+    given_ms: dict[float, float] = field(default_factory=dict)  # percentile -> ms; 100: max
 
     def percentile(self, q: float) -> float:
+        if q in self.given_ms:
+            return self.given_ms[q]
         return float(np.percentile(self.latencies_ms, q)) if len(self.latencies_ms) else 0.0
 
 
 async def _load(base: str, scenario: Scenario, clients: int, seconds: float,
                 rate: float | None, seed: int) -> Figures:
     latencies: list[float] = []
-    failed: Counter[int] = Counter()
+    failed: Counter[int | str] = Counter()
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     headers = {"Authorization": f"Bearer {scenario.token}"}
     async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits,
@@ -304,6 +314,8 @@ async def _load(base: str, scenario: Scenario, clients: int, seconds: float,
             due = start + i * period / clients
             while True:
                 if rate:
+                    if due >= stop:  # not after a sleep past the end, which it would count
+                        return
                     await asyncio.sleep(max(0.0, due - loop.time()))
                     sent = due  # paced: a late start counts against the answer
                     due += period
@@ -326,11 +338,82 @@ async def _load(base: str, scenario: Scenario, clients: int, seconds: float,
     return Figures(len(latencies), failed, elapsed, np.array(latencies), cpu / elapsed)
 
 
+def _lua_string(text: str) -> str:
+    """A Lua string literal: printable ASCII as is, any other byte (and quote and
+    backslash) as a decimal escape, which every Lua version reads."""
+    return '"' + "".join(chr(b) if 32 <= b < 127 and b not in b'"\\' else f"\\{b:03d}"
+                         for b in text.encode()) + '"'
+
+
+# After the scenario's `paths`. wrk calls init(args) with the arguments after "--".
+WRK_SCRIPT = """
+local prepared = {}
+
+function init(args)
+  math.randomseed(tonumber(args[1]))
+  -- the requests are formatted once, so that request() costs wrk next to nothing
+  for i, path in ipairs(paths) do prepared[i] = wrk.format(nil, path) end
+end
+
+function request()
+  return prepared[math.random(#prepared)]
+end
+
+function done(summary, latency)
+  local e = summary.errors
+  io.write(string.format("muster-figures requests=%d duration=%d connect=%d read=%d "
+    .. "write=%d status=%d timeout=%d p50=%d p90=%d p99=%d max=%d\\n", summary.requests,
+    summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+end
+"""
+
+
+def wrk_script(path: Path, scenario: Scenario) -> Path:
+    """Write wrk's Lua script for a scenario: its token and its paths."""
+    path.write_text(
+        f'wrk.headers["Authorization"] = {_lua_string("Bearer " + scenario.token)}\n'
+        "paths = {\n" + ",\n".join(map(_lua_string, scenario.paths)) + "\n}\n" + WRK_SCRIPT)
+    return path
+
+
+def _wrk(base: str, script: Path, clients: int, seconds: float, seed: int) -> Figures:
+    """A closed-loop run of wrk; its CPU share from the rusage of waited-for children
+    (the service is a child too, but is not waited for until it ends)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    # -d takes whole seconds
+    proc = subprocess.run(["wrk", "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s",
+                           "--timeout", "60s", "-s", str(script), base, "--", str(seed)],
+                          capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("muster-figures ")]
+    if proc.returncode or not lines:
+        sys.exit(f"wrk failed:\n{proc.stdout}\n{proc.stderr}")
+    got = {key: int(value) for key, value in (kv.split("=") for kv in lines[-1].split()[1:])}
+    failed: Counter[int | str] = Counter(
+        {kind: got[kind] for kind in ("connect", "read", "write", "status", "timeout")
+         if got[kind]})
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return Figures(got["requests"], failed, got["duration"] / 1e6, np.empty(0), cpu / elapsed,
+                   given_ms={q: got[k] / 1000 for q, k in
+                             ((50, "p50"), (90, "p90"), (99, "p99"), (100, "max"))})
+
+
 def measure(server: Server, meter: CpuMeter, scenario: Scenario, clients: int,
-            seconds: float, warmup: float, rate: float | None, seed: int) -> Figures:
-    asyncio.run(_load(server.base, scenario, clients, warmup, rate, seed + 1))
+            seconds: float, warmup: float, rate: float | None, seed: int,
+            script: Path | None) -> Figures:
+    """Warm up, then measure; with wrk's ``script`` for the scenario, or else httpx."""
+    def load(secs: float, run_seed: int) -> Figures:
+        if script is None:
+            return asyncio.run(_load(server.base, scenario, clients, secs, rate, run_seed))
+        return _wrk(server.base, script, clients, secs, run_seed)
+
+    if warmup > 0:
+        load(warmup, seed + 1)  # other ids than the measured run's, which it would warm
     before = meter.sample()
-    figures = asyncio.run(_load(server.base, scenario, clients, seconds, rate, seed))
+    figures = load(seconds, seed)
     service, database = CpuMeter.spent(before, meter.sample())
     per_request = 1000 / max(1, figures.requests)
     figures.server_cpu_ms, figures.database_cpu_ms = service * per_request, database * per_request
@@ -345,7 +428,7 @@ def report_line(label: str, mode: str, f: Figures) -> str:
     fails = f"  {errors} failed {dict(f.failed)}" if errors else ""
     return (f"{label:<28} {mode:<12} {f.requests:>8,} {f.requests / f.seconds:>8,.0f} "
             f"{f.percentile(50):>7.1f} {f.percentile(90):>7.1f} {p99:>7.1f} "
-            f"{f.latencies_ms.max() if len(f.latencies_ms) else 0:>7.0f} "
+            f"{f.percentile(100):>7.0f} "
             f"{f.client_cpu:>6.0%} {f.server_cpu_ms:>6.1f} {f.database_cpu_ms:>5.1f} "
             f"{f.load:>5.1f}  {verdict}{fails}")
 
@@ -369,34 +452,56 @@ def run(args: argparse.Namespace, server: str) -> None:
         new_workspace(ws, None, url)
     tests, region = scenarios(url, args.seed)
     tests = [t for t in tests if args.only in t.label]
+    load = f"{args.clients} concurrent {args.client} " + (
+        "connections" if args.client == "wrk" else "clients")
+    if args.client == "wrk" and args.rate:
+        load += f" (paced runs: {args.clients} httpx clients, wrk cannot pace)"
     print(f"register: {size:,} persons on PostgreSQL; uvicorn --workers {args.workers}; "
-          f"{args.clients} concurrent httpx clients on loopback; {args.seconds:.0f} s per run "
+          f"{load} on loopback; {args.seconds:.0f} s per run "
           f"after {args.warmup:.0f} s warm-up; officer bound to {region}; "
           f"{os.cpu_count()} cores", flush=True)
     lines = []
     speed = [machine_speed()]
-    with uvicorn_server(ws, url, args.workers, args.app) as server:
-        meter = CpuMeter(server.pid, url)
-        for scenario in tests:
+    with uvicorn_server(ws, url, args.workers, args.app) as service, \
+            tempfile.TemporaryDirectory() as scripts:
+        meter = CpuMeter(service.pid, url)
+        for i, scenario in enumerate(tests):
+            script = None
+            if args.client == "wrk":
+                script = wrk_script(Path(scripts) / f"scenario-{i}.lua", scenario)
             modes: list[tuple[str, float | None]] = [("closed loop", None)]
             if args.rate:
                 modes.append((f"{args.rate:.0f} req/s", args.rate))
             for mode, rate in modes:
-                figures = measure(server, meter, scenario, args.clients, args.seconds,
-                                  args.warmup, rate, args.seed)
+                figures = measure(service, meter, scenario, args.clients, args.seconds,
+                                  args.warmup, rate, args.seed, None if rate else script)
                 lines.append(report_line(scenario.label, mode, figures))
                 print(lines[-1], flush=True)
     speed.append(machine_speed())
-    print(f"\n{size:,} persons, {args.clients} clients, {args.workers} uvicorn workers; "
-          f"latency in ms; goal p99 <= {GOAL_P99_MS:.0f} ms; client: the load generator's "
-          "share of a core; svc/db: CPU ms per request of the service and of PostgreSQL; "
-          "loadavg: the machine's 1-minute load average (other work included); machine "
-          f"speed (millions of loop turns/s per core) before {speed[0]:.2f}, after "
-          f"{speed[1]:.2f}")
+    print(f"\n{size:,} persons, {args.clients} clients ({args.client}"
+          f"{', paced: httpx' if args.client == 'wrk' and args.rate else ''}), "
+          f"{args.workers} uvicorn workers; latency in ms; goal p99 <= {GOAL_P99_MS:.0f} ms; "
+          "client: the load generator's share of a core; svc/db: CPU ms per request of the "
+          "service and of PostgreSQL; loadavg: the machine's 1-minute load average (other "
+          "work included); machine speed (millions of loop turns/s per core) before "
+          f"{speed[0]:.2f}, after {speed[1]:.2f}")
     print(f"{'scenario':<28} {'load':<12} {'requests':>8} {'req/s':>8} {'p50':>7} {'p90':>7} "
           f"{'p99':>7} {'max':>7} {'client':>6} {'svc':>6} {'db':>5} {'loadavg':>5}")
     for line in lines:
         print(line)
+
+
+def ensure_wrk() -> None:
+    """wrk on PATH; as root, installed from the distribution's packages if it is not."""
+    if shutil.which("wrk"):
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("wrk is not installed: installing it (apt-get install -y wrk)", flush=True)
+        subprocess.run(["apt-get", "install", "-y", "wrk"], check=False)
+        if shutil.which("wrk"):
+            return
+    sys.exit("the load generator wrk is not installed: install it (Debian/Ubuntu: "
+             "apt-get install wrk) or pass --client httpx")
 
 
 def main() -> None:
@@ -416,8 +521,12 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--client", choices=["wrk", "httpx"], default="wrk",
+                        help="the load generator: wrk (default; little CPU) or httpx in "
+                        "this process")
     parser.add_argument("--rate", type=float, default=0.0,
-                        help="also run each scenario paced to this many requests/s in total")
+                        help="also run each scenario paced to this many requests/s in total "
+                        "(always with httpx)")
     parser.add_argument("--app", default="muster.service.asgi:app",
                         help="the ASGI app factory uvicorn serves (another build's, to "
                         "compare)")
@@ -426,6 +535,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path,
                         default=Path(tempfile.gettempdir()) / "muster-bench-service")
     args = parser.parse_args()
+    if args.client == "wrk":
+        ensure_wrk()
     args.workdir.mkdir(parents=True, exist_ok=True)
     os.chmod(args.workdir, 0o755)
     if args.extracts:
