@@ -27,14 +27,12 @@ def first_record(conn: sa.Connection, person_id: str) -> tuple[str, str]:
     return str(row.source), str(row.record_id)
 
 
-def _with_events(conn: sa.Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    ids = [int(n["id"]) for n in rows]
-    events: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
-    if ids:
-        for e in conn.execute(sa.select(notice_events).where(
-                notice_events.c.notice_id.in_(ids)).order_by(notice_events.c.id)).mappings():
-            events[int(e["notice_id"])].append(dict(e))
-    return [{**n, "events": events[int(n["id"])]} for n in rows]
+def _with_events(notice_rows: Rows, events: Rows) -> list[dict[str, Any]]:
+    """The notices, each with its ``events`` (of ``events``, in their order)."""
+    by_notice: dict[int, Rows] = {int(n["id"]): [] for n in notice_rows}
+    for event in events:
+        by_notice[int(event["notice_id"])].append(event)
+    return [{**n, "events": by_notice[int(n["id"])]} for n in notice_rows]
 
 
 def _notice_queries() -> dict[str, Query]:
@@ -54,10 +52,7 @@ NOTICE_QUERIES = _notice_queries()
 
 def notices_of(rows: dict[str, Rows]) -> list[dict[str, Any]]:
     """A person's notices, newest first, each with its ``events``."""
-    events: dict[int, list[dict[str, Any]]] = {int(n["id"]): [] for n in rows["notices"]}
-    for event in rows["notice_events"]:
-        events[int(event["notice_id"])].append(event)
-    return [{**n, "events": events[int(n["id"])]} for n in rows["notices"]]
+    return _with_events(rows["notices"], rows["notice_events"])
 
 
 def person_notices(db: Reader, person_id: str) -> list[dict[str, Any]]:
@@ -71,7 +66,11 @@ def notice(store: Store, notice_id: int) -> dict[str, Any] | None:
     with store.engine.connect() as conn:
         row = conn.execute(sa.select(notices).where(notices.c.id == notice_id)
                            ).mappings().first()
-        return _with_events(conn, [dict(row)])[0] if row is not None else None
+        if row is None:
+            return None
+        events = conn.execute(sa.select(notice_events).where(
+            notice_events.c.notice_id == notice_id).order_by(notice_events.c.id)).mappings()
+        return _with_events([dict(row)], [dict(e) for e in events])[0]
 
 
 def notice_statuses(store: Store, plan_id: int, regions: tuple[str, ...] | None,
