@@ -21,6 +21,13 @@ through a generated Lua script). Scenarios, each as a bearer-token client:
   person (officer)         the same as a regional officer, ids from the officer's region
   search name+birth date   GET /api/v1/persons?name=FAMILY+GIVEN&birth_date=YYYY-MM-DD
   search identifier        GET /api/v1/persons?id=NATIONAL_ID
+  floor: token check only  GET /api/v1/me  (no person read, no audit entry)
+
+The floor is the least an authenticated request costs this stack on this machine (token
+lookup, FastAPI, uvicorn): what no person read can beat. With C closed-loop clients the
+mean latency is C / throughput (Little's law), so p99 <= 50 ms at 50 clients needs well
+over 1,000 answers a second; the floor's line shows whether this machine can give that
+at all.
 
 With ``--rate R`` each scenario runs a second time with the same C clients paced to R
 requests/s in total (latency counted from when a request was due, so a slow answer
@@ -145,7 +152,7 @@ def _token(store: Store, username: str, role: str, regions: tuple[str, ...] = ()
 
 
 def scenarios(url: str, seed: int) -> tuple[list[Scenario], str]:
-    """The four scenarios with their tokens and random requests; the officer's region."""
+    """The scenarios with their tokens and random requests; the officer's region."""
     from muster.store import open_store
 
     store = open_store(url)  # also brings the schema (and its indexes) up to date
@@ -181,6 +188,7 @@ def scenarios(url: str, seed: int) -> tuple[list[Scenario], str]:
             for f, g, d in named]),
         Scenario("search identifier", admin, [
             "/api/v1/persons?" + urlencode({"id": i}) for i in ids]),
+        Scenario("floor: token check only", admin, ["/api/v1/me"]),
     ], region
 
 
@@ -199,13 +207,17 @@ class Server:
 
 
 @contextmanager
-def uvicorn_server(ws: Path, url: str, workers: int, factory: str) -> Iterator[Server]:
-    """``uvicorn --workers N`` serving the register; yields it once it answers. (A
-    PYTHONPATH given to the benchmark reaches the server: to serve another checkout's
-    muster, for a before/after comparison.)"""
+def uvicorn_server(ws: Path, url: str, workers: int, factory: str,
+                   threads: int | None = None) -> Iterator[Server]:
+    """``uvicorn --workers N`` serving the register, each worker working on ``threads``
+    requests at once (None: muster's default); yields it once it answers. (A PYTHONPATH
+    given to the benchmark reaches the server: to serve another checkout's muster, for a
+    before/after comparison.)"""
     port = _free_port()
     env = {**os.environ, "MUSTER_WORKSPACE": str(ws), "MUSTER_DATABASE_URL": url,
            "MUSTER_SECRET_KEY": secrets.token_urlsafe(32)}
+    if threads:
+        env["MUSTER_REQUEST_THREADS"] = str(threads)
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", factory, "--host",
          "127.0.0.1", "--port", str(port), "--workers", str(workers), "--no-access-log",
@@ -456,13 +468,15 @@ def run(args: argparse.Namespace, server: str) -> None:
         "connections" if args.client == "wrk" else "clients")
     if args.client == "wrk" and args.rate:
         load += f" (paced runs: {args.clients} httpx clients, wrk cannot pace)"
-    print(f"register: {size:,} persons on PostgreSQL; uvicorn --workers {args.workers}; "
+    threads = f"{args.threads} threads each" if args.threads else "muster's default threads"
+    print(f"register: {size:,} persons on PostgreSQL; uvicorn --workers {args.workers} "
+          f"({threads}); "
           f"{load} on loopback; {args.seconds:.0f} s per run "
           f"after {args.warmup:.0f} s warm-up; officer bound to {region}; "
           f"{os.cpu_count()} cores", flush=True)
     lines = []
     speed = [machine_speed()]
-    with uvicorn_server(ws, url, args.workers, args.app) as service, \
+    with uvicorn_server(ws, url, args.workers, args.app, args.threads) as service, \
             tempfile.TemporaryDirectory() as scripts:
         meter = CpuMeter(service.pid, url)
         for i, scenario in enumerate(tests):
@@ -518,6 +532,9 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true",
                         help="build the register again even if it exists")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="requests each worker works on at once (MUSTER_REQUEST_THREADS; "
+                        "default: muster's own)")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=5.0)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import httpx2 as httpx
 import pytest
 import sqlalchemy as sa
@@ -23,8 +24,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from conftest import Register
-from muster.errors import WorkspaceError
+from muster.errors import ConfigError, WorkspaceError
 from muster.service import asgi, audit, audit_verify, create_app
+from muster.service.app import REQUEST_THREADS
 from muster.service.audit import entry_hash
 from muster.store import Store
 from muster.store.schema import audit_log
@@ -179,18 +181,45 @@ def test_the_asgi_factory_serves_the_workspace_named_in_the_environment(
     assert (register.root / "service.secret").exists()
 
 
+def test_the_service_works_on_as_many_requests_at_once_as_it_is_told(
+        register: Register, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The request threads and the pooled connections: the default, the factory's
+    MUSTER_REQUEST_THREADS, and a clear refusal of a value that is no number of threads."""
+    def threads(app: FastAPI) -> tuple[int, int | None]:
+        with TestClient(app) as client:
+            limit = client.portal.call(
+                lambda: anyio.to_thread.current_default_thread_limiter().total_tokens)
+            pool = app.state.service.store.engine.pool
+            return int(limit), pool.size() if isinstance(pool, sa.pool.QueuePool) else None
+
+    monkeypatch.setenv(asgi.WORKSPACE_ENV, str(register.root))
+    monkeypatch.delenv(asgi.THREADS_ENV, raising=False)
+    limit, pool = threads(asgi.app())
+    assert limit == REQUEST_THREADS and pool in (None, REQUEST_THREADS)
+    monkeypatch.setenv(asgi.THREADS_ENV, "5")
+    limit, pool = threads(asgi.app())
+    assert limit == 5 and pool in (None, 5)  # SQLite opens a connection per use
+    for wrong in ("0", "two", "-3"):
+        monkeypatch.setenv(asgi.THREADS_ENV, wrong)
+        with pytest.raises(ConfigError, match=asgi.THREADS_ENV):
+            asgi.app()
+
+
 def test_serve_with_workers_runs_the_factory_in_each_worker(
         register: Register, monkeypatch: pytest.MonkeyPatch) -> None:
     started: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.update(app=app, **kw))
     monkeypatch.delenv("MUSTER_SECRET_KEY", raising=False)
-    for name in (asgi.WORKSPACE_ENV, asgi.SECURE_COOKIE_ENV):  # set by serve: undone after
-        monkeypatch.setenv(name, "")
-    out = register.ok("serve", "--port", "8124", "--workers", "2", "--secure-cookie")
+    for name in (asgi.WORKSPACE_ENV, asgi.SECURE_COOKIE_ENV, asgi.THREADS_ENV):
+        monkeypatch.setenv(name, "")  # set by serve: undone after
+    out = register.ok("serve", "--port", "8124", "--workers", "2", "--secure-cookie",
+                      "--threads", "3")
     assert "http://127.0.0.1:8124/" in out and "2 worker processes" in out
+    assert "3 requests at a time each" in out
     assert started["app"] == "muster.service.asgi:app" and started["factory"] is True
     assert started["workers"] == 2 and started["port"] == 8124
     # what the workers will read: this workspace, Secure cookies, and a key made already
     assert Path(os.environ[asgi.WORKSPACE_ENV]) == register.root.resolve()
     assert os.environ[asgi.SECURE_COOKIE_ENV] == "1"
+    assert os.environ[asgi.THREADS_ENV] == "3"
     assert (register.root / "service.secret").exists()

@@ -30,6 +30,11 @@ def serve(
         help="Mark the session cookie Secure (when served over HTTPS).")] = False,
     workers: Annotated[int, typer.Option(
         min=1, help="Worker processes; one per core serves the most requests.")] = 1,
+    threads: Annotated[int | None, typer.Option(
+        min=1, show_default=False, help="Requests each worker works on at once (threads, "
+        "and as many database connections); default MUSTER_REQUEST_THREADS, else 2. Few "
+        "serve a small machine best; a database across a network may keep more busy.")
+    ] = None,
 ) -> None:
     """Serve the REST API (under /api/v1, schema at /docs) over this workspace's register.
 
@@ -41,21 +46,25 @@ def serve(
     import uvicorn
 
     from muster.service import create_app, service_secret
-    from muster.service.asgi import SECURE_COOKIE_ENV, WORKSPACE_ENV
+    from muster.service.asgi import SECURE_COOKIE_ENV, THREADS_ENV, WORKSPACE_ENV, request_threads
 
+    threads = threads or request_threads()
     ws = workspace()
     with store_for(ws):
         pass  # bring the schema up to date (and fail now) before listening
     secret = service_secret(ws.root)  # made now, before any worker looks for it
     console.print(f"Serving the register at http://{host}:{port}/ (API docs: /docs)"
-                  + (f" with {workers} worker processes" if workers > 1 else ""))
+                  + (f" with {workers} worker processes" if workers > 1 else "")
+                  + f", {threads} requests at a time" + (" each" if workers > 1 else ""))
     if workers == 1:
-        application = create_app(ws, secret, cookie_secure=secure_cookie)
+        application = create_app(ws, secret, cookie_secure=secure_cookie,
+                                 request_threads=threads)
         uvicorn.run(application, host=host, port=port, log_level="info")
         return
     # Each worker process builds the app again, from the environment (muster.service.asgi).
     os.environ[WORKSPACE_ENV] = str(ws.root.resolve())
     os.environ[SECURE_COOKIE_ENV] = "1" if secure_cookie else "0"
+    os.environ[THREADS_ENV] = str(threads)
     uvicorn.run("muster.service.asgi:app", factory=True, workers=workers, host=host,
                 port=port, log_level="info")
 

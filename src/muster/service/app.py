@@ -34,11 +34,14 @@ from muster.workspace import Workspace
 SECRET_ENV = "MUSTER_SECRET_KEY"
 SECRET_FILE = "service.secret"
 PROBLEM_JSON = "application/problem+json"
-# Requests one process works on at once (its threads; as many pooled connections).
-# Each request mostly waits on the database, so a few threads keep a core busy; more
-# would only contend for the interpreter lock while holding connections. The rest
-# queue, at no cost, until a thread is free.
-REQUEST_THREADS = 8
+# Requests one process works on at once (its threads; as many pooled connections),
+# unless `muster serve --threads` says otherwise. The rest queue, at no cost, until a
+# thread is free. Threads of one process take turns at the interpreter lock, and each
+# turn costs CPU: on two cores with PostgreSQL beside the service (benchmarks/service.py,
+# 100,000 persons, 50 clients), two workers of 8 threads each read persons at 231-251
+# req/s with p99 462-586 ms, of 2 threads each at 303-312 req/s with p99 262-431 ms.
+# A database across a network, whose answers take longer, can keep more threads busy.
+REQUEST_THREADS = 2
 log = logging.getLogger("muster.service")
 
 
@@ -105,17 +108,19 @@ async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
 
 def create_app(workspace: Workspace, secret: str, *, database_url: str | None = None,
                cookie_secure: bool = False, throttle: LoginThrottle | None = None,
-               recount_seconds: float = RECOUNT_SECONDS) -> FastAPI:
+               recount_seconds: float = RECOUNT_SECONDS,
+               request_threads: int = REQUEST_THREADS) -> FastAPI:
     """The service over the workspace's register (or the one at ``database_url``), opened
     at start-up. Casework writes officer-verified values into the workspace. The
-    dashboard's counts are kept current in the background (``recount_seconds``)."""
+    dashboard's counts are kept current in the background (``recount_seconds``). It
+    works on ``request_threads`` requests at once."""
     database_url = database_url or workspace.database_url
     profile = workspace.profile()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
-        store = open_store(database_url, pool_size=REQUEST_THREADS)
+        anyio.to_thread.current_default_thread_limiter().total_tokens = request_threads
+        store = open_store(database_url, pool_size=request_threads)
         app.state.service = Service(store=store, profile=profile, workspace=workspace,
                                     sessions=Sessions(secret),
                                     throttle=throttle or LoginThrottle(),
