@@ -38,9 +38,10 @@ PROBLEM_JSON = "application/problem+json"
 # unless `muster serve --threads` says otherwise. The rest queue, at no cost, until a
 # thread is free. Threads of one process take turns at the interpreter lock, and each
 # turn costs CPU: on two cores with PostgreSQL beside the service (benchmarks/service.py,
-# 100,000 persons, 50 clients), two workers of 8 threads each read persons at 231-251
-# req/s with p99 462-586 ms, of 2 threads each at 303-312 req/s with p99 262-431 ms.
-# A database across a network, whose answers take longer, can keep more threads busy.
+# 50 clients), two workers of 8 threads each read persons at 255-276 req/s with p99
+# 389-405 ms from a register of 1,000,000, of 2 threads each at 366-397 req/s with p99
+# 205-219 ms (at 100,000: 231-251 against 303-312 req/s). A database across a network,
+# whose answers take longer, can keep more threads busy.
 REQUEST_THREADS = 2
 log = logging.getLogger("muster.service")
 
