@@ -53,6 +53,18 @@ BASELINE_U_PAIRS = 2e6  # the same as muster's default resolution.u_sample_pairs
 SAMPLES = 6
 
 Figures = dict[str, Any]
+# muster's steps that do what the baseline does (read the records, link them, cluster
+# them); the rest writes the register, which the baseline has no part in.
+LINKAGE_STEPS = ("looking for new records", "loading records", "linking on identifiers",
+                 "scoring candidate pairs (Splink)", "clustering")
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process so far, every thread, user and system."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 # --- children: the measured processes ---------------------------------------------------
@@ -71,10 +83,10 @@ def child_resolve(workspace: Path, full: bool | None) -> None:
     from muster.workspace import open_workspace
 
     ws = open_workspace(workspace)
-    steps: list[tuple[str, float]] = []
+    steps: list[tuple[str, float, float]] = []
 
     def progress(text: str) -> None:
-        steps.append((text, time.perf_counter()))
+        steps.append((text, time.perf_counter(), cpu_seconds()))
 
     kwargs: dict[str, Any] = {}
     full_param = "full" in inspect.signature(resolve).parameters
@@ -88,11 +100,14 @@ def child_resolve(workspace: Path, full: bool | None) -> None:
         entries = _review_entries(store)
     finally:
         store.close()
-    marks = [*steps, ("end", end)]
-    step_seconds = {name: round(marks[i + 1][1] - at, 2) for i, (name, at) in
+    marks = [*steps, ("end", end, cpu_seconds())]
+    step_seconds = {name: round(marks[i + 1][1] - at, 2) for i, (name, at, _) in
                     enumerate(marks[:-1])}
+    step_cpu = {name: round(marks[i + 1][2] - cpu, 2) for i, (name, _, cpu) in
+                enumerate(marks[:-1])}
     out = dataclasses.asdict(report)
-    out.update(api_seconds=round(end - start, 2), steps=step_seconds, review_entries=entries,
+    out.update(api_seconds=round(end - start, 2), steps=step_seconds, step_cpu=step_cpu,
+               cpu_seconds=round(cpu_seconds(), 2), review_entries=entries,
                full_parameter=full_param, asked_full=full)
     print(json.dumps(out, default=str))
 
@@ -188,7 +203,7 @@ def child_baseline(workspace: Path, out: Path) -> None:
     print(json.dumps({
         "records": records, "comparisons": present, "predicted_pairs": int(pairs),
         "prior": prior, "em_blockings": [" + ".join(r) for r in sessions],
-        "api_seconds": round(end - start, 2),
+        "api_seconds": round(end - start, 2), "cpu_seconds": round(cpu_seconds(), 2),
         "steps": {"loading records": round(loaded - start, 2),
                   "training": round(trained - loaded, 2),
                   "predicting": round(predicted - trained, 2),
@@ -782,8 +797,8 @@ def febrl(args: argparse.Namespace, workdir: Path) -> Figures:
 # --- the report -----------------------------------------------------------------------------
 
 
-def _ratio(a: float, b: float) -> float | None:
-    return a / b if b else None
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
@@ -814,6 +829,13 @@ def comparison_table(title: str, muster: Figures, baseline: Figures) -> Figures:
          _ratio(muster["wall"], baseline["wall"]), digits=2)
     _row("  of which in resolve()/model, s", muster["api_seconds"], baseline["api_seconds"],
          _ratio(muster["api_seconds"], baseline["api_seconds"]), digits=2)
+    linkage = linkage_seconds(muster)
+    if linkage is not None:
+        _row("  of which linkage (to clusters), s", linkage, baseline["api_seconds"],
+             _ratio(linkage, baseline["api_seconds"]), digits=2)
+    if "cpu_seconds" in muster and "cpu_seconds" in baseline:
+        _row("CPU time of the process, s", muster["cpu_seconds"], baseline["cpu_seconds"],
+             _ratio(muster["cpu_seconds"], baseline["cpu_seconds"]), digits=2)
     _row("peak memory (max RSS), MiB", muster["peak_mib"], baseline["peak_mib"],
          _ratio(muster["peak_mib"], baseline["peak_mib"]), digits=2)
     ratios = {
@@ -823,6 +845,9 @@ def comparison_table(title: str, muster: Figures, baseline: Figures) -> Figures:
         "wall": _ratio(muster["wall"], baseline["wall"]),
         "api_seconds": _ratio(muster["api_seconds"], baseline["api_seconds"]),
         "peak_mib": _ratio(muster["peak_mib"], baseline["peak_mib"]),
+        "linkage_seconds": (None if linkage is None
+                            else _ratio(linkage, baseline["api_seconds"])),
+        "cpu_seconds": _ratio(muster.get("cpu_seconds"), baseline.get("cpu_seconds")),
     }
     if m["traps"]:
         print("  trap pairs merged (person pairs)      planted  with records          muster"
@@ -831,6 +856,28 @@ def comparison_table(title: str, muster: Figures, baseline: Figures) -> Figures:
             print(f"    {trap:34}{t['planted']:>9,}{t['both_have_records']:>14,}"
                   f"{t['merged']:>16,}{b['traps'][trap]['merged']:>16,}")
     return ratios
+
+
+def linkage_seconds(muster: Figures) -> float | None:
+    """Seconds of muster's steps that do the baseline's work; None: a run in other steps."""
+    steps = muster.get("steps", {})
+    if not all(name in steps for name in LINKAGE_STEPS[1:]):
+        return None
+    return round(sum(steps.get(name, 0.0) for name in LINKAGE_STEPS), 2)
+
+
+def print_time_bound(muster: Figures, baseline: Figures, cpus: int) -> None:
+    """What the CPU time each needed says of the wall time any scheduling could reach."""
+    if "step_cpu" not in muster or "cpu_seconds" not in baseline:
+        return
+    register = {k: v for k, v in muster["step_cpu"].items() if k not in LINKAGE_STEPS}
+    linkage = sum(v for k, v in muster["step_cpu"].items() if k in LINKAGE_STEPS)
+    print("  CPU s by step: " + ", ".join(f"{k} {v:.1f}" for k, v in
+                                           muster["step_cpu"].items()))
+    print(f"  muster's CPU: {linkage:.1f} s linking, {sum(register.values()):.1f} s writing "
+          f"the register; the whole process needs {muster['cpu_seconds']:.1f} s, so on "
+          f"{cpus} cores no schedule ends before {muster['cpu_seconds'] / cpus:.1f} s "
+          f"(baseline: {baseline['cpu_seconds']:.1f} s of CPU, {baseline['wall']:.1f} s wall)")
 
 
 def targets(result: Figures) -> list[tuple[str, bool]]:
@@ -893,6 +940,7 @@ def report(figures: Figures) -> None:
         print(f"  muster steps (s): {steps}")
         steps = ", ".join(f"{k} {v:.1f}" for k, v in synth["baseline"]["steps"].items())
         print(f"  baseline steps (s): {steps}")
+        print_time_bound(synth["muster"], synth["baseline"], figures["cpus"])
         m = synth["muster"]
         entries = ("" if m.get("review_entries") is None else
                    f" in {m['review_entries']:,} entries, one per two persons")
