@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from conftest import Register
+from conftest import Register, Snapshots
 from helpers import count, declare, read_csv
 from muster.profile import load_profile
 from muster.profile.checks import ALGORITHMS
@@ -121,7 +121,13 @@ def _cases_file(folder: Path, rows: list[tuple[str, ...]]) -> Path:
 
 
 @pytest.fixture
-def resolved(register: Register, tmp_path: Path) -> Register:
+def resolved(register: Register, tmp_path: Path, snapshots: Snapshots) -> Register:
+    """The synthetic extracts and CASES ingested and resolved: built once, then copied."""
+    return snapshots.register("resolved", register, tmp_path,
+                              lambda: _ingest_and_resolve(register, tmp_path))
+
+
+def _ingest_and_resolve(register: Register, tmp_path: Path) -> None:
     extracts = tmp_path / "extracts"
     register.ok("synth", extracts, "--persons", PERSONS, "--seed", 3)
     register.ok("sources", "add", extracts / "sources.toml")
@@ -133,7 +139,6 @@ def resolved(register: Register, tmp_path: Path) -> Register:
     register.ok("sources", "add", tmp_path / "cases.toml")
     register.ok("ingest", "cases", _cases_file(tmp_path, CASES))
     register.ok("resolve")
-    return register
 
 
 def _links(register: Register, path: Path) -> dict[tuple[str, str], str]:

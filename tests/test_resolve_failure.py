@@ -13,11 +13,19 @@ from typing import Any
 import pytest
 
 import muster.resolve.pipeline as resolution
-from conftest import Register
+from conftest import Register, Snapshots
 
 
 def _fail(*_args: Any, **_kwargs: Any) -> None:
     raise RuntimeError("simulated failure")
+
+
+def _ingest_and_resolve(register: Register, tmp_path: Path) -> None:
+    extracts = tmp_path / "extracts"
+    register.ok("synth", extracts, "--persons", 300, "--seed", 5)
+    register.ok("sources", "add", extracts / "sources.toml")
+    register.ok("ingest", "--all")
+    register.ok("resolve")
 
 
 def _exports(register: Register, path: Path) -> tuple[bytes, bytes]:
@@ -31,12 +39,9 @@ def _exports(register: Register, path: Path) -> tuple[bytes, bytes]:
     "build_golden",  # after the memberships and links are written
 ])
 def test_a_run_that_fails_while_writing_changes_nothing(
-        register: Register, tmp_path: Path, failing: str) -> None:
-    extracts = tmp_path / "extracts"
-    register.ok("synth", extracts, "--persons", 300, "--seed", 5)
-    register.ok("sources", "add", extracts / "sources.toml")
-    register.ok("ingest", "--all")
-    register.ok("resolve")
+        register: Register, tmp_path: Path, snapshots: Snapshots, failing: str) -> None:
+    snapshots.register("resolved-300-seed-5", register, tmp_path,
+                       lambda: _ingest_and_resolve(register, tmp_path))
     (tmp_path / "before").mkdir()
     before = _exports(register, tmp_path / "before")
 
