@@ -190,7 +190,8 @@ class Snapshots:
             return _Snapshot(files, tmp_path, database)
         # The backup API writes one consistent file, whatever the WAL still holds.
         with closing(sqlite3.connect(register.root / "muster.db")) as src, \
-                closing(sqlite3.connect(files / "ws" / "muster.db")) as dst:
+                closing(sqlite3.connect(
+                    files / register.root.relative_to(tmp_path) / "muster.db")) as dst:
             src.backup(dst)
         return _Snapshot(files, tmp_path, None)
 
