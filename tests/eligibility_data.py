@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -9,6 +10,7 @@ import sqlalchemy as sa
 
 from muster.store import Store
 from muster.store.schema import (
+    golden_provenance,
     golden_records,
     golden_values,
     person_records,
@@ -64,7 +66,7 @@ def write_register(store: Store, persons: list[dict[str, Any]], *, clear: bool =
     source its golden value came from, ``review`` the state of a pair of the person's
     passport record in the review list (see ``_review``)."""
     now = datetime.now(UTC)
-    records, values, members, pairs, decisions = [], [], [], [], []
+    records, values, provenance, members, pairs, decisions = [], [], [], [], [], []
     for p in persons:
         if p.get("review"):
             members.append({"source": "passports", "record_id": f"{p['person_id']}-passports",
@@ -77,22 +79,29 @@ def write_register(store: Store, persons: list[dict[str, Any]], *, clear: bool =
         records.append({"person_id": p["person_id"], "records": 1,
                         "conflicts": len(conflicts),
                         **{f: p.get(f) for f in (*FACT_FIELDS, *NAME_KEYS)}})
+        agreed = {}
         for field in FACT_FIELDS:
             if p.get(field) is None:
                 continue
             source = chosen_source.get(field, SOURCE_OF.get(field, "passports"))
+            record_id = f"{p['person_id']}-{source}"
+            if field not in conflicts:  # as resolution keeps it (store/provenance.py)
+                agreed[field] = [source, record_id, None, 1]
+                continue
             values.append({"person_id": p["person_id"], "field": field,
                            "value": _text(p[field]), "source": source,
-                           "record_id": f"{p['person_id']}-{source}", "record_date": None,
-                           "support": 1, "chosen": 1, "conflict": int(field in conflicts)})
-            for i, (other, other_source) in enumerate(conflicts.get(field, [])):
+                           "record_id": record_id, "record_date": None,
+                           "support": 1, "chosen": 1, "conflict": 1})
+            for i, (other, other_source) in enumerate(conflicts[field]):
                 values.append({"person_id": p["person_id"], "field": field,
                                "value": _text(other), "source": other_source,
                                "record_id": f"{p['person_id']}-{other_source}-{i}",
                                "record_date": None, "support": 1, "chosen": 0, "conflict": 1})
+        provenance.append({"person_id": p["person_id"], "fields": json.dumps(agreed)})
     with store.engine.begin() as conn:
         if clear:
-            for table in (golden_values, golden_records, review_pairs, review_decisions):
+            for table in (golden_values, golden_records, golden_provenance, review_pairs,
+                          review_decisions):
                 conn.execute(table.delete())
             conn.execute(person_records.delete().where(person_records.c.person_id.in_(
                 [p["person_id"] for p in persons])))
@@ -103,7 +112,8 @@ def write_register(store: Store, persons: list[dict[str, Any]], *, clear: bool =
                 collisions=0, model="{}"))
         if records:
             conn.execute(golden_records.insert(), records)
-        for table, rows in ((golden_values, values), (person_records, members),
+        for table, rows in ((golden_values, values), (golden_provenance, provenance),
+                            (person_records, members),
                             (review_pairs, pairs), (review_decisions, decisions)):
             if rows:
                 conn.execute(table.insert(), rows)

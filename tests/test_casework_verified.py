@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from conftest import Register
 from helpers import records
 from muster.casework.verified import record_verified
+from muster.resolve.queries import person_view
 from muster.store.schema import (
     eligibility_results,
     golden_records,
-    golden_values,
     record_pins,
 )
 
@@ -38,10 +38,9 @@ def _pick(register: Register) -> str:
 
 
 def _chosen(register: Register, person_id: str, field: str) -> dict[str, object]:
-    with register.store().engine.connect() as conn:
-        return dict(conn.execute(sa.select(golden_values).where(
-            golden_values.c.person_id == person_id, golden_values.c.field == field,
-            golden_values.c.chosen == 1)).mappings().one())
+    [chosen] = [v for v in person_view(register.store(), person_id).values
+                if v["field"] == field and v["chosen"]]
+    return chosen
 
 
 def test_officer_verified_values_win_with_provenance(register: Register,

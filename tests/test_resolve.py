@@ -21,6 +21,8 @@ from conftest import Register, Snapshots
 from helpers import count, declare, read_csv
 from muster.profile import load_profile
 from muster.profile.checks import ALGORITHMS
+from muster.resolve.golden import GOLDEN_FIELDS
+from muster.resolve.queries import person_view
 
 PERSONS = 1500
 
@@ -564,6 +566,38 @@ def test_person_show_and_explain_give_reasons(resolved: Register, tmp_path: Path
     assert links[("cases", "cyr")] in found
     bad = resolved.run("person", "show", "P999999999")
     assert bad.exit_code == 2 and "No person" in bad.err
+
+
+def test_every_golden_value_names_a_record_of_the_person_that_holds_it(
+        resolved: Register) -> None:
+    """Each golden field has one chosen value, taken from one of the person's own
+    records; a field whose records agree names its source with the person, and a
+    contested one keeps all its values (store/provenance.py), never both."""
+    store = resolved.store()
+    with store.engine.connect() as conn:
+        agreed = {r[0]: json.loads(r[1]) for r in conn.execute(sa.text(
+            "SELECT person_id, fields FROM golden_provenance"))}
+        contested = {(r[0], r[1]): r[2] for r in conn.execute(sa.text(
+            "SELECT person_id, field, count(*) FROM golden_values GROUP BY person_id, field"))}
+        golden = conn.execute(sa.text("SELECT count(*) FROM golden_records")).scalar_one()
+        with_conflicts = conn.execute(sa.text(
+            "SELECT person_id FROM golden_records WHERE conflicts > 0 "
+            "ORDER BY person_id LIMIT 15")).scalars().all()
+    assert len(agreed) == golden > PERSONS / 2
+    assert min(contested.values()) >= 2  # a field kept there has values to choose from
+    assert not {(p, f) for p, fields in agreed.items() for f in fields} & contested.keys()
+    assert len(with_conflicts) == 15
+    for person_id in [*sorted(agreed)[:25], *with_conflicts]:
+        view = person_view(store, person_id)
+        records = {(r["source"], r["record_id"]): r for r in view.records}
+        chosen = sorted(v["field"] for v in view.values if v["chosen"])
+        assert chosen == sorted(f for f in GOLDEN_FIELDS if view.golden[f] is not None)
+        for value in view.values:
+            held = records[(value["source"], value["record_id"])][value["field"]]
+            assert str(held) == value["value"], (person_id, value)
+            if value["chosen"]:
+                assert str(view.golden[value["field"]]) == value["value"]
+        assert any(v["conflict"] for v in view.values) == (person_id in with_conflicts)
 
 
 def test_link_contributions_read_back_by_comparison_name() -> None:

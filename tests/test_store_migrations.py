@@ -14,6 +14,7 @@ from alembic.runtime.migration import MigrationContext
 
 from conftest import Register
 from helpers import review_pair_persons
+from muster.resolve.queries import person_view
 from muster.store import Store
 from muster.store.database import _alembic_config
 from muster.store.schema import metadata
@@ -60,3 +61,35 @@ def test_an_upgraded_register_gives_its_open_review_pairs_their_persons(
     assert store.upgrade() == ("0010", store.head_revision())
     assert review_pair_persons(store) == written
     assert sum(r[0] is not None and r[2] is not None for r in written.values()) > 10
+
+
+def test_an_upgraded_register_keeps_every_golden_value_and_its_source(
+        register: Register, tmp_path: Path) -> None:
+    """Migration 0015 moves the sources of the agreed golden fields from golden_values
+    to golden_provenance: every value a person's page shows, with its record, is the
+    same before and after, and going back restores a row per value."""
+    register.ok("synth", tmp_path / "extracts", "--persons", 300, "--seed", 5)
+    register.ok("sources", "add", tmp_path / "extracts" / "sources.toml")
+    register.ok("ingest", "--all")
+    register.ok("resolve")
+    store = register.store()
+    with store.engine.connect() as conn:
+        person_ids = conn.execute(sa.text("SELECT person_id FROM golden_records")).scalars().all()
+
+    def shown() -> dict[str, list[tuple[object, ...]]]:
+        return {p: sorted(tuple(v.values()) for v in person_view(store, p).values)
+                for p in person_ids}
+
+    before = shown()
+    chosen = sum(v[-2] for values in before.values() for v in values)
+    assert len(person_ids) > 200 and chosen > 10 * len(person_ids)
+    config = _alembic_config()
+    with store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0014")
+    assert not sa.inspect(store.engine).has_table("golden_provenance")
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text(
+            "SELECT count(*) FROM golden_values WHERE chosen = 1")).scalar_one() == chosen
+    assert store.upgrade() == ("0014", store.head_revision())
+    assert shown() == before

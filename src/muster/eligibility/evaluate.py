@@ -52,11 +52,12 @@ DATED = [r for r in RULES if r.date is not None]
 BIT = {r.ground: 1 << i for i, r in enumerate(RULES)}
 
 
-def facts_sql(officer: str | None) -> str:
+def facts_sql(officer: str | None, dialect: str) -> str:
     """The golden facts the rules read, and the derived flags (rules.DERIVED_FLAGS) as 0/1:
     an unsettled identity conflict, records in review, (0 here) another file, and an
     unread value about a ground."""
     settled = f" AND source <> {text_sql(officer)}" if officer else ""
+    unreadable = unreadable_values_sql(officer, dialect)
     identity = ", ".join(text_sql(f) for f in IDENTITY_FIELDS)
     columns = ", ".join(f"g.{f}" for f in fact_fields())
     # A conflicting identity field is settled when its chosen value is the officer's.
@@ -74,7 +75,7 @@ def facts_sql(officer: str | None) -> str:
             f"JOIN ({RECORDS_IN_REVIEW_SQL}) k "
             f"ON k.source = p.source AND k.record_id = p.record_id) v "
             f"ON v.person_id = g.person_id "
-            f"LEFT JOIN (SELECT DISTINCT person_id FROM ({unreadable_values_sql(officer)}) x) u "
+            f"LEFT JOIN (SELECT DISTINCT person_id FROM ({unreadable}) x) u "
             f"ON u.person_id = g.person_id "
             f"LEFT JOIN ({newest_of_newer_examinations_sql()}) n ON n.person_id = g.person_id")
 
@@ -104,7 +105,7 @@ def build_flags(db: BulkConnection, table: str, contexts: dict[str, Context],
     columns = [c for suffix, ctx in contexts.items() for c in flag_columns_sql(ctx, suffix)]
     db.execute(f"DROP TABLE IF EXISTS {table}")
     db.execute(f"CREATE TEMPORARY TABLE {table} AS SELECT f.person_id, f.region, "
-               f"{', '.join(columns)} FROM ({facts_sql(officer)}) f")
+               f"{', '.join(columns)} FROM ({facts_sql(officer, db.dialect)}) f")
     for suffix in contexts:
         hold_in_bulk(db, table, suffix, ELIGIBLE_MASK, BLOCKING_MASK, KEEPING_MASK,
                      BIT[OTHER_FILE_GROUND])

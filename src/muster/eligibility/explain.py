@@ -34,9 +34,11 @@ from muster.eligibility.rules import (
 from muster.errors import MusterError, NotFound
 from muster.profile import Profile
 from muster.store import Reader, Store, reading
+from muster.store.provenance import value_rows
 from muster.store.schema import (
     eligibility_results,
     eligibility_runs,
+    golden_provenance,
     golden_records,
     golden_values,
     persons,
@@ -110,9 +112,10 @@ def person_facts(conn: sa.Connection, person_id: str, officer: str | None,
                 if retired else "Find persons with `muster person find`.")
         raise NotFound(f"There is no person {person_id!r} in the register.", hint=hint)
     facts = {f: row[f] for f in ("region", *fact_fields())}
-    values = conn.execute(sa.select(golden_values).where(
-        golden_values.c.person_id == person_id).order_by(
-        golden_values.c.field, golden_values.c.chosen.desc())).mappings().all()
+    agreed = conn.execute(sa.select(golden_provenance.c.fields).where(
+        golden_provenance.c.person_id == person_id)).scalar()
+    values = value_rows(person_id, row, agreed, conn.execute(sa.select(golden_values).where(
+        golden_values.c.person_id == person_id)).mappings())
     provenance: dict[str, Fact] = {}
     conflict = False
     for field in facts:
@@ -155,7 +158,8 @@ def unreadable_values(conn: sa.Connection, person_id: str,
                       officer: str | None) -> tuple[str, ...]:
     """The values of the person's records about a ground that could not be read
     (rules.unreadable_values_sql), as SOURCE:RECORD_ID FIELD 'RAW' (PROBLEM)."""
-    rows = conn.execute(sa.text(f"{unreadable_values_sql(officer)} AND p.person_id = :person_id"),
+    sql = unreadable_values_sql(officer, conn.dialect.name)
+    rows = conn.execute(sa.text(f"{sql} AND p.person_id = :person_id"),
                         {"person_id": person_id}).mappings().all()
     return tuple(sorted(f"{r['source']}:{r['record_id']} {r['field']} {r['raw_value']!r} "
                         f"({r['problem']})" for r in rows))

@@ -37,6 +37,7 @@ from muster.eligibility.expr import (
     WithinMonths,
     age_above,
 )
+from muster.store.provenance import agreed_source_sql
 from muster.store.schema import IN_REVIEW_GROUND  # the ground that holds a person in review
 
 STATUSES = ("not_subject", "exempt", "needs_clarification", "deferred",
@@ -310,14 +311,19 @@ def newest_of_newer_examinations_sql() -> str:
             f"FROM ({newer_examinations_sql()}) n) newest WHERE k = 1")
 
 
-def unreadable_values_sql(officer: str | None) -> str:
+def unreadable_values_sql(officer: str | None, dialect: str) -> str:
     """Store SQL: (person_id, source, record_id, field, problem, raw_value) of the values
     of HOLDING_FIELDS that ingest flagged (written, but not read), unless the person's
-    golden value of that field is an officer-verified one."""
+    golden value of that field is an officer-verified one (a contested field's in
+    golden_values, an agreed one's in golden_provenance: store/provenance.py)."""
     fields = ", ".join(text_sql(f) for f in HOLDING_FIELDS)
+    officer_sql = text_sql(officer) if officer else ""
     settled = ("" if not officer else
                " AND NOT EXISTS (SELECT 1 FROM golden_values s WHERE s.person_id = p.person_id "
-               f"AND s.field = f.field AND s.chosen = 1 AND s.source = {text_sql(officer)})")
+               f"AND s.field = f.field AND s.chosen = 1 AND s.source = {officer_sql})"
+               " AND NOT EXISTS (SELECT 1 FROM golden_provenance a "
+               "WHERE a.person_id = p.person_id "
+               f"AND {agreed_source_sql(dialect, 'a.fields', 'f.field')} = {officer_sql})")
     return ("SELECT p.person_id, f.source, f.record_id, f.field, f.problem, f.raw_value "
             "FROM record_flags f JOIN person_records p "
             "ON p.source = f.source AND p.record_id = f.record_id "

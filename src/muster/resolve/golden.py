@@ -80,7 +80,10 @@ def _candidate(number: int, field: str) -> str:
 
 def build_golden(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> None:
     """From ``members(rid, cluster, person_id)`` create ``golden_long`` and ``golden_wide``;
-    ``golden_long`` keeps its working columns ``cmp``, ``cluster``, ``f`` and ``initial``.
+    ``golden_long`` keeps its working columns ``cmp``, ``cluster``, ``f``, ``initial``
+    and ``contested`` (the person's records hold more than one value of the field);
+    ``golden_wide`` has the agreed fields' sources in ``provenance``
+    (store/provenance.py).
 
     Work is keyed by numbers (the cluster, the field's position in GOLDEN_FIELDS) and
     names come back only in the result: at 4.5M records some 60M candidate values are
@@ -125,7 +128,7 @@ def build_golden(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> No
     current = ", ".join(str(GOLDEN_FIELDS.index(f)) for f in CURRENT_FIELDS)
     con.execute(f"""
         CREATE OR REPLACE TABLE golden_fields AS
-        SELECT cluster, f, chosen_cmp,
+        SELECT cluster, f, chosen_cmp, n_values > 1 AS contested,
                CAST(CASE WHEN f IN ({always}) THEN coalesce(nullif(n_names, 0), n_values) > 1
                          WHEN f IN ({current}) THEN n_undated + coalesce(len(list_filter(
                            dated, lambda d: d >= newest - INTERVAL {CURRENT_DAYS} DAY)), 0) > 1
@@ -147,7 +150,7 @@ def build_golden(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> No
         SELECT p.person_id, [{names}][v.f + 1] AS field, v.value, v.cmp, r.source,
                r.record_id, r.record_date, v.support,
                CAST(v.cmp IS NOT DISTINCT FROM f.chosen_cmp AS INTEGER) AS chosen,
-               f.conflict, v.cluster, v.f, v.initial
+               f.conflict, v.cluster, v.f, v.initial, f.contested
         FROM golden_values_by v JOIN golden_fields f USING (cluster, f)
         JOIN (SELECT DISTINCT cluster, person_id FROM members) p USING (cluster)
         JOIN records r ON r.rid = CAST(v.rank % {SUPPORT_SHIFT} AS BIGINT)
@@ -167,11 +170,18 @@ def build_golden(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> No
     keys = ", ".join(f"max(cmp) FILTER (WHERE f = {GOLDEN_FIELDS.index(field)} "
                      f"AND NOT initial) AS {key}" for field, key in NAME_KEY.items())
     columns = ", ".join(typed(number, f) for number, f in enumerate(GOLDEN_FIELDS))
+    # The agreed fields' sources, as store/provenance.py reads them: a JSON object
+    # joined as text (field names need no escaping; json_array escapes the rest): for
+    # 14 million values 4 s, against 10.7 s for a map of structs turned to JSON.
+    agreed = ("'{' || coalesce(string_agg('\"' || field || '\":' || CAST(json_array("
+              "source, record_id, record_date, support) AS VARCHAR), ',') "
+              "FILTER (WHERE NOT contested), '') || '}'")
     con.execute(f"""
         CREATE OR REPLACE TABLE golden_wide AS
         WITH g AS (
           SELECT cluster, any_value(person_id) AS person_id, {columns}, {keys},
-                 CAST(count(*) FILTER (WHERE conflict = 1) AS INTEGER) AS conflicts
+                 CAST(count(*) FILTER (WHERE conflict = 1) AS INTEGER) AS conflicts,
+                 {agreed} AS provenance
           FROM golden_long WHERE chosen = 1 GROUP BY cluster
         )
         SELECT g.* EXCLUDE (cluster), counts.records FROM g

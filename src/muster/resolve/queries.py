@@ -36,8 +36,10 @@ from muster.resolve.saved_model import (
 )
 from muster.store import Reader, Store, reading
 from muster.store.bulk import bulk_transaction
+from muster.store.provenance import value_rows
 from muster.store.schema import (
     CROSS_PERSON,
+    golden_provenance,
     golden_records,
     golden_values,
     link_edges,
@@ -129,9 +131,12 @@ def _person_queries() -> dict[str, Query]:
         .where(~left_is_mine)).subquery("links")
     return {
         "person": Query(sa.select(persons.c.status, persons.c.successor,
-                                  model.label("model"), *golden_records.c)
+                                  model.label("model"), *golden_records.c,
+                                  golden_provenance.c.fields.label("provenance"))
                         .outerjoin(golden_records,
                                    golden_records.c.person_id == persons.c.person_id)
+                        .outerjoin(golden_provenance,
+                                   golden_provenance.c.person_id == persons.c.person_id)
                         .where(persons.c.person_id == pid)),
         "values": Query(sa.select(golden_values).where(golden_values.c.person_id == pid),
                         (golden_values.c.field, golden_values.c.chosen.desc())),
@@ -176,11 +181,11 @@ def person_view_of(conn: sa.Connection, person_id: str, rows: dict[str, Rows]) -
         _require_resolved(conn)
         raise NotFound(f"No person {person_id}.",
                        hint="Find one with `muster person find --name ...`.")
-    has_golden = person["person_id"] is not None
+    golden = {k: person[k] for k in _GOLDEN_COLUMNS} if person["person_id"] is not None else {}
     return PersonView(
         person_id=person_id, status=person["status"], successor=person["successor"],
-        golden={k: person[k] for k in _GOLDEN_COLUMNS} if has_golden else {},
-        values=rows["values"],
+        golden=golden,
+        values=value_rows(person_id, golden, person["provenance"], rows["values"]),
         records=sorted(rows["records"], key=lambda r: (r["source"], r["record_id"])),
         links=[_link(r) for r in rows["links"]], history=rows["history"],
         labels=_labels(person["model"]),

@@ -21,7 +21,7 @@ from muster.store.bulk import BulkConnection
 
 # What a full run empties and writes again: the linkage, then the golden records.
 LINKAGE_TABLES = ("person_records", "link_edges")
-GOLDEN_TABLES = ("golden_values", "golden_records")
+GOLDEN_TABLES = ("golden_values", "golden_records", "golden_provenance")
 BATCH_ROWS = 200_000
 _LINKS = ", ".join(LINK_COLUMNS)
 _KEYS = "source_l, record_id_l, source_r, record_id_r"  # a link's key, as indexed
@@ -70,11 +70,16 @@ def write_results(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: in
         # golden_records in the order of its key: appending at the end of a B-tree is
         # much cheaper than inserting all over it. golden_values (rows by rowid) with
         # each person's rows together, a cluster being one person: sorting by those
-        # numbers is cheaper than by (person_id, field).
-        db.append("golden_values", _stream(con, "SELECT * EXCLUDE (cmp, cluster, f, initial) "
-                                                "FROM golden_long ORDER BY cluster, f"))
-        db.append("golden_records", _stream(con, "SELECT * FROM golden_wide "
-                                                 "ORDER BY person_id"))
+        # numbers is cheaper than by (person_id, field). Only the contested fields'
+        # values: the agreed ones name their source in golden_provenance
+        # (store/provenance.py).
+        db.append("golden_values", _stream(con, "SELECT * EXCLUDE (cmp, cluster, f, initial, "
+                                                "contested) FROM golden_long "
+                                                "WHERE contested ORDER BY cluster, f"))
+        db.append("golden_records", _stream(con, "SELECT * EXCLUDE (provenance) "
+                                                 "FROM golden_wide ORDER BY person_id"))
+        db.append("golden_provenance", _stream(con, "SELECT person_id, provenance AS fields "
+                                                    "FROM golden_wide ORDER BY person_id"))
     _append_review(db, con, run_id, scoped)
     return linked
 
@@ -201,7 +206,7 @@ def _delete_scope(db: BulkConnection) -> None:
     db.execute(f"DELETE FROM person_records WHERE (source, record_id) {in_scope}")
     db.execute(f"DELETE FROM review_pairs WHERE (source_l, record_id_l) {in_scope} "
                f"AND (source_r, record_id_r) {in_scope} AND status = 'open'")
-    for table in ("golden_values", "golden_records"):
+    for table in GOLDEN_TABLES:
         db.execute(f"DELETE FROM {table} WHERE person_id IN "
                    f"(SELECT person_id FROM {SCOPE_PERSONS_TABLE})")
 

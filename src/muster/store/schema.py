@@ -234,6 +234,9 @@ person_events = Table(
     Column("detail", Text, nullable=False),
 )
 
+# Where each golden value came from (store/provenance.py): a field whose records agree
+# names its source in golden_provenance; a field whose records disagree keeps every
+# value in golden_values, the chosen one and the others.
 golden_values = Table(
     "golden_values", metadata,
     Column("person_id", String(20), nullable=False, index=True),
@@ -253,6 +256,13 @@ golden_records = Table(
     Column("records", Integer, nullable=False),
     Column("conflicts", Integer, nullable=False),
     *_canonical_columns(),
+)
+
+golden_provenance = Table(
+    "golden_provenance", metadata,
+    Column("person_id", String(20), primary_key=True),
+    # JSON {field: [source, record_id, record_date, support]} of the agreed fields
+    Column("fields", Text, nullable=False),
 )
 
 
