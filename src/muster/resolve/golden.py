@@ -79,11 +79,10 @@ def _candidate(number: int, field: str) -> str:
 
 
 def build_golden(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> None:
-    """From ``members(rid, cluster, person_id)`` create ``golden_long`` and ``golden_wide``;
+    """From ``members(rid, cluster, person_id)`` create ``golden_long``, ``golden_wide``
+    and ``golden_sources`` (each person's agreed fields' sources: store/provenance.py).
     ``golden_long`` keeps its working columns ``cmp``, ``cluster``, ``f``, ``initial``
-    and ``contested`` (the person's records hold more than one value of the field);
-    ``golden_wide`` has the agreed fields' sources in ``provenance``
-    (store/provenance.py).
+    and ``contested`` (the person's records hold more than one value of the field).
 
     Work is keyed by numbers (the cluster, the field's position in GOLDEN_FIELDS) and
     names come back only in the result: at 4.5M records some 60M candidate values are
@@ -170,21 +169,26 @@ def build_golden(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> No
     keys = ", ".join(f"max(cmp) FILTER (WHERE f = {GOLDEN_FIELDS.index(field)} "
                      f"AND NOT initial) AS {key}" for field, key in NAME_KEY.items())
     columns = ", ".join(typed(number, f) for number, f in enumerate(GOLDEN_FIELDS))
-    # The agreed fields' sources, as store/provenance.py reads them: a JSON object
-    # joined as text (field names need no escaping; json_array escapes the rest): for
-    # 14 million values 4 s, against 10.7 s for a map of structs turned to JSON.
-    agreed = ("'{' || coalesce(string_agg('\"' || field || '\":' || CAST(json_array("
-              "source, record_id, record_date, support) AS VARCHAR), ',') "
-              "FILTER (WHERE NOT contested), '') || '}'")
     con.execute(f"""
         CREATE OR REPLACE TABLE golden_wide AS
         WITH g AS (
           SELECT cluster, any_value(person_id) AS person_id, {columns}, {keys},
-                 CAST(count(*) FILTER (WHERE conflict = 1) AS INTEGER) AS conflicts,
-                 {agreed} AS provenance
+                 CAST(count(*) FILTER (WHERE conflict = 1) AS INTEGER) AS conflicts
           FROM golden_long WHERE chosen = 1 GROUP BY cluster
         )
         SELECT g.* EXCLUDE (cluster), counts.records FROM g
         JOIN (SELECT cluster, CAST(count(*) AS INTEGER) AS records
               FROM members GROUP BY cluster) counts USING (cluster)
+    """)
+    # The agreed fields' sources, as store/provenance.py reads them: a JSON object
+    # joined as text (field names need no escaping; json_array escapes the rest), in
+    # an aggregation of its own: beside golden_wide's at 1,000,000 persons the two
+    # held more than DuckDB's memory and took 20 s longer together than apart.
+    con.execute("""
+        CREATE OR REPLACE TABLE golden_sources AS
+        SELECT any_value(person_id) AS person_id,
+               '{' || coalesce(string_agg('"' || field || '":' || CAST(json_array(
+                 source, record_id, record_date, support) AS VARCHAR), ',')
+                 FILTER (WHERE NOT contested), '') || '}' AS fields
+        FROM golden_long WHERE chosen = 1 GROUP BY cluster
     """)

@@ -76,10 +76,10 @@ def write_results(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: in
         db.append("golden_values", _stream(con, "SELECT * EXCLUDE (cmp, cluster, f, initial, "
                                                 "contested) FROM golden_long "
                                                 "WHERE contested ORDER BY cluster, f"))
-        db.append("golden_records", _stream(con, "SELECT * EXCLUDE (provenance) "
-                                                 "FROM golden_wide ORDER BY person_id"))
-        db.append("golden_provenance", _stream(con, "SELECT person_id, provenance AS fields "
-                                                    "FROM golden_wide ORDER BY person_id"))
+        db.append("golden_records", _stream(con, "SELECT * FROM golden_wide "
+                                                 "ORDER BY person_id"))
+        db.append("golden_provenance", _stream(con, "SELECT * FROM golden_sources "
+                                                    "ORDER BY person_id"))
     _append_review(db, con, run_id, scoped)
     return linked
 
