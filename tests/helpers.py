@@ -9,7 +9,21 @@ from typing import Any
 import sqlalchemy as sa
 import tomli_w
 
+from conftest import Register, Snapshots
 from muster.store import Store
+
+
+def resolved_300_persons(register: Register, tmp_path: Path,
+                         snapshots: Snapshots) -> Register:
+    """300 synthetic persons (seed 5) ingested and resolved: built once, then copied."""
+    def build() -> None:
+        extracts = tmp_path / "extracts"
+        register.ok("synth", extracts, "--persons", 300, "--seed", 5)
+        register.ok("sources", "add", extracts / "sources.toml")
+        register.ok("ingest", "--all")
+        register.ok("resolve")
+
+    return snapshots.register("resolved-300-seed-5", register, tmp_path, build)
 
 
 def declare(path: Path, **sources: dict[str, Any]) -> Path:

@@ -14,18 +14,11 @@ import pytest
 
 import muster.resolve.pipeline as resolution
 from conftest import Register, Snapshots
+from helpers import resolved_300_persons
 
 
 def _fail(*_args: Any, **_kwargs: Any) -> None:
     raise RuntimeError("simulated failure")
-
-
-def _resolve_300_persons(register: Register, tmp_path: Path) -> None:
-    extracts = tmp_path / "extracts"
-    register.ok("synth", extracts, "--persons", 300, "--seed", 5)
-    register.ok("sources", "add", extracts / "sources.toml")
-    register.ok("ingest", "--all")
-    register.ok("resolve")
 
 
 def _exports(register: Register, path: Path) -> tuple[bytes, bytes]:
@@ -40,8 +33,7 @@ def _exports(register: Register, path: Path) -> tuple[bytes, bytes]:
 ])
 def test_a_run_that_fails_while_writing_changes_nothing(
         register: Register, tmp_path: Path, snapshots: Snapshots, failing: str) -> None:
-    snapshots.register("resolved-300-seed-5", register, tmp_path,
-                       lambda: _resolve_300_persons(register, tmp_path))
+    resolved_300_persons(register, tmp_path, snapshots)
     (tmp_path / "before").mkdir()
     before = _exports(register, tmp_path / "before")
 

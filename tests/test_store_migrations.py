@@ -12,8 +12,8 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from conftest import Register
-from helpers import review_pair_persons
+from conftest import Register, Snapshots
+from helpers import resolved_300_persons, review_pair_persons
 from muster.resolve.queries import person_view
 from muster.store import Store
 from muster.store.database import _alembic_config
@@ -33,14 +33,11 @@ def _columns(store: Store, table: str) -> set[str]:
 
 
 def test_an_upgraded_register_gives_its_open_review_pairs_their_persons(
-        register: Register, tmp_path: Path) -> None:
+        register: Register, tmp_path: Path, snapshots: Snapshots) -> None:
     """Migration 0011 fills in the persons and regions that the review queue is filtered
     and ordered on for the pairs of a register resolved before they were kept: an
     officer of a region would otherwise see none of its pairs."""
-    register.ok("synth", tmp_path / "extracts", "--persons", 300, "--seed", 5)
-    register.ok("sources", "add", tmp_path / "extracts" / "sources.toml")
-    register.ok("ingest", "--all")
-    register.ok("resolve")
+    resolved_300_persons(register, tmp_path, snapshots)
     store = register.store()
     written = review_pair_persons(store)
     config = _alembic_config()
@@ -64,14 +61,11 @@ def test_an_upgraded_register_gives_its_open_review_pairs_their_persons(
 
 
 def test_an_upgraded_register_keeps_every_golden_value_and_its_source(
-        register: Register, tmp_path: Path) -> None:
+        register: Register, tmp_path: Path, snapshots: Snapshots) -> None:
     """Migration 0015 moves the sources of the agreed golden fields from golden_values
     to golden_provenance: every value a person's page shows, with its record, is the
     same before and after, and going back restores a row per value."""
-    register.ok("synth", tmp_path / "extracts", "--persons", 300, "--seed", 5)
-    register.ok("sources", "add", tmp_path / "extracts" / "sources.toml")
-    register.ok("ingest", "--all")
-    register.ok("resolve")
+    resolved_300_persons(register, tmp_path, snapshots)
     store = register.store()
     with store.engine.connect() as conn:
         person_ids = conn.execute(sa.text("SELECT person_id FROM golden_records")).scalars().all()

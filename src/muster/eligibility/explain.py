@@ -103,8 +103,10 @@ def person_facts(conn: sa.Connection, person_id: str, officer: str | None,
     """The golden facts the rules read (plus the derived flags) and their provenance;
     ``in_review``, ``unreadable`` and ``newer``: the person's records in review, values
     that could not be read and newer examinations, when the caller has read them."""
-    row = conn.execute(sa.select(golden_records).where(
-        golden_records.c.person_id == person_id)).mappings().first()
+    row = conn.execute(sa.select(golden_records, golden_provenance.c.fields.label("provenance"))
+                       .outerjoin(golden_provenance,
+                                  golden_provenance.c.person_id == golden_records.c.person_id)
+                       .where(golden_records.c.person_id == person_id)).mappings().first()
     if row is None:
         retired = conn.execute(sa.select(persons.c.successor).where(
             persons.c.person_id == person_id)).scalar()
@@ -112,10 +114,9 @@ def person_facts(conn: sa.Connection, person_id: str, officer: str | None,
                 if retired else "Find persons with `muster person find`.")
         raise NotFound(f"There is no person {person_id!r} in the register.", hint=hint)
     facts = {f: row[f] for f in ("region", *fact_fields())}
-    agreed = conn.execute(sa.select(golden_provenance.c.fields).where(
-        golden_provenance.c.person_id == person_id)).scalar()
-    values = value_rows(person_id, row, agreed, conn.execute(sa.select(golden_values).where(
-        golden_values.c.person_id == person_id)).mappings())
+    contested = conn.execute(sa.select(golden_values).where(
+        golden_values.c.person_id == person_id)).mappings()
+    values = value_rows(person_id, row, row["provenance"], contested)
     provenance: dict[str, Fact] = {}
     conflict = False
     for field in facts:
