@@ -21,6 +21,7 @@ from conftest import Register, Snapshots
 from helpers import count, declare, read_csv
 from muster.profile import load_profile
 from muster.profile.checks import ALGORITHMS
+from muster.resolve import golden
 from muster.resolve.golden import GOLDEN_FIELDS
 from muster.resolve.queries import person_view
 
@@ -598,6 +599,31 @@ def test_every_golden_value_names_a_record_of_the_person_that_holds_it(
             if value["chosen"]:
                 assert str(view.golden[value["field"]]) == value["value"]
         assert any(v["conflict"] for v in view.values) == (person_id in with_conflicts)
+
+
+def _golden_tables(register: Register) -> tuple[list[tuple[object, ...]], ...]:
+    with register.store().engine.connect() as conn:
+        return tuple(sorted(tuple(row) for row in conn.execute(sa.text(query))) for query in (
+            "SELECT * FROM golden_records",
+            "SELECT person_id, field, value, source, record_id, record_date, support, "
+            "chosen, conflict FROM golden_values",
+            "SELECT person_id, fields FROM golden_provenance"))
+
+
+def test_a_register_too_large_for_a_bigint_rank_chooses_the_same_values(
+        resolved: Register, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past 2^28 records survivorship packs a value's rank into a HUGEINT instead of a
+    BIGINT (golden.py); a register numbered that wide must keep every choice."""
+    resolved.ok("resolve", "--full")
+    narrow = _golden_tables(resolved)
+    monkeypatch.setattr(golden, "_rid_bits", lambda _con: 40)
+    resolved.ok("resolve", "--full")
+    wide = _golden_tables(resolved)
+    assert all(narrow)
+    records, values, sources = wide
+    assert (records, values) == narrow[:2]
+    # the same sources for every agreed field (the JSON's key order is the grouping's)
+    assert [(p, json.loads(f)) for p, f in sources] == [(p, json.loads(f)) for p, f in narrow[2]]
 
 
 def test_link_contributions_read_back_by_comparison_name() -> None:

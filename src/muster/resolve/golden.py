@@ -36,46 +36,59 @@ INITIAL_RANK = UNLISTED_RANK + 1  # added to an initial's trust rank: after any 
 
 
 def _trust_table(config: ResolutionConfig, sources: list[str]) -> pa.Table:
-    fields, names, ranks = [], [], []
-    for number, field in enumerate(GOLDEN_FIELDS):
-        order = config.trust_order(field)
-        for source in sources:
-            fields.append(number)
-            names.append(source)
-            ranks.append(order.index(source) if source in order else UNLISTED_RANK)
-    return pa.table({"f": pa.array(fields, pa.uint8()), "source": names, "trust_rank": ranks})
+    """Each source's trust rank of every field, in GOLDEN_FIELDS order."""
+    orders = [config.trust_order(field) for field in GOLDEN_FIELDS]
+    ranks = [[order.index(source) if source in order else UNLISTED_RANK for order in orders]
+             for source in sources]
+    return pa.table({"source": sources, "trust_ranks": pa.array(ranks, pa.list_(pa.int16()))})
 
 
 # Survivorship compares numbers, not structs of text: each candidate value's rank is
 # packed into one integer, most significant first: trust rank, recency (newest
-# first, undated last), then, when a field's values are compared, agreement (most
-# records first), and last the record itself. ``rid`` numbers records in the order
-# of (source, record id) (records.build_records), so it breaks ties as they did.
-RID_BITS = 40
-SUPPORT_BITS = 32
+# first, undated last) and the record. ``rid`` numbers records in the order of
+# (source, record id) (records.build_records), so it breaks ties as they did. When a
+# field's values are compared, agreement (most records first) goes in before the
+# record. The rank is a BIGINT up to 2^28 records, a HUGEINT beyond: at a million
+# persons the grouping of 35 million candidate values was slower on HUGEINT.
+TRUST_BITS = 11  # trust ranks up to UNLISTED_RANK + INITIAL_RANK
 DAY_BITS = 23  # days since 0001-01-01 fit in 22 bits; 2^22 is "undated"
 NEWEST_DAY = 2 ** 22 - 1
-SUPPORT_SHIFT = 2 ** RID_BITS
-DAY_SHIFT = 2 ** (RID_BITS + SUPPORT_BITS)
-TRUST_SHIFT = 2 ** (RID_BITS + SUPPORT_BITS + DAY_BITS)
+SUPPORT_BITS = 32
+
+
+def _rid_bits(con: duckdb.DuckDBPyConnection) -> int:
+    """Bits that hold every record's number."""
+    return max(1, int(con.execute("SELECT coalesce(max(rid), 1) FROM records")
+                      .fetchall()[0][0]).bit_length())
 
 
 def _candidate(number: int, field: str) -> str:
-    """A record's value of one field, as a struct of the field's number, the value,
-    what it is compared on (``cmp``: a name's key, or the value itself) and whether it
-    is a name's initial. Only names carry their spelling as ``value`` too: for any
-    other field it is cmp, which the grouping then holds once instead of twice."""
+    """A record's value of one field, as a struct of the field's number, what it is
+    compared on (``cmp``: a name's key, or the value itself), whether it is a name's
+    initial, and the trust rank of the record's source for the field (the record's
+    list of them: one join per record instead of one per value).
+
+    A name's spelling is read back from its best record (_spelling): choosing it in
+    the grouping (arg_min over 35 million values at a million persons) took as long
+    as the rest of the grouping."""
     initial = "false"
     if field in NAME_KEY:
-        value = f"CAST({field} AS VARCHAR)"
         keys = (NAME_KEY[field], INITIAL_KEY[field]) if field in INITIAL_KEY else (NAME_KEY[field],)
         cmp = f"CAST(coalesce({', '.join(keys)}, {field}) AS VARCHAR)"
         if field in INITIAL_KEY:
             initial = f"{INITIAL_KEY[field]} IS NOT NULL"
     else:
-        value, cmp = "NULL", f"CAST({field} AS VARCHAR)"
-    return (f"{{'f': CAST({number} AS UTINYINT), 'value': {value}, 'cmp': {cmp}, "
-            f"'initial': {initial}}}")
+        cmp = f"CAST({field} AS VARCHAR)"
+    return (f"{{'f': CAST({number} AS UTINYINT), 'cmp': {cmp}, 'initial': {initial}, "
+            f"'trust': t.trust_ranks[{number + 1}]}}")
+
+
+def _spelling(record: str, value: str) -> str:
+    """A value as shown: a name as ``record`` (its best record) writes it, any other
+    field as compared (``value``)."""
+    names = " ".join(f"WHEN {GOLDEN_FIELDS.index(field)} THEN CAST({record}.{field} AS VARCHAR)"
+                     for field in NAME_KEY)
+    return f"CASE v.f {names} ELSE {value} END"
 
 
 def build_golden(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> None:
@@ -89,6 +102,9 @@ def build_golden(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> No
     grouped, and grouping on text keys was most of the time.
     """
     sources = [r[0] for r in con.execute("SELECT DISTINCT source FROM records").fetchall()]
+    rid_bits = _rid_bits(con)
+    rank_type = "BIGINT" if TRUST_BITS + DAY_BITS + rid_bits <= 62 else "HUGEINT"
+    day_shift, trust_shift = 2 ** rid_bits, 2 ** (rid_bits + DAY_BITS)
     con.register("trust", _trust_table(config, sources))
     structs = ", ".join(_candidate(number, f) for number, f in enumerate(GOLDEN_FIELDS))
     by_event = " ".join(f"WHEN {GOLDEN_FIELDS.index(f)} THEN coalesce(c.{d}, c.record_date)"
@@ -102,23 +118,20 @@ def build_golden(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> No
     #    values disagree (identity fields always; addresses when recently confirmed).
     con.execute(f"""
         CREATE OR REPLACE TABLE golden_values_by AS
-        SELECT cluster, f, cmp, CAST(count(*) AS INTEGER) AS support,
-               coalesce(arg_min(value, rank), cmp) AS value, min(rank) AS rank,
+        SELECT cluster, f, cmp, CAST(count(*) AS INTEGER) AS support, min(rank) AS rank,
                max(record_date) AS newest_here, bool_or(record_date IS NULL) AS undated,
                bool_and(initial) AS initial
         FROM (
-          SELECT c.cluster, c.v.f AS f, c.v.value AS value, c.v.cmp AS cmp, c.record_date,
+          SELECT c.cluster, c.v.f AS f, c.v.cmp AS cmp, c.record_date,
                  c.v.initial AS initial,
-                 CAST(coalesce(t.trust_rank, {UNLISTED_RANK})
-                      + CASE WHEN c.v.initial THEN {INITIAL_RANK} ELSE 0 END AS HUGEINT)
-                   * {TRUST_SHIFT}
-                   + CAST(coalesce({NEWEST_DAY} - {day}, {NEWEST_DAY + 1}) AS HUGEINT)
-                     * {DAY_SHIFT}
+                 CAST(c.v.trust + CASE WHEN c.v.initial THEN {INITIAL_RANK} ELSE 0 END
+                      AS {rank_type}) * {trust_shift}
+                   + CAST(coalesce({NEWEST_DAY} - {day}, {NEWEST_DAY + 1}) AS {rank_type})
+                     * {day_shift}
                    + c.rid AS rank
           FROM (SELECT m.cluster, r.rid, r.source, r.record_date, {events},
                        unnest([{structs}]) AS v
-                FROM members m JOIN records r USING (rid)) c
-          LEFT JOIN trust t ON t.f = c.v.f AND t.source = c.source
+                FROM members m JOIN records r USING (rid) JOIN trust t USING (source)) c
           WHERE c.v.cmp IS NOT NULL
         ) GROUP BY cluster, f, cmp
     """)
@@ -138,21 +151,24 @@ def build_golden(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> No
                  count(*) FILTER (WHERE NOT initial) AS n_names,
                  count(*) FILTER (WHERE undated) AS n_undated,
                  list(newest_here) FILTER (WHERE NOT undated AND f IN ({current})) AS dated,
-                 arg_min(cmp, rank + CAST({2 ** SUPPORT_BITS - 1} - support AS HUGEINT)
-                                    * {SUPPORT_SHIFT}) AS chosen_cmp
+                 -- the rank with agreement put in before the record
+                 arg_min(cmp, (CAST(rank // {day_shift} AS HUGEINT) * {2 ** SUPPORT_BITS}
+                               + {2 ** SUPPORT_BITS - 1} - support) * {day_shift}
+                              + rank % {day_shift}) AS chosen_cmp
           FROM golden_values_by GROUP BY cluster, f
         )
     """)
     names = ", ".join(f"'{f}'" for f in GOLDEN_FIELDS)
     con.execute(f"""
         CREATE OR REPLACE TABLE golden_long AS
-        SELECT p.person_id, [{names}][v.f + 1] AS field, v.value, v.cmp, r.source,
+        SELECT p.person_id, [{names}][v.f + 1] AS field, {_spelling('r', 'v.cmp')} AS value,
+               v.cmp, r.source,
                r.record_id, r.record_date, v.support,
                CAST(v.cmp IS NOT DISTINCT FROM f.chosen_cmp AS INTEGER) AS chosen,
                f.conflict, v.cluster, v.f, v.initial, f.contested
         FROM golden_values_by v JOIN golden_fields f USING (cluster, f)
         JOIN (SELECT DISTINCT cluster, person_id FROM members) p USING (cluster)
-        JOIN records r ON r.rid = CAST(v.rank % {SUPPORT_SHIFT} AS BIGINT)
+        JOIN records r ON r.rid = CAST(v.rank % {day_shift} AS BIGINT)
     """)
     con.execute("DROP TABLE golden_values_by")
     con.execute("DROP TABLE golden_fields")
