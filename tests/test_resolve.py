@@ -626,6 +626,27 @@ def test_a_register_too_large_for_a_bigint_rank_chooses_the_same_values(
     assert [(p, json.loads(f)) for p, f in sources] == [(p, json.loads(f)) for p, f in narrow[2]]
 
 
+def test_a_links_contributions_add_up_to_its_match_weight(resolved: Register) -> None:
+    """The explanation of a scored link is its weight broken into each comparison's
+    part, to the hundredth: each part a level and a number, and the parts summing to
+    the weight the link was decided on."""
+    from muster.resolve.saved_model import COMPARISONS, contributions_by_name
+
+    with resolved.store().engine.connect() as conn:
+        scored = conn.execute(sa.text(
+            "SELECT match_weight, contributions FROM link_edges "
+            "WHERE match_weight IS NOT NULL")).all()
+    assert len(scored) > PERSONS
+    for weight, stored in scored:
+        parts = contributions_by_name(stored)
+        assert set(parts) == set(COMPARISONS), stored
+        for level, part in parts.values():
+            assert isinstance(level, int) and round(part, 2) == part, stored
+        # each part rounded to the hundredth: at most half a hundredth off apiece
+        assert sum(part for _, part in parts.values()) == pytest.approx(
+            weight, abs=0.005 * len(parts) + 1e-6), stored
+
+
 def test_link_contributions_read_back_by_comparison_name() -> None:
     from muster.resolve.saved_model import contributions_by_name
 
