@@ -4,17 +4,27 @@ rules. Decisions hold in the next incremental run and in every full run after it
 
 from __future__ import annotations
 
+import csv
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from conftest import Register
+from helpers import declare
+from muster.profile import load_profile
 from muster.service.accounts import add_account, create_token
 from muster.service.app import create_app
-from test_resolve import _links, _resolve_a_new_source, _voters, resolved  # noqa: F401
+from test_resolve import (  # noqa: F401
+    _links,
+    _national_id,
+    _resolve_a_new_source,
+    _voters,
+    resolved,
+)
 
 REASON = ("--reason", "documents checked at the office")
 
@@ -107,6 +117,49 @@ def test_one_answer_answers_every_pair_between_the_two_persons(
     for other in same_others:
         assert "the same person" in resolved.ok("person", "explain", f"notes:{same}",
                                                 ":".join(other))
+
+
+WIDEN_FIELDS = ["family_name", "given_name", "middle_name", "birth_date", "sex",
+                "national_id", "tax_id", "region"]
+
+
+def test_a_person_kept_apart_from_a_decided_one_is_decided_again_with_it(
+        resolved: Register, tmp_path: Path) -> None:  # noqa: F811
+    # Two records share a tax id (one man who changed his family name) and a third
+    # carries the second one's name and birth date but another national id than the
+    # first: clustering keeps the third apart from the pair. When an officer finds
+    # the pair two men, the third is free to join the second, and the next run must
+    # re-decide his person too, though no new evidence touches him (incremental.py
+    # widens through refused links); a full run then agrees.
+    national = [_national_id(seed) for seed in (41, 42)]
+    tax_id = str(load_profile("default").identifiers["tax_id"].generate(
+        np.random.default_rng(43), 1)[0])
+    rows = [("a1", "Евлампиев", "Никифор", "Зосимович", "1983-09-17", "M", national[0],
+             tax_id, "TVE"),
+            ("a2", "Трифилиев", "Никифор", "Зосимович", "1983-09-17", "M", "", tax_id, "TVE"),
+            ("b1", "Трифилиев", "Никифор", "Зосимович", "1983-09-17", "M", national[1], "",
+             "TVE")]
+    path = tmp_path / "widen.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([["id", *WIDEN_FIELDS], *rows])
+    declare(tmp_path / "widen.toml", widen={"agency": "Test office", "format": "csv",
+                                            "record_id": "id",
+                                            "fields": {f: f for f in WIDEN_FIELDS}})
+    resolved.ok("sources", "add", tmp_path / "widen.toml")
+    resolved.ok("ingest", "widen", path)
+    resolved.ok("resolve")
+    before = _links(resolved, tmp_path / "before.csv")
+    person = {rid: before[("widen", rid)] for rid in ("a1", "a2", "b1")}
+    assert person["a1"] == person["a2"] != person["b1"]
+
+    resolved.ok("review", "decide", "widen:a1", "widen:a2", "--different", *REASON)
+    assert "incremental" in resolved.ok("resolve")
+    for run in ("incremental", "full"):
+        if run == "full":
+            resolved.ok("resolve", "--full")
+        after = _links(resolved, tmp_path / f"after-{run}.csv")
+        now = {rid: after[("widen", rid)] for rid in ("a1", "a2", "b1")}
+        assert now["a2"] == now["b1"] != now["a1"], run
 
 
 def test_the_review_list_asks_once_for_two_persons(resolved: Register,  # noqa: F811

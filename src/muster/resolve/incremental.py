@@ -6,7 +6,7 @@ from the store just that neighbourhood, and the caller clusters, assigns ids and
 builds golden records on it exactly as a full run does.
 
 1. Every record's blocking and identifier keys (narrow columns), numbered as a full
-   run numbers them, with the person each belongs to now.
+   run numbers them.
 2. The new and changed records (written by a batch newer than the last run's) and
    the existing records sharing a blocking key or an identifier with one of them.
 3. Those pairs scored with the last run's trained model (term frequencies over the
@@ -14,6 +14,9 @@ builds golden records on it exactly as a full run does.
 4. Widened to whole groups: a person joined to a touched one by a link clustering
    refused (a cannot-link) is re-decided with it, as a full run would.
 5. Every record of those persons, and the link evidence already stored between them.
+
+Who belongs to which person now is read from the store only for the records these
+steps ask about (``memberships``), not for the whole register.
 
 What differs from a full run: the model is not retrained (``muster resolve --full``
 retrains it).
@@ -52,7 +55,10 @@ from muster.store.schema import CROSS_PERSON
 
 TF_COLUMNS = ("family_key", "given_key", "middle_key")
 SCOPE_TABLE, SCOPE_PERSONS_TABLE = "muster_scope", "muster_scope_persons"
-REFUSED_PROBE = "muster_refused_probe"
+REFUSED_PROBE, MEMBERSHIPS_PROBE = "muster_refused_probe", "muster_memberships_probe"
+# DuckDB: the stored person of each record the run asked about, and the persons whose
+# records it has all read.
+MEMBERSHIPS, PERSONS_READ = "memberships", "persons_read"
 # The stored links between the scope's records (DuckDB), as link_edges has them
 # apart from run_id, in the column order of the resolution's links (edge_out).
 STORED_LINKS = "stored_links"
@@ -97,18 +103,22 @@ def load_scope(db: BulkConnection, con: duckdb.DuckDBPyConnection, config: Resol
     score_new(con, config, trained, {c: f"tf_{c}" for c in TF_COLUMNS})
     identifier_pairs(con, config, touching="delta")
     _affected_persons(db, con)
-    _fetch(db, con, config, """SELECT rid FROM register_keys WHERE person_id IN
-                       (SELECT person_id FROM affected)
-                       AND rid NOT IN (SELECT rid FROM records)""", "records_more")
+    con.execute(f"""
+        CREATE OR REPLACE TABLE affected_records AS
+        SELECT k.rid FROM {MEMBERSHIPS} m JOIN register_keys k USING (source, record_id)
+        WHERE m.person_id IN (SELECT person_id FROM affected)
+    """)
+    _fetch(db, con, config, """SELECT rid FROM affected_records
+                       WHERE rid NOT IN (SELECT rid FROM records)""", "records_more")
     con.execute("""
         CREATE OR REPLACE TABLE records AS
-        SELECT * FROM records WHERE rid IN (SELECT rid FROM delta) OR rid IN
-          (SELECT rid FROM register_keys WHERE person_id IN (SELECT person_id FROM affected))
+        SELECT * FROM records WHERE rid IN (SELECT rid FROM delta)
+          OR rid IN (SELECT rid FROM affected_records)
         UNION ALL SELECT * FROM records_more
     """)
-    con.execute("""CREATE OR REPLACE TABLE previous AS
-                   SELECT source, record_id, person_id FROM register_keys
-                   WHERE rid IN (SELECT rid FROM records) AND person_id IS NOT NULL""")
+    con.execute(f"""CREATE OR REPLACE TABLE previous AS
+                    SELECT source, record_id, m.person_id FROM records
+                    JOIN {MEMBERSHIPS} m USING (source, record_id)""")
     scope = con.sql("SELECT source, record_id FROM records").to_arrow_table()
     db.create_temp(SCOPE_TABLE, scope)
     db.create_temp(SCOPE_PERSONS_TABLE, con.sql("SELECT person_id FROM affected").to_arrow_table())
@@ -127,28 +137,66 @@ def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
 
 def _load_keys(db: BulkConnection, con: duckdb.DuckDBPyConnection,
                config: ResolutionConfig) -> None:
-    """``register_keys``: every record's keys, numbered as a full run numbers them, with
-    the person it belongs to now. The store joins the memberships in the same read, in
-    key order (records.read_in_parts): reading them apart, sorting the keys to number
-    them and joining the two took 9.4-9.9 s of an incremental run at a million
-    persons, this 6.5-6.7 s."""
+    """``register_keys``: every record's keys, numbered as a full run numbers them, read
+    in key order (records.read_in_parts). Without the records' persons: joining every
+    record's membership in the same read took 11-14 s of CPU at a million persons
+    instead of 7-9 s (``memberships`` reads the few the run needs)."""
     ids = list(config.identifier_fields)
     columns = ["source", "record_id", *TF_COLUMNS, "region", *ids, "birth_date", "batch_id"]
     # the name keys as resolution compares them (records.name_key_sql), as the store
     # computes them while it reads
     read = [f"{name_key_sql(c.removesuffix('_key'), 's.')} AS {c}" if c in TF_COLUMNS
             else f"s.{c}" for c in columns]
-    parts = read_in_parts(
-        db, ", ".join([*read, "p.person_id"]),
-        source="source_records s LEFT JOIN person_records p "
-               "ON p.source = s.source AND p.record_id = s.record_id")
-    with numbered_parts(con, "keys_arrow", parts, typed_columns([*columns, "person_id"])):
+    parts = read_in_parts(db, ", ".join(read))
+    with numbered_parts(con, "keys_arrow", parts, typed_columns(columns)):
         con.execute(f"""
             CREATE OR REPLACE TABLE register_keys AS
             SELECT rid, {', '.join(columns)},
-                   strftime(birth_date, '%Y-%m-%d') AS birth_text, person_id
+                   strftime(birth_date, '%Y-%m-%d') AS birth_text
             FROM keys_arrow
         """)
+    con.execute(f"CREATE OR REPLACE TABLE {MEMBERSHIPS} (source VARCHAR, record_id VARCHAR, "
+                "person_id VARCHAR)")
+    con.execute(f"CREATE OR REPLACE TABLE {PERSONS_READ} (person_id VARCHAR)")
+
+
+def _persons_of(db: BulkConnection, con: duckdb.DuckDBPyConnection, keys_sql: str) -> None:
+    """Add to ``memberships`` the stored person of each record ``keys_sql`` names (its
+    ``source, record_id``) that ``memberships`` lacks; a new record has none."""
+    _read_memberships(db, con, f"""
+        SELECT source, record_id FROM ({keys_sql})
+        EXCEPT SELECT source, record_id FROM {MEMBERSHIPS}""",
+        "JOIN person_records p ON p.source = k.source AND p.record_id = k.record_id")
+
+
+def _records_of(db: BulkConnection, con: duckdb.DuckDBPyConnection, persons_sql: str) -> None:
+    """Add to ``memberships`` every record of the persons ``persons_sql`` names."""
+    con.execute(f"CREATE OR REPLACE TABLE persons_asked AS SELECT person_id "
+                f"FROM ({persons_sql}) EXCEPT SELECT person_id FROM {PERSONS_READ}")
+    _read_memberships(db, con, "SELECT person_id FROM persons_asked",
+                      "JOIN person_records p ON p.person_id = k.person_id")
+    con.execute(f"INSERT INTO {PERSONS_READ} SELECT person_id FROM persons_asked")
+    con.execute("DROP TABLE persons_asked")
+
+
+def _read_memberships(db: BulkConnection, con: duckdb.DuckDBPyConnection, asked_sql: str,
+                      join: str) -> None:
+    """The memberships ``join`` finds for the keys ``asked_sql`` gives (table ``k`` in
+    the store), read through person_records' indexes, added to ``memberships``."""
+    asked = con.sql(asked_sql).to_arrow_table()
+    if not asked.num_rows:
+        return
+    db.create_temp(MEMBERSHIPS_PROBE, asked)
+    con.register("memberships_arrow", db.fetch_arrow(
+        f"SELECT p.source, p.record_id, p.person_id FROM {MEMBERSHIPS_PROBE} k {join}"))
+    db.execute(f"DROP TABLE {MEMBERSHIPS_PROBE}")
+    con.execute(f"""
+        INSERT INTO {MEMBERSHIPS}
+        SELECT CAST(source AS VARCHAR), CAST(record_id AS VARCHAR), CAST(person_id AS VARCHAR)
+        FROM memberships_arrow
+        EXCEPT SELECT * FROM {MEMBERSHIPS}
+    """)
+    con.unregister("memberships_arrow")
 
 
 def _candidates(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
@@ -205,21 +253,24 @@ def _term_frequencies(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _affected_persons(db: BulkConnection, con: duckdb.DuckDBPyConnection) -> None:
-    """``affected(person_id)``: persons with new evidence, widened through refused links."""
+    """``affected(person_id)``: persons with new evidence, widened through refused links;
+    ``memberships`` then holds every record of theirs."""
     con.execute("""
-        CREATE OR REPLACE TABLE affected AS
-        SELECT DISTINCT k.person_id FROM (
+        CREATE OR REPLACE TABLE evidence_keys AS
+        SELECT k.source, k.record_id FROM register_keys k WHERE k.rid IN (
           SELECT rid FROM delta
           UNION SELECT rid_l FROM scored UNION SELECT rid_r FROM scored
-          UNION SELECT rid_l FROM id_pairs UNION SELECT rid_r FROM id_pairs
-        ) x JOIN register_keys k USING (rid) WHERE k.person_id IS NOT NULL
+          UNION SELECT rid_l FROM id_pairs UNION SELECT rid_r FROM id_pairs)
+        UNION SELECT source_l, record_id_l FROM decision_keys WHERE pending
+        UNION SELECT source_r, record_id_r FROM decision_keys WHERE pending
+    """)
+    _persons_of(db, con, "SELECT * FROM evidence_keys")
+    con.execute(f"""
+        CREATE OR REPLACE TABLE affected AS
+        SELECT m.person_id FROM evidence_keys JOIN {MEMBERSHIPS} m USING (source, record_id)
         UNION SELECT p.person_id FROM pins p JOIN register_keys k
           ON k.source = p.source AND k.record_id = p.record_id
         WHERE k.rid IN (SELECT rid FROM delta)
-        UNION SELECT k.person_id FROM decision_keys d JOIN register_keys k
-          ON (k.source = d.source_l AND k.record_id = d.record_id_l)
-          OR (k.source = d.source_r AND k.record_id = d.record_id_r)
-        WHERE d.pending AND k.person_id IS NOT NULL
     """)
     # Persons refused a link with an affected person are affected too, and so on.
     # Each round reads only the refused links of the persons added in the round
@@ -227,8 +278,9 @@ def _affected_persons(db: BulkConnection, con: duckdb.DuckDBPyConnection) -> Non
     # refused ones took 5 s at 1,000,000 persons.
     con.execute("CREATE OR REPLACE TABLE frontier AS SELECT person_id FROM affected")
     while _count(con, "frontier"):
+        _records_of(db, con, "SELECT person_id FROM frontier")
         db.create_temp(REFUSED_PROBE, con.sql(
-            "SELECT source, record_id FROM register_keys "
+            f"SELECT source, record_id FROM {MEMBERSHIPS} "
             "WHERE person_id IN (SELECT person_id FROM frontier)").to_arrow_table())
         keys = "source_l, record_id_l, source_r, record_id_r"
         # (The cross-person condition lets the right side use its partial index.)
@@ -237,14 +289,16 @@ def _affected_persons(db: BulkConnection, con: duckdb.DuckDBPyConnection) -> Non
             f"AND ({side}) IN (SELECT source, record_id FROM {REFUSED_PROBE})"
             for side in ("source_l, record_id_l", "source_r, record_id_r"))))
         db.execute(f"DROP TABLE {REFUSED_PROBE}")
-        con.execute("""
+        refused_keys = """
+            SELECT CAST(source_l AS VARCHAR) AS source, CAST(record_id_l AS VARCHAR) AS record_id
+            FROM refused_arrow
+            UNION SELECT CAST(source_r AS VARCHAR), CAST(record_id_r AS VARCHAR)
+            FROM refused_arrow"""
+        _persons_of(db, con, refused_keys)
+        con.execute(f"""
             CREATE OR REPLACE TABLE frontier AS
-            SELECT k.person_id FROM (
-              SELECT source_l AS source, record_id_l AS record_id FROM refused_arrow
-              UNION SELECT source_r, record_id_r FROM refused_arrow) e
-            JOIN register_keys k ON k.source = CAST(e.source AS VARCHAR)
-             AND k.record_id = CAST(e.record_id AS VARCHAR)
-            WHERE k.person_id IS NOT NULL
+            SELECT m.person_id FROM ({refused_keys}) e
+            JOIN {MEMBERSHIPS} m USING (source, record_id)
             EXCEPT SELECT person_id FROM affected
         """)
         con.unregister("refused_arrow")
