@@ -155,9 +155,6 @@ def _load_keys(db: BulkConnection, con: duckdb.DuckDBPyConnection,
                    strftime(birth_date, '%Y-%m-%d') AS birth_text
             FROM keys_arrow
         """)
-    con.execute(f"CREATE OR REPLACE TABLE {MEMBERSHIPS} (source VARCHAR, record_id VARCHAR, "
-                "person_id VARCHAR)")
-    con.execute(f"CREATE OR REPLACE TABLE {PERSONS_READ} (person_id VARCHAR)")
 
 
 def _persons_of(db: BulkConnection, con: duckdb.DuckDBPyConnection, keys_sql: str) -> None:
@@ -255,6 +252,9 @@ def _term_frequencies(con: duckdb.DuckDBPyConnection) -> None:
 def _affected_persons(db: BulkConnection, con: duckdb.DuckDBPyConnection) -> None:
     """``affected(person_id)``: persons with new evidence, widened through refused links;
     ``memberships`` then holds every record of theirs."""
+    con.execute(f"CREATE OR REPLACE TABLE {MEMBERSHIPS} (source VARCHAR, record_id VARCHAR, "
+                "person_id VARCHAR)")
+    con.execute(f"CREATE OR REPLACE TABLE {PERSONS_READ} (person_id VARCHAR)")
     con.execute("""
         CREATE OR REPLACE TABLE evidence_keys AS
         SELECT k.source, k.record_id FROM register_keys k WHERE k.rid IN (
