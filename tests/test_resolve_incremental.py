@@ -27,6 +27,7 @@ from muster.resolve.config import resolution_config
 from muster.resolve.incremental import _load_keys
 from muster.resolve.records import load_records
 from muster.store.bulk import bulk_transaction
+from test_resolve import resolved  # noqa: F401
 
 PERSONS = 1000
 # Civil registry rows that arrive only in the second batch: about 1% of the register.
@@ -298,3 +299,82 @@ def test_review_pairs_keep_their_persons_and_regions(register: Register,
     assert all(r[:4] == r[4:] for r in after.values())
     officer = review_page(store, None, (region,), 500, 0, every_pair=True)[0]
     assert pair in {p["id"] for p in officer}
+
+
+def _golden(register: Register, persons: list[str]) -> dict[str, Any]:
+    """The stored golden record, contested values and agreed sources of ``persons``."""
+    by_person: dict[str, Any] = {}
+    with register.store().engine.connect() as conn:
+        for person in persons:
+            wide = conn.execute(sa.text("SELECT * FROM golden_records WHERE person_id = :p"),
+                                {"p": person}).mappings().one()
+            values = conn.execute(sa.text(
+                "SELECT field, value, source, record_id, support, chosen, conflict "
+                "FROM golden_values WHERE person_id = :p ORDER BY 1, 2, 3, 4"),
+                {"p": person}).all()
+            sources = conn.execute(sa.text(
+                "SELECT fields FROM golden_provenance WHERE person_id = :p"),
+                {"p": person}).scalar_one()
+            by_person[person] = (dict(wide), values, json.loads(sources))
+    return by_person
+
+
+def test_an_incremental_run_leaves_what_changed_as_a_full_run_would(
+        resolved: Register, tmp_path: Path) -> None:  # noqa: F811
+    # A man whose two records are re-sent with a new region (his membership stays),
+    # a man joined by a new record, a man one of whose records is corrected into
+    # another man's, and a man a new namesake is scored against and refused (another
+    # national id). The first three changed: each gets a new golden record, and every
+    # membership of theirs the run's id (casework/reevaluate.py decides again the
+    # persons of the run's memberships). All four end as a full run leaves them.
+    national = [_valid("national_id", seed) for seed in (51, 52, 53)]
+    tax_id = _valid("tax_id", 54)
+    first = [
+        ("a1", "Евлампиев", "Никифор", "Зосимович", "1983-09-17", "M", national[0], "", "TVE"),
+        ("a2", "Евлампиев", "Никифор", "Зосимович", "1983-09-17", "M", national[0], "", "TVE"),
+        ("b1", "Трифилиев", "Мефодий", "Авдеевич", "1979-02-11", "M", "", tax_id, "TVE"),
+        ("c1", "Кузьмин", "Олег", "Игоревич", "1975-07-07", "M", "", "", "TVE"),
+        ("c2", "Кузьмин", "Олег", "Игоревич", "1975-07-07", "M", "", "", "TVE"),
+        ("d1", "Ферапонтов", "Агафон", "Лукич", "1990-05-05", "M", national[1], "", "YAR"),
+    ]
+    second = [
+        *((*row[:-1], "YAR") for row in first[:2]),
+        first[2],
+        ("b2", "Трифилиев", "Мефодий", "Авдеевич", "1979-02-11", "M", "", tax_id, "TVE"),
+        first[3],
+        ("c2", "Кузьмин", "Павел", "Игоревич", "1975-07-07", "M", "", "", "TVE"),
+        first[5],
+        ("d2", "Ферапонтов", "Агафон", "Лукич", "1990-05-05", "M", national[2], "", "YAR"),
+    ]
+    declare(tmp_path / "fix.toml", fix={"agency": "Test office", "format": "csv",
+                                        "record_id": "id", "fields": {f: f for f in FIELDS}})
+    resolved.ok("sources", "add", tmp_path / "fix.toml")
+
+    def resolve_batch(rows: list[tuple[str, ...]], name: str
+                      ) -> tuple[int, dict[str, str], dict[str, int]]:
+        """The run's id, and each record's person and the run that wrote its membership."""
+        resolved.ok("ingest", "fix", _write_cases(tmp_path / name / "fix.csv", rows))
+        assert "incremental:" in resolved.ok("resolve")
+        with resolved.store().engine.connect() as conn:
+            run = conn.execute(sa.text("SELECT max(id) FROM resolve_runs")).scalar_one()
+            written = dict(conn.execute(sa.text(
+                "SELECT record_id, run_id FROM person_records WHERE source = 'fix'")).all())
+        links = _links(resolved, tmp_path / f"{name}.csv")
+        return run, {rid: links[("fix", rid)] for rid in written}, written
+
+    _, before, _ = resolve_batch(first, "b1")
+    assert before["a1"] == before["a2"] and before["c1"] == before["c2"]
+    assert len({before[r] for r in ("a1", "b1", "c1", "d1")}) == 4
+    run_2, after, written_by = resolve_batch(second, "b2")
+    kept = ("a1", "b1", "c1", "d1")
+    assert [after[r] for r in kept] == [before[r] for r in kept]
+    a, b, c, d = (after[r] for r in kept)
+    assert after["a2"] == a and after["b2"] == b and after["c2"] != c and after["d2"] != d
+    assert {rid: run for rid, run in written_by.items() if rid != "d1"} == {
+        rid: run_2 for rid in ("a1", "a2", "b1", "b2", "c1", "c2", "d2")}
+    incremental = _golden(resolved, [a, b, c, d])
+    assert incremental[a][0]["region"] == "YAR"
+    assert incremental[b][0]["records"] == 2 and incremental[c][0]["records"] == 1
+
+    resolved.ok("resolve", "--full")
+    assert _golden(resolved, [a, b, c, d]) == incremental
