@@ -25,7 +25,11 @@ from muster.compute import duckdb_connection
 from muster.errors import MusterError
 from muster.resolve import model
 from muster.resolve.config import ResolutionConfig
-from muster.resolve.probabilistic import _train_on_sample, estimate_u_in_parallel
+from muster.resolve.probabilistic import (
+    _train_on_sample,
+    estimate_u_in_parallel,
+    score_duckdb,
+)
 from muster.resolve.records import load_records
 from muster.resolve.saved_model import COMPARISONS
 from muster.store.bulk import bulk_transaction
@@ -64,7 +68,7 @@ def test_renumbering_the_records_trains_the_same_model(register: Register,
     for shift in (0, 1_000):  # as if 1,000 records had been added before all of these
         con.execute(f"CREATE OR REPLACE TABLE model_input AS "
                     f"SELECT * REPLACE (rid + {shift} AS rid) FROM (SELECT {columns} FROM records)")
-        models.append(_train_on_sample(con, DuckDBAPI(connection=con), config))
+        models.append(_train_on_sample(con, config))
     first, second = (_parameters(m) for m in models)
     assert [p[:2] for p in first] == [p[:2] for p in second]
     for (name, level, m1, u1), (_, _, m2, u2) in zip(first, second, strict=True):
@@ -83,7 +87,7 @@ def test_no_level_outweighs_the_agreement_it_approximates(register: Register,
     con = _synthetic_records(register, tmp_path, 2000, config)
     con.execute(f"CREATE TABLE model_input AS SELECT {', '.join(model.MODEL_COLUMNS)} "
                 "FROM records")
-    trained = _train_on_sample(con, DuckDBAPI(connection=con), config)
+    trained = _train_on_sample(con, config)
     weights = {}
     for name, level, m, u in _parameters(trained):
         # a level no chance pair reached has no u: Splink weighs it by a default
@@ -106,12 +110,11 @@ def test_a_register_without_middle_names_trains_every_comparison(register: Regis
     config = ResolutionConfig()
     con = _synthetic_records(register, tmp_path, 300, config)
     columns = ", ".join(model.MODEL_COLUMNS)
-    api = DuckDBAPI(connection=con)
     con.execute(f"CREATE TABLE model_input AS SELECT {columns} FROM records")
-    with_middle = _train_on_sample(con, api, config)
+    with_middle = _train_on_sample(con, config)
     con.execute(f"CREATE OR REPLACE TABLE model_input AS SELECT * REPLACE "
                 f"(NULL AS middle_key) FROM (SELECT {columns} FROM records)")
-    trained = _train_on_sample(con, api, config)
+    trained = _train_on_sample(con, config)
 
     assert (trained["probability_two_random_records_match"]
             == with_middle["probability_two_random_records_match"])
@@ -163,5 +166,34 @@ def test_a_training_sample_of_one_record_is_a_clear_error(register: Register,
     con.execute(f"CREATE TABLE model_input AS SELECT {', '.join(model.MODEL_COLUMNS)} "
                 "FROM records")
     with pytest.raises(MusterError, match="Too few records agree") as error:
-        _train_on_sample(con, DuckDBAPI(connection=con), config)
+        _train_on_sample(con, config)
     assert "resolution.train_records" in (error.value.hint or "")
+
+
+def test_a_register_trained_on_a_sample_is_scored_with_its_own_name_frequencies(
+        register: Register, tmp_path: Path) -> None:
+    """A register larger than ``train_records`` trains on a sample of its records but
+    scores every pair with the whole register's name frequencies, as an incremental
+    run scores new records. Splink kept the sample's frequencies and scored with them:
+    a name missing from the sample lost the weight its rarity earns, and a full and an
+    incremental run weighed the same pair differently."""
+    config = dataclasses.replace(ResolutionConfig(), train_records=300)
+    con = _synthetic_records(register, tmp_path, 300, config)
+    assert con.execute("SELECT count(*) FROM records").fetchall()[0][0] > 1000
+    trained = score_duckdb(con, config)
+    family = next(c for c in trained["comparisons"] if c["output_column_name"] == "family_name")
+    exact = family["comparison_levels"][1]
+    assert exact["tf_adjustment_column"] == "family_key"
+    # An exact match weighs log2(m / u) and is adjusted by log2(u / tf): log2(m / tf).
+    pairs = con.execute("""
+        SELECT CAST(json_extract(s.contributions, '$[0][1]') AS DOUBLE),
+               n.records / t.named
+        FROM scored s JOIN records l ON l.rid = s.rid_l JOIN records r ON r.rid = s.rid_r
+        JOIN (SELECT family_key, count(*) AS records FROM records
+              WHERE family_key IS NOT NULL GROUP BY family_key) n ON n.family_key = l.family_key
+        CROSS JOIN (SELECT count(family_key) AS named FROM records) t
+        WHERE l.family_key = r.family_key
+    """).fetchall()
+    assert len(pairs) > 100
+    for weight, frequency in pairs:
+        assert weight == pytest.approx(math.log2(exact["m_probability"] / frequency), abs=0.006)

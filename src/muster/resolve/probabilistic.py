@@ -26,19 +26,24 @@ from muster.resolve.saved_model import COMPARISONS, prior_weight
 def score_duckdb(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
                  trained: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train (unless a trained model is given) and score; returns the model as a dict."""
+    # A view: a copy of these columns was 4.3 million rows that DuckDB held, and
+    # spilled, while Splink scored at a million persons.
     columns = ", ".join(model.MODEL_COLUMNS)
-    con.execute(f"CREATE OR REPLACE TABLE model_input AS SELECT {columns} FROM records")
-    api = DuckDBAPI(connection=con)
-    table = api.register("model_input")
+    con.execute(f"CREATE OR REPLACE VIEW model_input AS SELECT {columns} FROM records")
     if trained is None:
-        trained = _train_on_sample(con, api, config)
-    linker = Linker(table, trained, log_level=None)
+        trained = _train_on_sample(con, config)
+    # An API of its own: Splink caches its tables per API, and scoring with the
+    # training's would take the term frequencies of the training sample, not the
+    # register's (which incremental runs score with).
+    api = DuckDBAPI(connection=con)
+    linker = Linker(api.register("model_input"), trained, log_level=None)
     saved: dict[str, Any] = linker.misc.save_model_to_json()
     prior = prior_weight(saved)
     predictions = linker.inference.predict(
         threshold_match_weight=config.review_weight + prior, warning_mode="never")
     collect_scores(con, predictions.physical_name, config, prior)
-    _drop_splink_tables(con, api, "model_input")
+    _drop_splink_tables(con, api)
+    con.execute("DROP VIEW model_input")
     return saved
 
 
@@ -51,20 +56,22 @@ def _drop_splink_tables(con: duckdb.DuckDBPyConnection, api: DuckDBAPI, *inputs:
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def _train_on_sample(con: duckdb.DuckDBPyConnection, api: DuckDBAPI,
-                     config: ResolutionConfig) -> dict[str, Any]:
+def _train_on_sample(con: duckdb.DuckDBPyConnection, config: ResolutionConfig
+                     ) -> dict[str, Any]:
     """Train on at most ``config.train_records`` records, a fixed sample of them.
 
     The pairs EM reads grow with the square of the records: on 4.5M records they
     took most of a run. A uniform sample of records keeps every kind of pair in its
     proportion, so m and u come out the same within sampling error, and the prior is
     estimated on the same sample the weights are. Smaller registers train on all.
+    What training leaves (the pairs of each EM session, their comparisons) is dropped.
     """
     con.execute(f"CREATE OR REPLACE TABLE model_train AS {training_records_sql(con, config)}")
+    api = DuckDBAPI(connection=con)
     linker = Linker(api.register("model_train"), model.settings(config), log_level=None)
     trained = model.train(linker, config,
                           estimate_u=partial(estimate_u_in_parallel, con, api, "model_train"))
-    con.execute("DROP TABLE model_train")
+    _drop_splink_tables(con, api, "model_train")
     return trained
 
 

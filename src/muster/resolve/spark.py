@@ -88,13 +88,18 @@ def score_spark(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
                         f"TO {_quote(str(training))} (FORMAT parquet)")
         with _quiet():
             spark.sparkContext.setCheckpointDir(str(work / "checkpoints"))
-            api = SparkAPI(  # type: ignore[no-untyped-call]
-                spark_session=spark, break_lineage_method=_lineage(spark))
+
+            def new_api() -> Any:
+                return SparkAPI(  # type: ignore[no-untyped-call]
+                    spark_session=spark, break_lineage_method=_lineage(spark))
+
             if trained is None:
-                trainer = Linker(api.register(spark.read.parquet(str(training))), settings,
-                                 log_level=None)
+                trainer = Linker(new_api().register(spark.read.parquet(str(training))),
+                                 settings, log_level=None)
                 settings = model.train(trainer, config)
-            table = api.register(spark.read.parquet(str(records)))
+            # Scored through an API of its own, with the register's term frequencies
+            # rather than those the training cached (probabilistic.score_duckdb).
+            table = new_api().register(spark.read.parquet(str(records)))
             linker = Linker(table, settings, log_level=None)
             saved: dict[str, Any] = linker.misc.save_model_to_json()
             prior = prior_weight(saved)
