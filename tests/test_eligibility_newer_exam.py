@@ -71,5 +71,5 @@ def test_a_newer_examination_the_trust_order_did_not_choose_holds_him(
         assert after[man["person_id"]][0] == before[man["person_id"]][0]
     out = " ".join(resolved.ok("eligibility", "explain", men[1]["person_id"],
                                "--as-of", AS_OF).split())
-    assert "Examinations newer than the chosen one: clinic:k1 E" in out
+    assert "Records newer than the chosen values: clinic:k1 fitness_category E" in out
     assert "Agrees with the stored evaluation" in out

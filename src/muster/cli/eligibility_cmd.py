@@ -148,11 +148,11 @@ def _show_explanation(x: Explanation) -> None:
                       "record again, or record the value seen in a document with `muster "
                       "casework decide CASE resolved --value FIELD=VALUE`; a record that is "
                       "another person's is split off with `muster review decide --different`.")
-    if x.newer_examinations and x.decision.status == "needs_clarification":
-        console.print(f"[red]Examinations newer than the chosen one: "
-                      f"{escape('; '.join(x.newer_examinations))}.[/] Record the category "
-                      "an officer verifies with `muster casework decide CASE resolved --value "
-                      "fitness_category=CODE`.")
+    if x.newer_values and x.decision.status == "needs_clarification":
+        console.print(f"[red]Records newer than the chosen values: "
+                      f"{escape('; '.join(x.newer_values))}.[/] Record the value an officer "
+                      "verifies with `muster casework decide CASE resolved --value "
+                      "FIELD=VALUE` (fitness_category=CODE, dependents=N, ...).")
     params = Table("parameter", "in force", "since", title=f"Parameters in force on {x.as_of}")
     for p in x.parameters:
         params.add_row(p.name, _text(p.value), str(p.since) if p.since else "always")

@@ -31,14 +31,14 @@ from muster.eligibility.rules import (
     ELIGIBLE,
     IDENTITY_FIELDS,
     KEEPING_OFF,
-    NEWER_CATEGORY,
     OTHER_FILE_GROUND,
     RECORDS_IN_REVIEW_SQL,
     RULES,
     decide_grounds,
     fact_fields,
     grounds_of,
-    newest_of_newer_examinations_sql,
+    newer_facts_sql,
+    newest_newer_values_sql,
     unreadable_values_sql,
 )
 from muster.errors import MusterError
@@ -55,7 +55,7 @@ BIT = {r.ground: 1 << i for i, r in enumerate(RULES)}
 def facts_sql(officer: str | None, dialect: str) -> str:
     """The golden facts the rules read, and the derived flags (rules.DERIVED_FLAGS) as 0/1:
     an unsettled identity conflict, records in review, (0 here) another file, and an
-    unread value about a ground."""
+    unread value about a ground; and the values of newer records (rules.NEWER)."""
     settled = f" AND source <> {text_sql(officer)}" if officer else ""
     unreadable = unreadable_values_sql(officer, dialect)
     identity = ", ".join(text_sql(f) for f in IDENTITY_FIELDS)
@@ -67,7 +67,7 @@ def facts_sql(officer: str | None, dialect: str) -> str:
             # Set afterwards, from the other persons' flags (other_files.hold_in_bulk).
             f"0 AS other_file, "
             f"CASE WHEN u.person_id IS NULL THEN 0 ELSE 1 END AS unreadable_value, "
-            f"n.category AS {NEWER_CATEGORY} "
+            f"{newer_facts_sql('n', dialect)} "
             f"FROM golden_records g LEFT JOIN (SELECT DISTINCT person_id FROM golden_values "
             f"WHERE conflict = 1 AND chosen = 1 AND field IN ({identity}){settled}) c "
             f"ON c.person_id = g.person_id "
@@ -77,7 +77,7 @@ def facts_sql(officer: str | None, dialect: str) -> str:
             f"ON v.person_id = g.person_id "
             f"LEFT JOIN (SELECT DISTINCT person_id FROM ({unreadable}) x) u "
             f"ON u.person_id = g.person_id "
-            f"LEFT JOIN ({newest_of_newer_examinations_sql()}) n ON n.person_id = g.person_id")
+            f"LEFT JOIN ({newest_newer_values_sql()}) n ON n.person_id = g.person_id")
 
 
 def flag_columns_sql(ctx: Context, suffix: str = "") -> list[str]:

@@ -20,14 +20,16 @@ from muster.eligibility.rules import (
     ELIGIBLE,
     IDENTITY_FIELDS,
     KEEPING_OFF,
-    NEWER_CATEGORY,
+    NEWER,
+    NEWER_VALUE_DATES,
     OTHER_FILE_GROUND,
     RULES,
     Decision,
     Rule,
     decide,
     fact_fields,
-    newer_examinations_sql,
+    newer_fact,
+    newer_values_sql,
     record_in_review_sql,
     unreadable_values_sql,
 )
@@ -89,20 +91,20 @@ class Explanation:
     # Values about their grounds that could not be read, as SOURCE:RECORD_ID FIELD 'RAW'
     # (PROBLEM), unless an officer-verified value settles the field.
     unreadable: tuple[str, ...]
-    # Fitness categories from examinations newer than the chosen one's, as
-    # SOURCE:RECORD_ID CATEGORY (DATE), newest first.
-    newer_examinations: tuple[str, ...]
+    # Values of records newer than the chosen value's (rules.NEWER_VALUE_DATES), as
+    # SOURCE:RECORD_ID FIELD VALUE (DATE), each field's newest first.
+    newer_values: tuple[str, ...]
     stored: dict[str, Any] | None  # the stored result of the current run for as_of, if any
 
 
 def person_facts(conn: sa.Connection, person_id: str, officer: str | None,
                  in_review: tuple[str, ...] | None = None,
                  unreadable: tuple[str, ...] | None = None,
-                 newer: list[tuple[str, str, Any]] | None = None
+                 newer: list[NewerValue] | None = None
                  ) -> tuple[dict[str, Any], dict[str, Fact]]:
     """The golden facts the rules read (plus the derived flags) and their provenance;
     ``in_review``, ``unreadable`` and ``newer``: the person's records in review, values
-    that could not be read and newer examinations, when the caller has read them."""
+    that could not be read and values of newer records, when the caller has read them."""
     row = conn.execute(sa.select(golden_records, golden_provenance.c.fields.label("provenance"))
                        .outerjoin(golden_provenance,
                                   golden_provenance.c.person_id == golden_records.c.person_id)
@@ -139,20 +141,34 @@ def person_facts(conn: sa.Connection, person_id: str, officer: str | None,
         unreadable = unreadable_values(conn, person_id, officer)
     facts["unreadable_value"] = int(bool(unreadable))
     if newer is None:
-        newer = newer_examinations(conn, person_id)
-    facts[NEWER_CATEGORY] = newer[0][1] if newer else None
+        newer = newer_values(conn, person_id)
+    for field in NEWER_VALUE_DATES:
+        newest = next((n for n in newer if n.field == field), None)
+        facts[NEWER + field] = newer_fact(field, newest.value) if newest else None
     return facts, provenance
 
 
-def newer_examinations(conn: sa.Connection, person_id: str) -> list[tuple[str, str, Any]]:
-    """The person's fitness categories from examinations newer than the chosen one's
-    (rules.newer_examinations_sql), newest first: (SOURCE:RECORD_ID, category, date)."""
-    rows = conn.execute(sa.text(f"SELECT * FROM ({newer_examinations_sql()}) n "
+@dataclass(frozen=True)
+class NewerValue:
+    record: str  # SOURCE:RECORD_ID
+    field: str
+    value: str
+    dated: Any
+
+    def __str__(self) -> str:
+        return f"{self.record} {self.field} {self.value} ({self.dated})"
+
+
+def newer_values(conn: sa.Connection, person_id: str) -> list[NewerValue]:
+    """The person's values from records newer than the chosen value's
+    (rules.newer_values_sql), by field, each field's newest first (as the bulk run
+    chooses it: on a tie, the greatest value)."""
+    rows = conn.execute(sa.text(f"SELECT * FROM ({newer_values_sql()}) n "
                                 "WHERE n.person_id = :person_id "
-                                "ORDER BY n.examined DESC, n.category DESC"),
+                                "ORDER BY n.field, n.dated DESC, n.value DESC"),
                         {"person_id": person_id}).mappings().all()
-    return [(f"{r['source']}:{r['record_id']}", str(r["category"]), r["examined"])
-            for r in rows]
+    return [NewerValue(f"{r['source']}:{r['record_id']}", str(r["field"]), str(r["value"]),
+                       r["dated"]) for r in rows]
 
 
 def unreadable_values(conn: sa.Connection, person_id: str,
@@ -218,7 +234,7 @@ def explain_person(store: Store, profile: Profile, person_id: str, as_of: date,
         in_review = records_in_review(conn, person_id)
         officer = officer_source(profile)
         unreadable = unreadable_values(conn, person_id, officer)
-        newer = newer_examinations(conn, person_id)
+        newer = newer_values(conn, person_id)
         facts, provenance = person_facts(conn, person_id, officer, in_review, unreadable,
                                          newer)
         decision, outcomes, others = decide_with_other_files(conn, person_id, facts, ctx,
@@ -237,8 +253,7 @@ def explain_person(store: Store, profile: Profile, person_id: str, as_of: date,
         outcomes=tuple(outcomes), parameters=parameters,
         identity_conflict=bool(facts["identity_conflict"]), in_review=in_review,
         other_files=others, unreadable=unreadable, stored=stored,
-        newer_examinations=tuple(f"{record} {category} ({examined})"
-                                 for record, category, examined in newer),
+        newer_values=tuple(str(n) for n in newer),
     )
 
 

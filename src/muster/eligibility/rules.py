@@ -13,8 +13,10 @@ person no rule covers is never eligible: ``needs_clarification`` (``unclassified
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from muster.eligibility.dates import add_months
 from muster.eligibility.dialect import add_months_sql, text_sql
@@ -46,14 +48,21 @@ ELIGIBLE = ("eligible_conscript", "eligible_reserve")
 UNCLASSIFIED = "unclassified"
 # Identity facts whose disagreement among sources must be settled by an officer.
 IDENTITY_FIELDS = ("birth_date", "sex")
-# The derived fact of NEWER_EXAM_GROUND (below): the category of the newest examination
-# newer than the chosen one, if any.
-NEWER_CATEGORY = "newer_fitness_category"
+# The fields whose chosen value a newer record of the person can contest (NEWER_EXAM_GROUND
+# and NEWER_DEFERMENT_GROUND, below), and how a record dates its value of each: an
+# examination by its own date, the rest by the record's.
+NEWER_VALUE_DATES = {"fitness_category": "coalesce({r}.fitness_date, {r}.record_date)",
+                     "dependents": "{r}.record_date", "occupation": "{r}.record_date",
+                     "student_until": "{r}.record_date"}
+# The derived fact of each: the value of the newest record newer than the chosen
+# value's, if any ("newer_dependents").
+NEWER = "newer_"
+NEWER_CATEGORY = NEWER + "fitness_category"
 # Facts the evaluation derives from the register rather than reads from the golden
 # record: (0/1) an unsettled identity conflict, records still in review, another file,
-# a value about a ground that could not be read; and NEWER_CATEGORY.
+# a value about a ground that could not be read; and the newer values.
 DERIVED_FLAGS = ("identity_conflict", "identity_review", "other_file", "unreadable_value",
-                 NEWER_CATEGORY)
+                 *(NEWER + f for f in NEWER_VALUE_DATES))
 # The ground that holds a person who would be eligible while another file that may be
 # theirs carries one of KEEPING_OFF (other_files.py): facts about the human that a file
 # of their own may lack. Grounds that follow from birth date and sex alone are not.
@@ -69,6 +78,11 @@ UNREADABLE_GROUND = "unreadable_value"
 # an examination newer than the one their golden record chose by the trust order (a
 # clinic's "unfit" after the ministry's "fit"), and that category would keep them off.
 NEWER_EXAM_GROUND = "newer_examination"
+# The same for a deferment: a record newer than the chosen value's says the man supports
+# dependents, works in a protected occupation or studies, and the chosen value does not
+# (a tax office's two children after the civil registry's none, with civil first in
+# the trust order).
+NEWER_DEFERMENT_GROUND = "newer_deferment"
 # The records whose person is still an open question: in an open pair of the review
 # list (uncertain, ambiguous, identifier collision), or in an officer's decision that no
 # resolution run has applied yet. Until it is settled, some of the person's records (a
@@ -134,6 +148,13 @@ class Rule:
         return tuple(dict.fromkeys(self.when.fields() + dated))
 
 
+# What grants each deferment that a single field's value decides, by that field (the
+# deferments' rules below read the same conditions).
+DEFERMENT_VALUES: dict[str, Callable[[str], Expr]] = {
+    "dependents": lambda field: AtLeast(field, "min_dependents"),
+    "occupation": lambda field: OneOf(field, "protected_occupations", ignore_case=True),
+    "student_until": OnOrAfterAsOf,
+}
 NO_SERVICE = And(Missing("service_end"), Missing("military_rank"))
 SERVED = Or(Present("service_end"), Present("military_rank"))
 MAN = OneOf("sex", "subject_sexes")
@@ -180,6 +201,11 @@ RULES: tuple[Rule, ...] = (
          Or(*(OneOf(NEWER_CATEGORY, p)
               for p in ("unfit_fitness", "limited_fitness", "temporary_unfitness"))),
          "a newer examination in another record found them unfit or of limited fitness"),
+    Rule(NEWER_DEFERMENT_GROUND, "needs_clarification",
+         Or(*(And(grants(NEWER + field), Or(Missing(field), Not(grants(field))))
+              for field, grants in DEFERMENT_VALUES.items())),
+         "a record newer than the chosen one says they support dependents, work in a "
+         "protected occupation or study"),
     Rule("fitness_unknown", "needs_clarification", Missing("fitness_category"),
          "no fitness category"),
     Rule("fitness_outdated", "needs_clarification",
@@ -190,13 +216,12 @@ RULES: tuple[Rule, ...] = (
          And(OneOf("fitness_category", "temporary_unfitness"),
              OlderThanMonths("fitness_date", "temporary_unfitness_months")),
          "temporary unfitness whose deferment has ended: re-examination due"),
-    Rule("dependents", "deferred", AtLeast("dependents", "min_dependents"),
+    Rule("dependents", "deferred", DEFERMENT_VALUES["dependents"]("dependents"),
          "supports dependents"),
-    Rule("protected_occupation", "deferred",
-         OneOf("occupation", "protected_occupations", ignore_case=True),
+    Rule("protected_occupation", "deferred", DEFERMENT_VALUES["occupation"]("occupation"),
          "works in a protected occupation"),
-    Rule("student", "deferred", OnOrAfterAsOf("student_until"), "full-time student",
-         DateOf("student_until")),
+    Rule("student", "deferred", DEFERMENT_VALUES["student_until"]("student_until"),
+         "full-time student", DateOf("student_until")),
     Rule("temporarily_unfit", "deferred",
          And(OneOf("fitness_category", "temporary_unfitness"),
              WithinMonths("fitness_date", "temporary_unfitness_months")),
@@ -282,33 +307,62 @@ HOLDING_FIELDS = tuple(dict.fromkeys(
     f for r in RULES if r.ground in KEEPING_OFF for f in r.fields()))
 
 
-def newer_examinations_sql() -> str:
-    """Store SQL: (person_id, source, record_id, category, examined) of the person's
-    fitness categories, not chosen, from an examination newer than the chosen one's
-    (the date of examination, or of the record where it has none, as survivorship
-    dates them; an undated chosen one is fitness_outdated anyway). Such a value lost
-    to the trust order only; an officer-verified value, dated the day of the decision,
-    settles the examinations before it."""
-    def examined(r: str) -> str:
-        return f"coalesce({r}.fitness_date, {r}.record_date)"
+def newer_values_sql() -> str:
+    """Store SQL: (person_id, field, source, record_id, value, dated) of the person's
+    values of NEWER_VALUE_DATES' fields, not chosen, from a record newer than the chosen
+    value's (dated as survivorship dates them; an undated one is never newer, and an
+    undated chosen examination is fitness_outdated anyway). Such a value lost to the
+    trust order only; an officer-verified value, dated the day of the decision, settles
+    the records before it."""
+    def dated(r: str) -> str:
+        cases = " ".join(f"WHEN {text_sql(f)} THEN {d.format(r=r)}"
+                         for f, d in NEWER_VALUE_DATES.items())
+        return f"CASE v.field {cases} END"
 
-    return ("SELECT v.person_id, v.source, v.record_id, v.value AS category, "
-            f"{examined('r')} AS examined "
+    fields = ", ".join(text_sql(f) for f in NEWER_VALUE_DATES)
+    return ("SELECT v.person_id, v.field, v.source, v.record_id, v.value, "
+            f"{dated('r')} AS dated "
             "FROM golden_values v "
             "JOIN golden_values c ON c.person_id = v.person_id AND c.field = v.field "
             "AND c.chosen = 1 "
             "JOIN source_records r ON r.source = v.source AND r.record_id = v.record_id "
             "JOIN source_records cr ON cr.source = c.source AND cr.record_id = c.record_id "
-            "WHERE v.field = 'fitness_category' AND v.chosen = 0 "
-            f"AND {examined('r')} > {examined('cr')}")
+            f"WHERE v.field IN ({fields}) AND v.chosen = 0 AND {dated('r')} > {dated('cr')}")
 
 
-def newest_of_newer_examinations_sql() -> str:
-    """Store SQL: (person_id, category) of the newest examination of
-    newer_examinations_sql per person (on a tie, the greatest code)."""
-    return ("SELECT person_id, category FROM (SELECT n.person_id, n.category, row_number() "
-            "OVER (PARTITION BY n.person_id ORDER BY n.examined DESC, n.category DESC) AS k "
-            f"FROM ({newer_examinations_sql()}) n) newest WHERE k = 1")
+def newest_newer_values_sql() -> str:
+    """Store SQL: (person_id, newer_<field> for each of NEWER_VALUE_DATES) of the newest
+    value of newer_values_sql per person and field (on a tie, the greatest), as text."""
+    columns = ", ".join(f"max(CASE WHEN field = {text_sql(f)} THEN value END) AS {NEWER}{f}"
+                        for f in NEWER_VALUE_DATES)
+    return (f"SELECT person_id, {columns} FROM (SELECT n.person_id, n.field, n.value, "
+            "row_number() OVER (PARTITION BY n.person_id, n.field "
+            "ORDER BY n.dated DESC, n.value DESC) AS k "
+            f"FROM ({newer_values_sql()}) n) newest WHERE k = 1 GROUP BY person_id")
+
+
+def newer_facts_sql(alias: str, dialect: str) -> str:
+    """The newer facts of newest_newer_values_sql (as ``alias``), each read as the type
+    of the field it contests: text compared with a number is no number (SQLite calls
+    any text greater)."""
+    def typed(field: str) -> str:
+        column = f"{alias}.{NEWER}{field}"
+        if field == "dependents":
+            return f"CAST({column} AS INTEGER)"
+        if field == "student_until" and dialect == "postgresql":
+            return f"CAST({column} AS DATE)"  # SQLite keeps dates as ISO text
+        return column
+
+    return ", ".join(f"{typed(f)} AS {NEWER}{f}" for f in NEWER_VALUE_DATES)
+
+
+def newer_fact(field: str, value: str) -> Any:
+    """A value of newer_values_sql as the rules read its field (newer_facts_sql)."""
+    if field == "dependents":
+        return int(value)
+    if field == "student_until":
+        return date.fromisoformat(value)
+    return value
 
 
 def unreadable_values_sql(officer: str | None, dialect: str) -> str:
