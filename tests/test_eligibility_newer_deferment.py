@@ -12,9 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from conftest import Register
-from helpers import declare
-from test_eligibility_newer_exam import AS_OF, _results
-from test_resolve import _links, resolved  # noqa: F401  (the fixture)
+from test_eligibility_newer_exam import AS_OF, _results, add_records_of_men
+from test_resolve import resolved  # noqa: F401  (the fixture)
 
 GROUND = "newer_deferment"
 
@@ -56,26 +55,11 @@ def test_a_newer_record_that_defers_him_holds_him(resolved: Register,  # noqa: F
                [(3, _day(men[1]["oldest"], -30))],
                [(few[2], _day(men[2]["newest"], 10))],
                [(3, _day(men[3]["newest"], 10)), (few[3], _day(men[3]["newest"], 20))]]
-    path = tmp_path / "social.csv"
-    lines = ["id;FAM;IM;OTCH;DR;POL;REG;DEP;DATA"]
-    for i, (man, rows) in enumerate(zip(men, records, strict=True)):
-        for j, (dependents, dated) in enumerate(rows):
-            lines.append(";".join([f"s{i}{j}", man["family_name"], man["given_name"],
-                                   man["middle_name"], str(man["birth_date"]), "M",
-                                   man["region"], str(dependents), dated]))
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    declare(tmp_path / "social.toml", social={
-        "format": "csv", "delimiter": ";", "record_id": "id", "date_format": "%Y-%m-%d",
-        "fields": {"family_name": "FAM", "given_name": "IM", "middle_name": "OTCH",
-                   "birth_date": "DR", "sex": "POL", "region": "REG",
-                   "dependents": "DEP", "record_date": "DATA"}})
-    resolved.ok("sources", "add", tmp_path / "social.toml")
-    resolved.ok("ingest", "social", path)
-    resolved.ok("resolve")
-    links = _links(resolved, tmp_path / "links.csv")
-    assert all(links[("social", f"s{i}{j}")] == man["person_id"]
-               for i, (man, rows) in enumerate(zip(men, records, strict=True))
-               for j in range(len(rows)))
+    add_records_of_men(resolved, tmp_path, "social",
+                       {"dependents": "DEP", "record_date": "DATA"},
+                       [(f"s{i}{j}", man, [str(dependents), dated])
+                        for i, (man, rows) in enumerate(zip(men, records, strict=True))
+                        for j, (dependents, dated) in enumerate(rows)])
     after = _results(resolved)
     held = {man["person_id"] for man in men if GROUND in after[man["person_id"]][1].split(",")}
     assert held == {men[0]["person_id"]}

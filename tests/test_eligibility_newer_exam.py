@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -26,6 +27,29 @@ def _results(register: Register) -> dict[str, tuple[str, str]]:
             "(SELECT max(id) FROM eligibility_runs)"))}
 
 
+def add_records_of_men(register: Register, tmp_path: Path, source: str,
+                       fields: dict[str, str], rows: list[tuple[str, Any, list[str]]]) -> None:
+    """Ingest and resolve a new ``source`` of records, each (record id, the man's golden
+    record, its values of ``fields`` (field -> column)) with the man's names, birth date
+    and region; every record must join its man."""
+    path = tmp_path / f"{source}.csv"
+    lines = [";".join(["id", "FAM", "IM", "OTCH", "DR", "POL", "REG", *fields.values()])]
+    for record_id, man, values in rows:
+        lines.append(";".join([record_id, man["family_name"], man["given_name"],
+                               man["middle_name"], str(man["birth_date"]), "M", man["region"],
+                               *values]))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    declare(tmp_path / f"{source}.toml", **{source: {
+        "format": "csv", "delimiter": ";", "record_id": "id", "date_format": "%Y-%m-%d",
+        "fields": {"family_name": "FAM", "given_name": "IM", "middle_name": "OTCH",
+                   "birth_date": "DR", "sex": "POL", "region": "REG", **fields}}})
+    register.ok("sources", "add", tmp_path / f"{source}.toml")
+    register.ok("ingest", source, path)
+    register.ok("resolve")
+    links = _links(register, tmp_path / "links.csv")
+    assert all(links[(source, record_id)] == man["person_id"] for record_id, man, _ in rows)
+
+
 def test_a_newer_examination_the_trust_order_did_not_choose_holds_him(
         resolved: Register, tmp_path: Path) -> None:  # noqa: F811
     before = _results(resolved)
@@ -44,24 +68,12 @@ def test_a_newer_examination_the_trust_order_did_not_choose_holds_him(
     assert len(men) == 4
     # unfit after his examination, unfit after it, fit after it, unfit before it
     findings = [("E", 10), ("E", 30), ("A", 10), ("E", -30)]
-    path = tmp_path / "clinic.csv"
-    lines = ["id;FAM;IM;OTCH;DR;POL;REG;KAT;DATA"]
+    rows = []
     for i, (man, (category, days)) in enumerate(zip(men, findings, strict=True)):
         examined = date.fromisoformat(str(man["fitness_date"])) + timedelta(days=days)
-        lines.append(";".join([f"k{i}", man["family_name"], man["given_name"],
-                               man["middle_name"], str(man["birth_date"]), "M", man["region"],
-                               category, examined.isoformat()]))
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    declare(tmp_path / "clinic.toml", clinic={
-        "format": "csv", "delimiter": ";", "record_id": "id", "date_format": "%Y-%m-%d",
-        "fields": {"family_name": "FAM", "given_name": "IM", "middle_name": "OTCH",
-                   "birth_date": "DR", "sex": "POL", "region": "REG",
-                   "fitness_category": "KAT", "fitness_date": "DATA"}})
-    resolved.ok("sources", "add", tmp_path / "clinic.toml")
-    resolved.ok("ingest", "clinic", path)
-    resolved.ok("resolve")
-    links = _links(resolved, tmp_path / "links.csv")
-    assert all(links[("clinic", f"k{i}")] == man["person_id"] for i, man in enumerate(men))
+        rows.append((f"k{i}", man, [category, examined.isoformat()]))
+    add_records_of_men(resolved, tmp_path, "clinic",
+                       {"fitness_category": "KAT", "fitness_date": "DATA"}, rows)
     after = _results(resolved)
     held = {man["person_id"] for man in men if GROUND in after[man["person_id"]][1].split(",")}
     assert held == {men[0]["person_id"], men[1]["person_id"]}

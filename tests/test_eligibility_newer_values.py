@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from conftest import _postgres_database
 from eligibility_data import SOURCE_OF, man, write_register
 from muster.eligibility.evaluate import evaluate
 from muster.eligibility.explain import explain_person
 from muster.profile import load_profile
-from muster.store import Store, open_store
+from muster.store import Store
 from muster.store.schema import eligibility_results, source_records
+from service_data import register_backend
 
 D = date
 AS_OF = D(2024, 6, 1)
@@ -80,16 +80,8 @@ def _id(i: int) -> str:
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def results(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
             ) -> Iterator[dict[str, tuple[dict[str, Any], Any]]]:
-    if request.param == "sqlite":
-        urls: Iterator[str] = iter([f"sqlite:///{tmp_path_factory.mktemp('newer') / 'n.db'}"])
-    else:
-        urls = _postgres_database()
-    store = open_store(next(urls))
-    try:
+    with register_backend(request.param, tmp_path_factory.mktemp("newer")) as (_, store, _):
         yield _evaluate(store)
-    finally:
-        store.close()
-        next(urls, None)
 
 
 @pytest.mark.parametrize(("case", "status", "grounds"),
