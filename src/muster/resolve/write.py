@@ -153,7 +153,10 @@ def _append_review(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: i
     open pair can also join a record of the scope to one outside it: the run may have
     given that record another person, or moved its person, so those pairs take theirs
     again from the store as now written."""
-    review = con.sql(f"SELECT {run_id} AS run_id, *, 'open' AS status FROM review_out")
+    # Numbered in the order of their records: the queue breaks ties by number, so two
+    # runs on the same register list the same pairs in the same order.
+    review = con.sql(f"SELECT {run_id} AS run_id, *, 'open' AS status FROM review_out "
+                     f"ORDER BY {_KEYS}, kind")
     db.append("review_pairs", review.to_arrow_table())
     if not scoped:
         return
