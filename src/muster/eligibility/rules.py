@@ -341,28 +341,29 @@ def newest_newer_values_sql() -> str:
             f"FROM ({newer_values_sql()}) n) newest WHERE k = 1 GROUP BY person_id")
 
 
+# The newer values' fields that are not text (golden_values holds every value as text):
+# their SQL type and how Python reads them. Text compared with a number is no number
+# (SQLite calls any text greater).
+NEWER_VALUE_TYPES: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "dependents": ("INTEGER", int), "student_until": ("DATE", date.fromisoformat)}
+
+
 def newer_facts_sql(alias: str, dialect: str) -> str:
     """The newer facts of newest_newer_values_sql (as ``alias``), each read as the type
-    of the field it contests: text compared with a number is no number (SQLite calls
-    any text greater)."""
+    of the field it contests (NEWER_VALUE_TYPES)."""
     def typed(field: str) -> str:
         column = f"{alias}.{NEWER}{field}"
-        if field == "dependents":
-            return f"CAST({column} AS INTEGER)"
-        if field == "student_until" and dialect == "postgresql":
-            return f"CAST({column} AS DATE)"  # SQLite keeps dates as ISO text
-        return column
+        sql_type = NEWER_VALUE_TYPES[field][0] if field in NEWER_VALUE_TYPES else None
+        if sql_type is None or (sql_type == "DATE" and dialect == "sqlite"):
+            return column  # SQLite keeps dates as ISO text, which orders as dates do
+        return f"CAST({column} AS {sql_type})"
 
     return ", ".join(f"{typed(f)} AS {NEWER}{f}" for f in NEWER_VALUE_DATES)
 
 
 def newer_fact(field: str, value: str) -> Any:
-    """A value of newer_values_sql as the rules read its field (newer_facts_sql)."""
-    if field == "dependents":
-        return int(value)
-    if field == "student_until":
-        return date.fromisoformat(value)
-    return value
+    """A value of newer_values_sql as the rules read its field (NEWER_VALUE_TYPES)."""
+    return NEWER_VALUE_TYPES[field][1](value) if field in NEWER_VALUE_TYPES else value
 
 
 def unreadable_values_sql(officer: str | None, dialect: str) -> str:
