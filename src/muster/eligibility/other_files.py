@@ -140,10 +140,9 @@ def hold_in_bulk(db: BulkConnection, flags: str, suffix: str, eligible_mask: int
     held = match(mine, theirs, db.fetch_arrow(kept_apart_sql()))
     if held.num_rows == 0:
         return
-    db.create_temp("elig_other_files", held.select(["person_id"]))
-    db.execute(f"UPDATE {flags} SET bits{suffix} = bits{suffix} | {bit} "
-               "WHERE person_id IN (SELECT person_id FROM elig_other_files)")
-    db.execute("DROP TABLE elig_other_files")
+    with db.temporary("elig_other_files", held.select(["person_id"])):
+        db.execute(f"UPDATE {flags} SET bits{suffix} = bits{suffix} | {bit} "
+                   "WHERE person_id IN (SELECT person_id FROM elig_other_files)")
 
 
 def other_files(conn: sa.Connection, person_id: str) -> tuple[list[str], list[str]]:

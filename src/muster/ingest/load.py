@@ -141,19 +141,20 @@ def _final_name(partial: Path) -> Path:
 def _retire_changed(db: BulkConnection, source: str, changed: pa.Table, batch_id: int) -> None:
     if changed.num_rows == 0:
         return
-    db.create_temp("changed_ids", changed)
-    db.execute(
-        "INSERT INTO record_versions (source, record_id, batch_id, superseded_by_batch_id, "
-        "line, row_hash, raw) SELECT source, record_id, batch_id, ?, line, row_hash, raw "
-        "FROM source_records WHERE source = ? AND record_id IN (SELECT record_id FROM changed_ids)",
-        (batch_id, source),
-    )
-    for table in ("record_flags", "source_records"):
+    with db.temporary("changed_ids", changed):
         db.execute(
-            f"DELETE FROM {table} WHERE source = ? "
+            "INSERT INTO record_versions (source, record_id, batch_id, superseded_by_batch_id, "
+            "line, row_hash, raw) SELECT source, record_id, batch_id, ?, line, row_hash, raw "
+            "FROM source_records WHERE source = ? "
             "AND record_id IN (SELECT record_id FROM changed_ids)",
-            (source,),
+            (batch_id, source),
         )
+        for table in ("record_flags", "source_records"):
+            db.execute(
+                f"DELETE FROM {table} WHERE source = ? "
+                "AND record_id IN (SELECT record_id FROM changed_ids)",
+                (source,),
+            )
 
 
 def _append_records(db: BulkConnection, source: str, batch_id: int, rows: pa.Table) -> None:

@@ -183,10 +183,9 @@ def _read_memberships(db: BulkConnection, con: duckdb.DuckDBPyConnection, asked_
     asked = con.sql(asked_sql).to_arrow_table()
     if not asked.num_rows:
         return
-    db.create_temp(MEMBERSHIPS_PROBE, asked)
-    con.register("memberships_arrow", db.fetch_arrow(
-        f"SELECT p.source, p.record_id, p.person_id FROM {MEMBERSHIPS_PROBE} k {join}"))
-    db.execute(f"DROP TABLE {MEMBERSHIPS_PROBE}")
+    with db.temporary(MEMBERSHIPS_PROBE, asked):
+        con.register("memberships_arrow", db.fetch_arrow(
+            f"SELECT p.source, p.record_id, p.person_id FROM {MEMBERSHIPS_PROBE} k {join}"))
     con.execute(f"""
         INSERT INTO {MEMBERSHIPS}
         SELECT CAST(source AS VARCHAR), CAST(record_id AS VARCHAR), CAST(person_id AS VARCHAR)
@@ -220,11 +219,10 @@ def _fetch(db: BulkConnection, con: duckdb.DuckDBPyConnection, config: Resolutio
     """Full rows of the given records from the store, numbered as in register_keys."""
     keys = con.sql(f"SELECT rid, source, record_id FROM register_keys "
                    f"WHERE rid IN ({rids_sql})").to_arrow_table()
-    db.create_temp("muster_fetch", keys.select(["source", "record_id"]))
     columns = ", ".join(f"s.{c.strip()}" for c in SELECT_COLUMNS.split(","))
-    rows = db.fetch_arrow(f"SELECT {columns} FROM source_records s JOIN muster_fetch k "
-                          "ON k.source = s.source AND k.record_id = s.record_id")
-    db.execute("DROP TABLE muster_fetch")
+    with db.temporary("muster_fetch", keys.select(["source", "record_id"])):
+        rows = db.fetch_arrow(f"SELECT {columns} FROM source_records s JOIN muster_fetch k "
+                              "ON k.source = s.source AND k.record_id = s.record_id")
     con.register("fetched_rows", rows)
     con.register("fetched_keys", keys)
     con.execute("""CREATE OR REPLACE TEMP VIEW fetched AS
@@ -279,16 +277,15 @@ def _affected_persons(db: BulkConnection, con: duckdb.DuckDBPyConnection) -> Non
     con.execute("CREATE OR REPLACE TABLE frontier AS SELECT person_id FROM affected")
     while _count(con, "frontier"):
         _records_of(db, con, "SELECT person_id FROM frontier")
-        db.create_temp(REFUSED_PROBE, con.sql(
-            f"SELECT source, record_id FROM {MEMBERSHIPS} "
-            "WHERE person_id IN (SELECT person_id FROM frontier)").to_arrow_table())
         keys = "source_l, record_id_l, source_r, record_id_r"
-        # (The cross-person condition lets the right side use its partial index.)
-        con.register("refused_arrow", db.fetch_arrow(" UNION ".join(
-            f"SELECT {keys} FROM link_edges WHERE {CROSS_PERSON} AND outcome = 'refused' "
-            f"AND ({side}) IN (SELECT source, record_id FROM {REFUSED_PROBE})"
-            for side in ("source_l, record_id_l", "source_r, record_id_r"))))
-        db.execute(f"DROP TABLE {REFUSED_PROBE}")
+        frontier_records = con.sql(f"SELECT source, record_id FROM {MEMBERSHIPS} "
+                                   "WHERE person_id IN (SELECT person_id FROM frontier)")
+        with db.temporary(REFUSED_PROBE, frontier_records.to_arrow_table()):
+            # (The cross-person condition lets the right side use its partial index.)
+            con.register("refused_arrow", db.fetch_arrow(" UNION ".join(
+                f"SELECT {keys} FROM link_edges WHERE {CROSS_PERSON} AND outcome = 'refused' "
+                f"AND ({side}) IN (SELECT source, record_id FROM {REFUSED_PROBE})"
+                for side in ("source_l, record_id_l", "source_r, record_id_r"))))
         refused_keys = """
             SELECT CAST(source_l AS VARCHAR) AS source, CAST(record_id_l AS VARCHAR) AS record_id
             FROM refused_arrow

@@ -109,6 +109,15 @@ class BulkConnection:
         with self._conn.cursor() as cur:
             cur.adbc_ingest(name, data, mode="replace", temporary=True)
 
+    @contextmanager
+    def temporary(self, name: str, data: pa.Table) -> Iterator[None]:
+        """Temporary table ``name`` of ``data`` for the block's statements, dropped after
+        it. Not on an error: the transaction is rolled back then (PostgreSQL refuses
+        any statement in a failed transaction, so a DROP would hide the error)."""
+        self.create_temp(name, data)
+        yield
+        self.execute(f"DROP TABLE {name}")
+
     def conform(self, table: str, data: pa.Table) -> pa.Table:
         columns = metadata.tables[table].columns
         arrays, fields = [], []
