@@ -29,9 +29,9 @@ _KEYS = "source_l, record_id_l, source_r, record_id_r"  # a link's key, as index
 # links it no longer has as they were.
 _CHANGED_LINKS = f"(SELECT {_LINKS} FROM edge_out EXCEPT SELECT * FROM {STORED_LINKS})"
 _GONE_LINKS = f"(SELECT * FROM {STORED_LINKS} EXCEPT SELECT {_LINKS} FROM edge_out)"
-# Scoped runs: the persons decided again exactly as stored (DuckDB, and the store's
-# temporary copy), whose rows stay as they are.
-UNCHANGED, UNCHANGED_TABLE = "unchanged_persons", "muster_unchanged_persons"
+# Scoped runs: the persons decided again exactly as stored, whose rows stay as they
+# are (a DuckDB table, and the store's temporary copy of the same name).
+UNCHANGED = "muster_unchanged_persons"
 
 
 def write_results(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: int,
@@ -227,17 +227,17 @@ def _keep_unchanged(db: BulkConnection, con: duckdb.DuckDBPyConnection) -> None:
         EXCEPT SELECT person_id FROM moved
         EXCEPT SELECT m.person_id FROM members m JOIN delta USING (rid)
     """)
-    db.create_temp(UNCHANGED_TABLE, con.sql(f"SELECT person_id FROM {UNCHANGED}").to_arrow_table())
+    db.create_temp(UNCHANGED, con.sql(f"SELECT person_id FROM {UNCHANGED}").to_arrow_table())
 
 
 def _rewritten(scoped: bool, prefix: str = "") -> str:
-    """The condition on DuckDB's rows of the persons a run writes."""
+    """The condition on the rows of the persons a run writes (in DuckDB or the store)."""
     return f"{prefix}person_id NOT IN (SELECT person_id FROM {UNCHANGED})" if scoped else "true"
 
 
 def _delete_scope(db: BulkConnection) -> None:
     in_scope = f"IN (SELECT source, record_id FROM {SCOPE_TABLE})"
-    rewritten = f"person_id NOT IN (SELECT person_id FROM {UNCHANGED_TABLE})"
+    rewritten = _rewritten(scoped=True)
     db.execute(f"DELETE FROM person_records WHERE (source, record_id) {in_scope} "
                f"AND {rewritten}")
     db.execute(f"DELETE FROM review_pairs WHERE (source_l, record_id_l) {in_scope} "
