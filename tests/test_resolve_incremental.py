@@ -15,16 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
 from conftest import Register, Snapshots
-from helpers import declare, read_csv, review_pair_persons
+from helpers import declare, read_csv, resolved_300_persons, review_pair_persons
 from muster.casework.review_queue import review_page
 from muster.compute import duckdb_connection
 from muster.profile import load_profile
 from muster.resolve.config import resolution_config
-from muster.resolve.incremental import _load_keys
+from muster.resolve.incremental import SCOPE_TABLE, STORED_LINKS_SQL, _load_keys
 from muster.resolve.records import load_records
 from muster.store.bulk import bulk_transaction
 from test_resolve import resolved  # noqa: F401
@@ -379,3 +380,32 @@ def test_an_incremental_run_leaves_what_changed_as_a_full_run_would(
 
     resolved.ok("resolve", "--full")
     assert _golden(resolved, [a, b, c, d]) == incremental
+
+
+def test_the_stored_links_of_a_scope_are_read_through_their_left_record(
+        register: Register, tmp_path: Path, snapshots: Snapshots) -> None:
+    """An incremental run reads the stored links between the records it decides again:
+    exactly those, and on SQLite through the key's left record alone. Searching the
+    key with both records' columns made SQLite look up every pair of scope records:
+    at 1,000,000 persons the run did not end in 8 minutes instead of 22 s."""
+    resolved_300_persons(register, tmp_path, snapshots)
+    store = register.store()
+    with store.engine.connect() as conn:
+        links = conn.execute(sa.text("SELECT source_l, record_id_l, source_r, record_id_r "
+                                     "FROM link_edges")).all()
+    scope = sorted({(s, r) for link in links[::3] for s, r in (link[:2], link[2:])})
+    scope = scope[: len(scope) // 2]
+    expected = sorted(tuple(link) for link in links
+                      if tuple(link[:2]) in set(scope) and tuple(link[2:]) in set(scope))
+    assert 20 < len(expected) < len(links) / 4
+    with bulk_transaction(store) as db:
+        db.create_temp(SCOPE_TABLE, pa.table({"source": [s for s, _ in scope],
+                                              "record_id": [r for _, r in scope]}))
+        read = db.fetch_arrow(STORED_LINKS_SQL)
+        plan = (db.fetch_arrow(f"EXPLAIN QUERY PLAN {STORED_LINKS_SQL}").column("detail")
+                .to_pylist() if store.dialect == "sqlite" else [])
+    assert sorted(zip(*(read.column(c).to_pylist() for c in (
+        "source_l", "record_id_l", "source_r", "record_id_r")), strict=True)) == expected
+    if store.dialect == "sqlite":
+        searches = [step for step in plan if "link_edges" in step or step.startswith("SEARCH e")]
+        assert searches == ["SEARCH e USING PRIMARY KEY (source_l=? AND record_id_l=?)"]

@@ -87,3 +87,45 @@ def test_an_upgraded_register_keeps_every_golden_value_and_its_source(
             "SELECT count(*) FROM golden_values WHERE chosen = 1")).scalar_one() == chosen
     assert store.upgrade() == ("0014", store.head_revision())
     assert shown() == before
+
+
+def test_an_upgraded_register_keeps_every_link_keyed_by_its_pair(
+        register: Register, tmp_path: Path, snapshots: Snapshots) -> None:
+    """Migration 0016 keys link_edges by its pair of records (on SQLite a table WITHOUT
+    ROWID, its own index on the left record): every link and every person's page are
+    the same after it, a pair an earlier version stored twice keeps its newest row,
+    and the store refuses a pair written twice from then on."""
+    resolved_300_persons(register, tmp_path, snapshots)
+    store = register.store()
+    select_links = sa.text("SELECT * FROM link_edges ORDER BY source_l, record_id_l, "
+                           "source_r, record_id_r")
+    with store.engine.connect() as conn:
+        links = [dict(r) for r in conn.execute(select_links).mappings()]
+        person_ids = conn.execute(sa.text(
+            "SELECT person_id FROM golden_records ORDER BY person_id LIMIT 40")).scalars().all()
+    assert len(links) > 500 and {link["outcome"] for link in links} >= {"linked", "refused"}
+    pages = {p: person_view(store, p).links for p in person_ids}
+    config = _alembic_config()
+    with store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0015")
+    assert "ix_link_edges_l" in {i["name"] for i in sa.inspect(store.engine).get_indexes(
+        "link_edges")}
+    stale = {**links[0], "run_id": links[0]["run_id"] - 1, "outcome": "review"}
+    with store.engine.begin() as conn:  # the same pair once more, from an older run
+        conn.execute(sa.text("INSERT INTO link_edges VALUES (:run_id, :source_l, "
+                             ":record_id_l, :source_r, :record_id_r, :rule, :match_weight, "
+                             ":outcome, :reason, :contributions)"), stale)
+
+    assert store.upgrade() == ("0015", store.head_revision())
+    with store.engine.connect() as conn:
+        assert [dict(r) for r in conn.execute(select_links).mappings()] == links
+        if store.dialect == "sqlite":
+            ddl = conn.execute(sa.text("SELECT sql FROM sqlite_master "
+                                       "WHERE name = 'link_edges'")).scalar_one()
+            assert ddl.rstrip().endswith("WITHOUT ROWID")
+    assert {p: person_view(store, p).links for p in person_ids} == pages
+    with pytest.raises(sa.exc.IntegrityError), store.engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO link_edges VALUES (:run_id, :source_l, "
+                             ":record_id_l, :source_r, :record_id_r, :rule, :match_weight, "
+                             ":outcome, :reason, :contributions)"), stale)

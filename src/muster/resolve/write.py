@@ -24,7 +24,7 @@ LINKAGE_TABLES = ("person_records", "link_edges")
 GOLDEN_TABLES = ("golden_values", "golden_records", "golden_provenance")
 BATCH_ROWS = 200_000
 _LINKS = ", ".join(LINK_COLUMNS)
-_KEYS = "source_l, record_id_l, source_r, record_id_r"  # a link's key, as indexed
+_KEYS = "source_l, record_id_l, source_r, record_id_r"  # link_edges' primary key
 # Scoped runs: the links this run decided differently from the store, and the stored
 # links it no longer has as they were.
 _CHANGED_LINKS = f"(SELECT {_LINKS} FROM edge_out EXCEPT SELECT * FROM {STORED_LINKS})"
@@ -127,7 +127,7 @@ def _append_links(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: in
     if scoped:
         _delete_changed_links(db, con)
     with _indexes_built_after(db, () if scoped else ("link_edges",)):
-        # In the order of the table's index. Record numbers (rid) follow (source,
+        # In the order of the table's key. Record numbers (rid) follow (source,
         # record_id), and sorting by them is cheaper than by the four text keys.
         if scoped:
             links = f"* FROM {_CHANGED_LINKS} ORDER BY {_KEYS}"
@@ -250,7 +250,7 @@ def _delete_scope(db: BulkConnection) -> None:
 def _delete_changed_links(db: BulkConnection, con: duckdb.DuckDBPyConnection) -> None:
     """Of the links between the scope's records, delete those this run changed or no
     longer has: most are decided again exactly as stored, and rewriting them all
-    (through both of the table's indexes) cost 5 s of a 37 s incremental run at
+    (through the table's key and its index) cost 5 s of a 37 s incremental run at
     1,000,000 persons."""
     gone = con.sql(f"SELECT {_KEYS} FROM {_GONE_LINKS}").to_arrow_table()
     with db.temporary("muster_links_gone", gone):
