@@ -96,11 +96,11 @@ def child_resolve(workspace: Path, full: bool | None) -> None:
     try:
         start = time.perf_counter()
         report = resolve(store, ws.profile(), engine="duckdb", progress=progress, **kwargs)
-        end = time.perf_counter()
+        end, end_cpu = time.perf_counter(), cpu_seconds()  # before the count below
         entries = _review_entries(store)
     finally:
         store.close()
-    marks = [*steps, ("end", end, cpu_seconds())]
+    marks = [*steps, ("end", end, end_cpu)]
     step_seconds = {name: round(marks[i + 1][1] - at, 2) for i, (name, at, _) in
                     enumerate(marks[:-1])}
     step_cpu = {name: round(marks[i + 1][2] - cpu, 2) for i, (name, _, cpu) in
