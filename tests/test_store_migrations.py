@@ -112,10 +112,11 @@ def test_an_upgraded_register_keeps_every_link_keyed_by_its_pair(
     assert "ix_link_edges_l" in {i["name"] for i in sa.inspect(store.engine).get_indexes(
         "link_edges")}
     stale = {**links[0], "run_id": links[0]["run_id"] - 1, "outcome": "review"}
+    insert_link = sa.text("INSERT INTO link_edges VALUES (:run_id, :source_l, :record_id_l, "
+                          ":source_r, :record_id_r, :rule, :match_weight, :outcome, "
+                          ":reason, :contributions)")
     with store.engine.begin() as conn:  # the same pair once more, from an older run
-        conn.execute(sa.text("INSERT INTO link_edges VALUES (:run_id, :source_l, "
-                             ":record_id_l, :source_r, :record_id_r, :rule, :match_weight, "
-                             ":outcome, :reason, :contributions)"), stale)
+        conn.execute(insert_link, stale)
 
     assert store.upgrade() == ("0015", store.head_revision())
     with store.engine.connect() as conn:
@@ -126,6 +127,4 @@ def test_an_upgraded_register_keeps_every_link_keyed_by_its_pair(
             assert ddl.rstrip().endswith("WITHOUT ROWID")
     assert {p: person_view(store, p).links for p in person_ids} == pages
     with pytest.raises(sa.exc.IntegrityError), store.engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO link_edges VALUES (:run_id, :source_l, "
-                             ":record_id_l, :source_r, :record_id_r, :rule, :match_weight, "
-                             ":outcome, :reason, :contributions)"), stale)
+        conn.execute(insert_link, stale)
