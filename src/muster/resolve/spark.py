@@ -291,6 +291,10 @@ def _spark_conf(settings: SparkSettings, master: str) -> dict[str, str]:
         # more than they save there (measured on 2 cores: about a quarter of the time).
         conf["spark.sql.adaptive.enabled"] = "false"
         java_options.append("-XX:TieredStopAtLevel=1")
+        # Compiled only that way, the code goes to one of the code cache's segments, a
+        # half of it: a JVM running two resolutions filled it with Spark's generated
+        # classes and died ("Out of space in CodeCache"). One segment, twice the size.
+        java_options += ["-XX:-SegmentedCodeCache", "-XX:ReservedCodeCacheSize=512m"]
     user = dict(settings.conf)
     if "spark.jars" in user:
         user["spark.jars"] = f"{conf['spark.jars']},{user['spark.jars']}"
