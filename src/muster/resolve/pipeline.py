@@ -206,9 +206,9 @@ def resolve(store: Store, profile: Profile, engine: str = "duckdb",
             db.commit()
     finally:
         con.close()
-    # The run's time and its last step cover the commit and, on SQLite, the copy of
-    # the write-ahead log into the database as the connection closes: at a million
-    # persons about 10 s, which the report used to leave out.
+    # The run's time and its last step cover the commit, in which SQLite also copies
+    # the write-ahead log into the database, and closing the connections: at a
+    # million persons about 10 s, which the report used to leave out.
     return replace(report, steps=timer.done(),
                    seconds=(datetime.now(UTC) - started).total_seconds())
 
