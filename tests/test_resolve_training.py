@@ -27,7 +27,7 @@ from muster.resolve import model
 from muster.resolve.config import ResolutionConfig
 from muster.resolve.probabilistic import (
     _train_on_sample,
-    estimate_u_in_parallel,
+    estimate_u_from_value_pairs,
     score_duckdb,
 )
 from muster.resolve.records import load_records
@@ -134,25 +134,28 @@ def test_a_register_without_middle_names_trains_every_comparison(register: Regis
         model._check_complete(lost)
 
 
-def test_u_estimated_in_two_threads_is_the_u_estimated_in_one(register: Register,
-                                                               tmp_path: Path) -> None:
-    """DuckDB runs u's cross join of a small sample on one core, so a full run splits the
-    comparisons between two linkers; the model must not notice."""
-    config = ResolutionConfig()
+@pytest.mark.parametrize("u_sample_pairs", [2e6, 20_000], ids=["every-record", "sampled"])
+def test_u_counted_by_values_is_splinks_u(register: Register, tmp_path: Path,
+                                          u_sample_pairs: float) -> None:
+    """A full run counts u's pairs of sampled records by their distinct values, not one
+    by one as Splink does; the model must not notice, whether the sample is every
+    record (300 persons against two million pairs) or Splink's hashed sample of them."""
+    config = dataclasses.replace(ResolutionConfig(), u_sample_pairs=u_sample_pairs)
     con = _synthetic_records(register, tmp_path, 300, config)
     con.execute(f"CREATE TABLE model_train AS SELECT {', '.join(model.MODEL_COLUMNS)} "
                 "FROM records")
     models = []
-    for in_parallel in (False, True):
+    for by_values in (False, True):
         api = DuckDBAPI(connection=con)
         linker = Linker(api.register("model_train"), model.settings(config), log_level=None)
-        estimate = partial(estimate_u_in_parallel, con, api, "model_train") if in_parallel else None
+        estimate = (partial(estimate_u_from_value_pairs, con, api, "model_train")
+                    if by_values else None)
         models.append(model.train(linker, config, estimate_u=estimate))
-    in_series, in_parallel_ = (_parameters(m) for m in models)
-    assert [p[:2] for p in in_series] == [p[:2] for p in in_parallel_]
+    by_splink, by_values_ = (_parameters(m) for m in models)
+    assert [p[:2] for p in by_splink] == [p[:2] for p in by_values_]
     # Every comparison's u was estimated (a rarer level may have no chance pair here).
-    assert {name for name, _, _, u in in_series if u} == set(COMPARISONS)
-    for (name, level, m1, u1), (_, _, m2, u2) in zip(in_series, in_parallel_, strict=True):
+    assert {name for name, _, _, u in by_splink if u} == set(COMPARISONS)
+    for (name, level, m1, u1), (_, _, m2, u2) in zip(by_splink, by_values_, strict=True):
         assert u2 == pytest.approx(u1, rel=1e-12), f"{name} {level}: u {u1} then {u2}"
         assert m2 == pytest.approx(m1, rel=1e-9), f"{name} {level}: m {m1} then {m2}"
 

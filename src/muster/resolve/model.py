@@ -205,6 +205,10 @@ def blocking_rules() -> list[Any]:
 EM_FALLBACK_PAIRS = 5e6
 
 
+# The seed of the sample u is estimated on (probabilistic.estimate_u_from_value_pairs
+# draws Splink's sample).
+U_SEED = 1
+
 # Trains u on a linker and returns the linker training goes on with (``estimate_u``).
 UEstimator = Callable[[Any, ResolutionConfig], Any]
 
@@ -214,8 +218,8 @@ def train(linker: Any, config: ResolutionConfig,
     """Unsupervised: prior from identifiers, u by sampling, m by EM on three blockings.
     Returns the trained model, each level capped at agreement (``capped_at_agreement``).
 
-    ``estimate_u`` replaces the one-linker estimate of u (``estimate_u_in_series``):
-    the DuckDB engine splits it over two threads (probabilistic.estimate_u_in_parallel).
+    ``estimate_u`` replaces Splink's estimate of u (``estimate_u_in_series``): the DuckDB
+    engine counts the same pairs by their values (probabilistic.estimate_u_from_value_pairs).
     """
     # Splink logs a warning per level EM cannot see (e.g. no pair of different sex
     # within a blocking): expected here, and the level keeps its u-based default.
@@ -243,28 +247,8 @@ def estimate_u_in_series(linker: Any, config: ResolutionConfig) -> Any:
     Spark trained different models.
     """
     linker.training.estimate_u_using_random_sampling(max_pairs=config.u_sample_pairs,
-                                                     seed=1, num_chunks=1)
+                                                     seed=U_SEED, num_chunks=1)
     return linker
-
-
-# The comparisons in two groups that take about as long to estimate u for: the name
-# comparisons cost most (string similarities on every sampled pair), the address next.
-U_GROUPS = (("family_name", "given_name", "sex", "region"),
-            ("middle_name", "birth_date", "address"))
-
-
-def with_u_from(trained: dict[str, Any], estimated: list[dict[str, Any]]) -> dict[str, Any]:
-    """``trained`` with every level's u taken from ``estimated``: models that each hold
-    some of its comparisons, their u estimated."""
-    by_name = {c["output_column_name"]: c for m in estimated for c in m["comparisons"]}
-    merged = copy.deepcopy(trained)
-    for comparison in merged["comparisons"]:
-        levels = by_name[comparison["output_column_name"]]["comparison_levels"]
-        for level, source in zip(comparison["comparison_levels"], levels, strict=True):
-            level.pop("u_probability", None)
-            if "u_probability" in source:
-                level["u_probability"] = source["u_probability"]
-    return merged
 
 
 def missing_comparisons(trained: dict[str, Any]) -> list[str]:
