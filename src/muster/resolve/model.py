@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from typing import Any
 
 import splink.comparison_level_library as cll
@@ -131,14 +131,12 @@ def comparisons() -> list[Any]:
             address]
 
 
-def settings(config: ResolutionConfig, only: Collection[str] | None = None) -> SettingsCreator:
-    """The model's settings; ``only``: with just the comparisons of these names."""
-    chosen = [c for name, c in zip(COMPARISONS, comparisons(), strict=True)
-              if only is None or name in only]
+def settings(config: ResolutionConfig) -> SettingsCreator:
+    """The model's settings."""
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="rid",
-        comparisons=chosen,
+        comparisons=comparisons(),
         blocking_rules_to_generate_predictions=blocking_rules(),
         retain_intermediate_calculation_columns=True,
         retain_matching_columns=True,  # the gamma (level) columns come with them
