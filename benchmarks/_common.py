@@ -13,9 +13,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 MUSTER = [sys.executable, "-m", "muster"]
@@ -139,6 +140,24 @@ def fresh_database(database_url: str | None, name: str) -> str | None:
             f'CREATE DATABASE "{name}"')
     return str(sa.engine.make_url(database_url).set(database=name).render_as_string(
         hide_password=False))
+
+
+Result = TypeVar("Result")
+
+
+def on_each_backend(workdir: Path, postgres_url: str | None, skip_postgres: bool,
+                    database: str, bench: Callable[[str, str | None], Result]
+                    ) -> list[tuple[str, Result]]:
+    """``bench(label, database_url)`` on SQLite (no URL: the workspace's file), then,
+    unless skipped, on a fresh PostgreSQL database ``database`` (on the server at
+    ``postgres_url``, or a private one), dropped once its figures are taken."""
+    results = [("sqlite", bench("sqlite", None))]
+    if not skip_postgres:
+        with postgres_server(workdir, postgres_url) as server:
+            url = fresh_database(server, database)
+            results.append(("postgresql", bench("postgresql", url)))
+            drop_database(server, database)
+    return results
 
 
 def new_workspace(ws: Path, sources_toml: Path | None, database_url: str | None,

@@ -29,10 +29,8 @@ from pathlib import Path
 import pyarrow as pa
 from _common import (
     MUSTER,
-    drop_database,
-    fresh_database,
     new_workspace,
-    postgres_server,
+    on_each_backend,
     run_measured,
     settle,
 )
@@ -115,13 +113,9 @@ def main() -> None:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="muster-bench-audit-"))
     workdir.mkdir(parents=True, exist_ok=True)
     print(f"muster audit benchmark: {args.entries:,} entries, in {workdir}")
-    results = [("sqlite", bench("sqlite", workdir, None, args.entries, args.seed))]
-    if not args.skip_postgres:
-        with postgres_server(workdir, args.postgres_url) as server:
-            url = fresh_database(server, "muster_bench_audit")
-            results.append(("postgresql", bench("postgresql", workdir, url, args.entries,
-                                                args.seed)))
-            drop_database(server, "muster_bench_audit")
+    results = on_each_backend(
+        workdir, args.postgres_url, args.skip_postgres, "muster_bench_audit",
+        lambda label, url: bench(label, workdir, url, args.entries, args.seed))
     print("\nbackend      entries    wall s   peak MiB   entries/s")
     for label, (wall, peak) in results:
         rate = args.entries / wall

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from _common import fresh_database, postgres_server, run_measured
+from _common import on_each_backend, run_measured
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_SECONDS = 20.0
@@ -282,12 +282,9 @@ def main() -> None:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="muster-bench-elig-"))
     workdir.mkdir(parents=True, exist_ok=True)
     print(f"muster eligibility benchmark: {args.persons:,} persons, as of {AS_OF}, in {workdir}")
-    results = [("sqlite", bench("sqlite", workdir, None, args.persons, args.seed))]
-    if not args.skip_postgres:
-        with postgres_server(workdir, args.postgres_url) as server:
-            url = fresh_database(server, "muster_bench_elig")
-            results.append(("postgresql", bench("postgresql", workdir, url, args.persons,
-                                                args.seed)))
+    results = on_each_backend(
+        workdir, args.postgres_url, args.skip_postgres, "muster_bench_elig",
+        lambda label, url: bench(label, workdir, url, args.persons, args.seed))
     print("\nbackend      persons    wall s   peak MiB")
     for label, (wall, peak) in results:
         print(f"{label:<10} {args.persons:>9,} {wall:9.1f} {peak:10.0f}")
