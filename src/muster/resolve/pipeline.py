@@ -194,7 +194,7 @@ def resolve(store: Store, profile: Profile, engine: str = "duckdb",
             links = (int(last["links"]) if incremental and last else 0) + linked
             report = _report(db, con, run_id, "duckdb" if incremental else engine,
                              "incremental" if incremental else "full", total, decided, new,
-                             links, changes.events, started)
+                             links, changes.events)
             db.append("resolve_runs", pa.Table.from_pylist([{
                 "id": run_id, "engine": report.engine, "mode": report.mode,
                 "started_at": started, "finished_at": datetime.now(UTC),
@@ -245,8 +245,9 @@ def _up_to_date(last: dict[str, Any], total: int, started: datetime) -> ResolveR
 
 def _report(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: int, engine: str,
             mode: str, records: int, decided: int, new: int, links: int,
-            events: list[dict[str, str]], started: datetime) -> ResolveReport:
-    """Counts over the whole register, as stored after this run's write."""
+            events: list[dict[str, str]]) -> ResolveReport:
+    """Counts over the whole register, as stored after this run's write. Its time and
+    steps are the run's, set when the run ends (after the commit)."""
     kinds = [e["kind"] for e in events]
     return ResolveReport(
         run_id=run_id, engine=engine, mode=mode, records=records, decided=decided, new=new,
@@ -258,7 +259,7 @@ def _report(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: int, eng
         created=_count(con, "SELECT count(*) FROM created"),
         merged=kinds.count("merged"),
         split=len({json.dumps(e["old_ids"]) for e in events if e["kind"] == "split"}),
-        seconds=(datetime.now(UTC) - started).total_seconds(),
+        seconds=0.0,
         placeholders=tuple(Placeholder(*row) for row in con.execute(
             "SELECT field, value, records, source FROM placeholders "
             "ORDER BY source NULLS FIRST, records DESC, field, value").fetchall()),
