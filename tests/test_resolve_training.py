@@ -27,11 +27,12 @@ from muster.resolve import model
 from muster.resolve.config import ResolutionConfig
 from muster.resolve.probabilistic import (
     _train_on_sample,
+    collect_scores,
     estimate_u_from_value_pairs,
     score_duckdb,
 )
 from muster.resolve.records import load_records
-from muster.resolve.saved_model import COMPARISONS
+from muster.resolve.saved_model import COMPARISONS, prior_weight
 from muster.store.bulk import bulk_transaction
 
 
@@ -200,3 +201,34 @@ def test_a_register_trained_on_a_sample_is_scored_with_its_own_name_frequencies(
     assert len(pairs) > 100
     for weight, frequency in pairs:
         assert weight == pytest.approx(math.log2(exact["m_probability"] / frequency), abs=0.006)
+
+
+def test_scoring_in_one_query_keeps_what_splinks_predict_gives(register: Register,
+                                                               tmp_path: Path) -> None:
+    """A full run scores through the query Splink's ``predict`` runs, rebuilt from
+    Splink's internals, instead of the table ``predict`` creates. A Splink whose query
+    differs must fail here, not change the register: the same pairs, weights,
+    contributions, conflicts and names-alone flags as ``predict`` itself."""
+    config = ResolutionConfig()
+    con = _synthetic_records(register, tmp_path, 300, config)
+    trained = score_duckdb(con, config)
+    con.execute("ALTER TABLE scored RENAME TO scored_in_one_query")
+    con.execute(f"CREATE VIEW model_input AS SELECT {', '.join(model.MODEL_COLUMNS)} "
+                "FROM records")
+    linker = Linker(DuckDBAPI(connection=con).register("model_input"), trained,
+                    log_level=None)
+    prior = prior_weight(trained)
+    predictions = linker.inference.predict(
+        threshold_match_weight=config.review_weight + prior, warning_mode="never")
+    collect_scores(con, predictions.physical_name, config, prior)
+    counts = con.execute("""
+        SELECT (SELECT count(*) FROM scored),
+               (SELECT count(*) FROM scored WHERE conflict IS NOT NULL),
+               (SELECT count(*) FROM (SELECT * FROM scored
+                                      EXCEPT ALL SELECT * FROM scored_in_one_query)),
+               (SELECT count(*) FROM (SELECT * FROM scored_in_one_query
+                                      EXCEPT ALL SELECT * FROM scored))
+    """).fetchall()[0]
+    pairs, conflicted, only_predict, only_one_query = counts
+    assert pairs > 1000 and conflicted > 0
+    assert (only_predict, only_one_query) == (0, 0)
