@@ -41,7 +41,8 @@ class ComponentResult:
 
 
 def cluster_records(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> None:
-    """Create ``clusters(rid, cluster)`` and ``edge_outcomes(rid_l, rid_r, outcome, reason)``."""
+    """Create ``clusters(rid, cluster)``, and the pairs clustering kept apart:
+    ``refused(rid_l, rid_r, reason)`` and ``ambiguous``."""
     con.execute(f"""
         CREATE OR REPLACE TABLE edges AS
         SELECT rid_l, rid_r, max(weight) AS weight FROM (

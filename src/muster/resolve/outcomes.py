@@ -20,8 +20,10 @@ from muster.resolve.rules import BIRTH_FACTS, NAMES_ALONE, conflict_sql
 def build_outcomes(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> None:
     link = config.link_weight
     _persons_apart(con, config)
+    # With the records' keys in the same query: a table of outcomes, then a copy of
+    # it with the keys, was every scored pair and its contributions written twice.
     con.execute(f"""
-        CREATE OR REPLACE TABLE edge_outcomes AS
+        CREATE OR REPLACE TABLE edge_out AS
         WITH pairs AS (
           SELECT coalesce(p.rid_l, s.rid_l) AS rid_l, coalesce(p.rid_r, s.rid_r) AS rid_r,
                  coalesce(p.rule, 'match') AS rule, s.match_weight, s.contributions,
@@ -30,7 +32,8 @@ def build_outcomes(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> 
                  s.match_weight >= {link} AND NOT s.alone AS links  -- by its weight
           FROM id_pairs p FULL JOIN scored s USING (rid_l, rid_r)
         )
-        SELECT p.rid_l, p.rid_r, p.rule, p.match_weight, p.contributions,
+        SELECT l.source AS source_l, l.record_id AS record_id_l,
+          r.source AS source_r, r.record_id AS record_id_r, p.rule, p.match_weight,
           CASE WHEN d.decision = 'different' OR p.conflict IS NOT NULL THEN 'refused'
                WHEN cl.cluster = cr.cluster AND (p.by_identifier OR p.links) THEN 'linked'
                WHEN cl.cluster = cr.cluster THEN 'supports'
@@ -47,20 +50,15 @@ def build_outcomes(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> 
                WHEN ap.reason IS NOT NULL THEN '{APART}' || ap.reason
                WHEN p.match_weight >= {link} THEN '{NAMES_ALONE}: not a link by weight alone'
                ELSE 'match weight between the review weight ({config.review_weight}) and '
-                 || 'the link weight ({link})' END AS reason
+                 || 'the link weight ({link})' END AS reason,
+          p.contributions, p.rid_l, p.rid_r
         FROM pairs p
+        JOIN records l ON l.rid = p.rid_l JOIN records r ON r.rid = p.rid_r
         JOIN clusters cl ON cl.rid = p.rid_l JOIN clusters cr ON cr.rid = p.rid_r
         LEFT JOIN refused rf ON rf.rid_l = p.rid_l AND rf.rid_r = p.rid_r
         LEFT JOIN decided d ON d.rid_l = p.rid_l AND d.rid_r = p.rid_r
         LEFT JOIN apart ap ON ap.a = least(cl.cluster, cr.cluster)
           AND ap.b = greatest(cl.cluster, cr.cluster)
-    """)
-    con.execute("""
-        CREATE OR REPLACE TABLE edge_out AS
-        SELECT l.source AS source_l, l.record_id AS record_id_l,
-               r.source AS source_r, r.record_id AS record_id_r,
-               e.rule, e.match_weight, e.outcome, e.reason, e.contributions, e.rid_l, e.rid_r
-        FROM edge_outcomes e JOIN records l ON l.rid = e.rid_l JOIN records r ON r.rid = e.rid_r
     """)
     con.execute("""
         CREATE OR REPLACE TABLE review_out AS
@@ -71,10 +69,10 @@ def build_outcomes(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> 
           SELECT 'identifier_collision' AS kind, rid_l, rid_r, match_weight,
                  'share ' || rule || ' but ' || substr(reason, length('identifier collision: ') + 1)
                    AS detail
-          FROM edge_outcomes WHERE rule <> 'match' AND starts_with(reason, 'identifier collision')
+          FROM edge_out WHERE rule <> 'match' AND starts_with(reason, 'identifier collision')
           UNION ALL
           SELECT 'uncertain', rid_l, rid_r, match_weight, reason
-          FROM edge_outcomes WHERE outcome = 'review'
+          FROM edge_out WHERE outcome = 'review'
           UNION ALL
           SELECT DISTINCT 'ambiguous', least(rid, other), greatest(rid, other),
                  CASE WHEN weight < 1e6 THEN weight END,  -- identifier links have no weight

@@ -80,8 +80,8 @@ class ResolveReport:
 # Linkage work that the writing and the golden records no longer read (they read
 # records, members, assigned, created, edge_out and review_out). Dropped, they leave
 # DuckDB's memory to the last steps instead of being pushed out to disk by them.
-WORK_TABLES = ("scored", "id_pairs", "edges", "labels", "clusters", "edge_outcomes",
-               "previous", "overlap", "kept", "conflicted", "apart")
+WORK_TABLES = ("scored", "id_pairs", "edges", "labels", "clusters", "previous",
+               "overlap", "kept", "conflicted", "apart")
 
 
 def _drop(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> None:
