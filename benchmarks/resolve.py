@@ -335,9 +335,11 @@ def split_reasons(con: duckdb.DuckDBPyConnection, ws: Path, env: dict[str, str])
         split AS (SELECT j.source, j.record_id, j.person, m.cluster AS main
                   FROM j JOIN main_cluster m USING (person) WHERE j.cluster <> m.cluster),
         best AS (
+            -- the strongest; of equals (identifier links have no weight) the first
+            -- other record's, so two runs with the same links give the same figures
             SELECT s.source, s.record_id,
-                   arg_max(e.outcome || ': ' || split_part(e.reason, ':', 1),
-                           coalesce(e.match_weight, -1e9)) AS why
+                   arg_min(e.outcome || ': ' || split_part(e.reason, ':', 1),
+                           (-coalesce(e.match_weight, -1e9), e.s2, e.r2)) AS why
             FROM split s JOIN j o ON o.person = s.person AND o.cluster = s.main
             JOIN edges e ON e.s1 = s.source AND e.r1 = s.record_id
                         AND e.s2 = o.source AND e.r2 = o.record_id
