@@ -31,11 +31,14 @@ MODEL_COLUMNS = ("rid", "source", "record_id", "family_key", "given_key", "middl
                  "address_tokens", "national_id", "tax_id")
 
 
+# Family and given names written in each other's place. Both name comparisons have
+# this level; Splink keeps its condition as written (probabilistic.py looks for it).
+SWAPPED_NAMES = ("family_key", "given_key")
+SWAP_CONDITION = "family_key_l = given_key_r AND given_key_l = family_key_r"
+
+
 def _swap_level() -> cll.CustomLevel:
-    return cll.CustomLevel(
-        "family_key_l = given_key_r AND given_key_l = family_key_r",
-        "family and given names swapped",
-    )
+    return cll.CustomLevel(SWAP_CONDITION, "family and given names swapped")
 
 
 class OneEditLevel(ComparisonLevelCreator):
