@@ -23,6 +23,13 @@ from muster.store.bulk import BulkConnection
 LINKAGE_TABLES = ("person_records", "link_edges")
 GOLDEN_TABLES = ("golden_values", "golden_records", "golden_provenance")
 BATCH_ROWS = 200_000
+# Up to this many records the golden records are built while the links are written:
+# SQLite's writing keeps one core busy and leaves DuckDB the other. At 100,000 persons
+# (431,555 records) the two took 3.3 s instead of 4.1-4.3 s one after the other. At
+# 1,000,000 persons (4.3 million records) both sort or group millions of rows, and
+# side by side in DuckDB's memory they spilled to disk: 71 s for the golden records
+# instead of 41 s. Sizes between were not measured; they keep to the safe order.
+OVERLAP_RECORDS = 1_000_000
 _LINKS = ", ".join(LINK_COLUMNS)
 _KEYS = "source_l, record_id_l, source_r, record_id_r"  # link_edges' primary key
 # Scoped runs: the links this run decided differently from the store, and the stored
@@ -44,12 +51,10 @@ def write_results(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: in
 
     ``decide_links`` (DuckDB tables ``edge_out`` and ``review_out``) runs in this
     thread while a second one writes the memberships, which need only the clusters.
-    The rest goes in turn: the links are written, then the golden records are built
+    Then that thread writes the links while this one builds the golden records
     (``build_golden``: ``golden_long``, ``golden_wide``, and the persons of
-    ``review_out``) and written, then the review list. Building the golden records
-    while the links were written was slower at 1,000,000 persons: both sort or group
-    millions of rows, and beside each other on two cores and in DuckDB's memory they
-    spilled to disk (71 s for the golden records instead of 41 s).
+    ``review_out``), up to OVERLAP_RECORDS records; the golden records are written
+    after both, then the review list.
     """
     if scoped:
         _keep_unchanged(db, con)
@@ -58,17 +63,22 @@ def write_results(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: in
         for table in (*LINKAGE_TABLES, *GOLDEN_TABLES):
             db.execute(f"DELETE FROM {table}")
         db.execute("DELETE FROM review_pairs WHERE status = 'open'")
+    alongside = _count(con, "members") <= OVERLAP_RECORDS
+    # On failure, the pool waits for its writer before re-raising.
     with ThreadPoolExecutor(max_workers=1) as pool:
         memberships = pool.submit(_append_memberships, db, con, run_id, scoped)
-        decide_links()  # on failure, the pool waits for the writer before re-raising
+        decide_links()
         memberships.result()
-    step("writing links")
-    linked = _linked_written(con, scoped)
-    _append_links(db, con, run_id, changes, scoped)
-    if not scoped:
-        con.execute("DROP TABLE edge_out")  # its memory goes to the golden records
-    step("building golden records")
-    build_golden()
+        step("writing links and building golden records" if alongside else "writing links")
+        linked = _linked_written(con, scoped)
+        links = pool.submit(_append_links, db, con, run_id, changes, scoped)
+        if not alongside:
+            links.result()
+            con.execute("DROP TABLE edge_out")  # its memory goes to the golden records
+            step("building golden records")
+        build_golden()
+        links.result()
+    con.execute("DROP TABLE IF EXISTS edge_out")
     step("writing golden records")
     rewritten = _rewritten(scoped)
     with _indexes_built_after(db, () if scoped else GOLDEN_TABLES):
@@ -90,6 +100,20 @@ def write_results(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: in
     return linked
 
 
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+
+
+@contextmanager
+def _cursor(duck: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """This thread's own connection to the same DuckDB database."""
+    con = duck.cursor()
+    try:
+        yield con
+    finally:
+        con.close()
+
+
 def _linked_written(con: duckdb.DuckDBPyConnection, scoped: bool) -> int:
     """How many 'linked' links the write added, less those it removed (``scoped``), so
     the run's count of links comes without counting ten million stored rows."""
@@ -108,21 +132,23 @@ def _stream(con: duckdb.DuckDBPyConnection, sql: str) -> pa.RecordBatchReader:
 
 def _append_memberships(db: BulkConnection, duck: duckdb.DuckDBPyConnection, run_id: int,
                         scoped: bool) -> None:
-    con = duck.cursor()  # this thread's own connection to the same DuckDB database
-    try:
-        with _indexes_built_after(db, () if scoped else ("person_records",)):
-            db.append("person_records", _stream(con, f"""
-                SELECT r.source, r.record_id, m.person_id, {run_id} AS run_id
-                FROM members m JOIN records r USING (rid)
-                WHERE {_rewritten(scoped, "m.")}
-                ORDER BY r.source, r.record_id"""))
-    finally:
-        con.close()
+    with _cursor(duck) as con, _indexes_built_after(db, () if scoped else ("person_records",)):
+        db.append("person_records", _stream(con, f"""
+            SELECT r.source, r.record_id, m.person_id, {run_id} AS run_id
+            FROM members m JOIN records r USING (rid)
+            WHERE {_rewritten(scoped, "m.")}
+            ORDER BY r.source, r.record_id"""))
 
 
-def _append_links(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: int,
+def _append_links(db: BulkConnection, duck: duckdb.DuckDBPyConnection, run_id: int,
                   changes: IdentityChanges, scoped: bool) -> None:
     """The links, new persons and their events."""
+    with _cursor(duck) as con:
+        _append_links_from(db, con, run_id, changes, scoped)
+
+
+def _append_links_from(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: int,
+                       changes: IdentityChanges, scoped: bool) -> None:
     now = datetime.now(UTC)
     if scoped:
         _delete_changed_links(db, con)
