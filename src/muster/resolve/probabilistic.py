@@ -46,7 +46,7 @@ def score_duckdb(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
     # training's would take the term frequencies of the training sample, not the
     # register's (which incremental runs score with).
     api = DuckDBAPI(connection=con)
-    linker = Linker(api.register("model_input"), trained, log_level=None)
+    linker = model.linker(api.register("model_input"), trained)
     saved: dict[str, Any] = linker.misc.save_model_to_json()
     prior = prior_weight(saved)
     _score_in_one_query(con, linker, config, prior)
@@ -76,7 +76,7 @@ def _train_on_sample(con: duckdb.DuckDBPyConnection, config: ResolutionConfig
     """
     con.execute(f"CREATE OR REPLACE TABLE model_train AS {training_records_sql(con, config)}")
     api = DuckDBAPI(connection=con)
-    linker = Linker(api.register("model_train"), model.settings(config), log_level=None)
+    linker = model.linker(api.register("model_train"), model.settings(config))
     trained = model.train(linker, config,
                           estimate_u=partial(estimate_u_from_value_pairs, con, api, "model_train"))
     _drop_splink_tables(con, api, "model_train")
@@ -141,7 +141,7 @@ def estimate_u_from_value_pairs(con: duckdb.DuckDBPyConnection, api: DuckDBAPI, 
     for comparison, level_pairs in zip(comparisons, pairs, strict=True):
         _set_u(comparison["comparison_levels"], level_pairs)
     con.execute("DROP TABLE u_sample")
-    return Linker(api.register(table), trained, log_level=None)
+    return model.linker(api.register(table), trained)
 
 
 def _columns_read(sql: str) -> tuple[str, ...]:
@@ -263,8 +263,7 @@ def score_new(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
     # then pairs the new records it was added for.
     rules = model.settings(config).create_settings_dict("duckdb")[
         "blocking_rules_to_generate_predictions"]
-    linker = Linker(new, {**trained, "blocking_rules_to_generate_predictions": rules},
-                    log_level=None)
+    linker = model.linker(new, {**trained, "blocking_rules_to_generate_predictions": rules})
     prior = prior_weight(trained)
     for column, table in tf_tables.items():
         linker.table_management.register_term_frequency_lookup(api.register(table), column)

@@ -408,14 +408,14 @@ def _name_counts(db: Any, pair: pa.Table) -> dict[str, tuple[int, dict[str, int]
 def _score_pair(con: duckdb.DuckDBPyConnection, trained: dict[str, Any],
                 left: tuple[str, str], right: tuple[str, str],
                 tf: dict[str, dict[str, float]]) -> tuple[float, dict[str, tuple[str, float]]]:
-    from splink import DuckDBAPI, Linker
+    from splink import DuckDBAPI
 
     from muster.resolve import model
 
     con.execute(f"CREATE TABLE model_input AS SELECT {', '.join(model.MODEL_COLUMNS)} "
                 "FROM records")
     api = DuckDBAPI(connection=con)
-    linker = Linker(api.register("model_input"), trained, log_level=None)
+    linker = model.linker(api.register("model_input"), trained)
     # Each record goes to Splink as a typed one-row table: from a dict, a value that
     # is missing (a birth date) would reach Splink's SQL as an untyped NULL, which
     # its date functions refuse.
