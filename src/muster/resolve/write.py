@@ -24,12 +24,14 @@ LINKAGE_TABLES = ("person_records", "link_edges")
 GOLDEN_TABLES = ("golden_values", "golden_records", "golden_provenance")
 BATCH_ROWS = 200_000
 # Up to this many records the golden records are built while the links are written:
-# SQLite's writing keeps one core busy and leaves DuckDB the other. At 100,000 persons
-# (431,555 records) the two took 3.3 s instead of 4.1-4.3 s one after the other. At
-# 1,000,000 persons (4.3 million records) both sort or group millions of rows, and
-# side by side in DuckDB's memory they spilled to disk: 71 s for the golden records
-# instead of 41 s. Sizes between were not measured; they keep to the safe order.
-OVERLAP_RECORDS = 1_000_000
+# SQLite's writing keeps one core busy and leaves DuckDB the other. The two took 3.3 s
+# instead of 4.1-4.3 s one after the other at 100,000 persons (431,555 records), and
+# 14.1-14.7 s instead of 16.5-17.1 s at 400,000 (1,722,314 records). At 1,000,000
+# persons (4.3 million records) both sort or group millions of rows, and side by side
+# in DuckDB's memory they spilled to disk: 71 s for the golden records instead of
+# 41 s. Sizes between 2 and 4.3 million records were not measured; they keep to the
+# order that does not spill.
+OVERLAP_RECORDS = 2_000_000
 _LINKS = ", ".join(LINK_COLUMNS)
 _KEYS = "source_l, record_id_l, source_r, record_id_r"  # link_edges' primary key
 # Scoped runs: the links this run decided differently from the store, and the stored
