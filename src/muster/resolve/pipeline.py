@@ -187,7 +187,7 @@ def resolve(store: Store, profile: Profile, engine: str = "duckdb",
 
             step("deciding links")
             run_id = db.next_id("resolve_runs")
-            linked = write_results(db, con, run_id, changes, decide_links, golden,
+            linked = write_results(db, con, run_id, decided, changes, decide_links, golden,
                                    scoped=incremental, step=step)
             step("finishing")
             mark_applied(db, run_id)

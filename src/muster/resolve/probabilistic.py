@@ -181,26 +181,21 @@ def _count_swapped(con: duckdb.DuckDBPyConnection, comparisons: list[dict[str, A
     """Move into the swap level the pairs that reach it: those whose names are
     swapped and that no level before it takes. Counted without it (_level_pairs),
     each fell to the level after it that it meets, which this finds again."""
-    swapping = [k for k, c in enumerate(comparisons) if _swap_level(c) is not None]
-    if not swapping:
+    swaps = {k: i for k, c in enumerate(comparisons)
+             for i, lv in enumerate(c["comparison_levels"])
+             if lv["sql_condition"] == model.SWAP_CONDITION}
+    if not swaps:
         return
     family, given = model.SWAPPED_NAMES
-    conditions = " ".join(lv["sql_condition"] for k in swapping
+    conditions = " ".join(lv["sql_condition"] for k in swaps
                           for lv in comparisons[k]["comparison_levels"])
-    moved = _level_pairs(con, _columns_read(conditions), [comparisons[k] for k in swapping],
+    moved = _level_pairs(con, _columns_read(conditions), [comparisons[k] for k in swaps],
                          join=f"l.{family} = r.{given} AND l.{given} = r.{family}")
-    for k, level_pairs in zip(swapping, moved, strict=True):
-        swap = _swap_level(comparisons[k])
-        assert swap is not None
+    for (k, swap), level_pairs in zip(swaps.items(), moved, strict=True):
         for level, n in enumerate(level_pairs):
             if level > swap:
                 pairs[k][level] -= n
                 pairs[k][swap] += n
-
-
-def _swap_level(comparison: dict[str, Any]) -> int | None:
-    return next((i for i, lv in enumerate(comparison["comparison_levels"])
-                 if lv["sql_condition"] == model.SWAP_CONDITION), None)
 
 
 def _set_u(levels: list[dict[str, Any]], pairs: list[int]) -> None:

@@ -44,12 +44,12 @@ UNCHANGED = "muster_unchanged_persons"
 
 
 def write_results(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: int,
-                  changes: IdentityChanges, decide_links: Callable[[], None],
+                  records: int, changes: IdentityChanges, decide_links: Callable[[], None],
                   build_golden: Callable[[], None], scoped: bool = False,
                   step: Callable[[str], None] = lambda _name: None) -> int:
-    """Replace what this run re-decided: everything, or (``scoped``) only the records
-    and persons named in the store's temporary scope tables. Returns how many 'linked'
-    links the write added, less those it removed.
+    """Replace what this run re-decided (its ``records``): everything, or (``scoped``)
+    only the records and persons named in the store's temporary scope tables. Returns
+    how many 'linked' links the write added, less those it removed.
 
     ``decide_links`` (DuckDB tables ``edge_out`` and ``review_out``) runs in this
     thread while a second one writes the memberships, which need only the clusters.
@@ -65,7 +65,7 @@ def write_results(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: in
         for table in (*LINKAGE_TABLES, *GOLDEN_TABLES):
             db.execute(f"DELETE FROM {table}")
         db.execute("DELETE FROM review_pairs WHERE status = 'open'")
-    alongside = _count(con, "members") <= OVERLAP_RECORDS
+    alongside = records <= OVERLAP_RECORDS
     # On failure, the pool waits for its writer before re-raising.
     with ThreadPoolExecutor(max_workers=1) as pool:
         memberships = pool.submit(_append_memberships, db, con, run_id, scoped)
@@ -100,10 +100,6 @@ def write_results(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: in
                                                     f"WHERE {rewritten} ORDER BY person_id"))
     _append_review(db, con, run_id, scoped)
     return linked
-
-
-def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
 
 
 @contextmanager
@@ -145,33 +141,28 @@ def _append_memberships(db: BulkConnection, duck: duckdb.DuckDBPyConnection, run
 def _append_links(db: BulkConnection, duck: duckdb.DuckDBPyConnection, run_id: int,
                   changes: IdentityChanges, scoped: bool) -> None:
     """The links, new persons and their events."""
-    with _cursor(duck) as con:
-        _append_links_from(db, con, run_id, changes, scoped)
-
-
-def _append_links_from(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: int,
-                       changes: IdentityChanges, scoped: bool) -> None:
     now = datetime.now(UTC)
-    if scoped:
-        _delete_changed_links(db, con)
-    with _indexes_built_after(db, () if scoped else ("link_edges",)):
-        # In the order of the table's key. Record numbers (rid) follow (source,
-        # record_id), and sorting by them is cheaper than by the four text keys.
+    with _cursor(duck) as con:
         if scoped:
-            links = f"* FROM {_CHANGED_LINKS} ORDER BY {_KEYS}"
-        else:
-            links = f"{_LINKS} FROM edge_out ORDER BY rid_l, rid_r"
-        db.append("link_edges", _stream(con, f"SELECT {run_id} AS run_id, {links}"))
-    db.append("persons", con.sql(f"""
-        SELECT person_id, 'active' AS status, {run_id} AS created_run
-        FROM assigned WHERE is_new ORDER BY person_id""").to_arrow_table())
+            _delete_changed_links(db, con)
+        with _indexes_built_after(db, () if scoped else ("link_edges",)):
+            # In the order of the table's key. Record numbers (rid) follow (source,
+            # record_id), and sorting by them is cheaper than by the four text keys.
+            if scoped:
+                links = f"* FROM {_CHANGED_LINKS} ORDER BY {_KEYS}"
+            else:
+                links = f"{_LINKS} FROM edge_out ORDER BY rid_l, rid_r"
+            db.append("link_edges", _stream(con, f"SELECT {run_id} AS run_id, {links}"))
+        db.append("persons", con.sql(f"""
+            SELECT person_id, 'active' AS status, {run_id} AS created_run
+            FROM assigned WHERE is_new ORDER BY person_id""").to_arrow_table())
+        created = con.sql(f"""
+            SELECT {run_id} AS run_id, 'created' AS kind, person_id, '[]' AS old_ids,
+                   '["' || person_id || '"]' AS new_ids, 'first resolved' AS detail
+            FROM created""").to_arrow_table()
     for person_id, successor in sorted(changes.retired.items()):  # merges only: a few
         db.execute("UPDATE persons SET status = 'retired', retired_run = ?, "
                    "successor = ? WHERE person_id = ?", (run_id, successor, person_id))
-    created = con.sql(f"""
-        SELECT {run_id} AS run_id, 'created' AS kind, person_id, '[]' AS old_ids,
-               '["' || person_id || '"]' AS new_ids, 'first resolved' AS detail
-        FROM created""").to_arrow_table()
     created = created.append_column("at", pa.repeat(pa.scalar(now), created.num_rows))
     db.append("person_events", created)
     if changes.events:
