@@ -12,6 +12,7 @@ import copy
 import dataclasses
 import math
 import re
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -25,11 +26,18 @@ from muster.compute import duckdb_connection
 from muster.errors import MusterError
 from muster.resolve import model
 from muster.resolve.config import ResolutionConfig
+from muster.resolve.deterministic import (
+    clear_placeholders,
+    find_placeholders,
+    identifier_pairs,
+    mark_disputed,
+)
 from muster.resolve.probabilistic import (
     _train_on_sample,
     collect_scores,
     estimate_u_from_value_pairs,
     score_duckdb,
+    start_training,
 )
 from muster.resolve.records import load_records
 from muster.resolve.saved_model import COMPARISONS, prior_weight
@@ -232,3 +240,48 @@ def test_scoring_in_one_query_keeps_what_splinks_predict_gives(register: Registe
     pairs, conflicted, only_predict, only_one_query = counts
     assert pairs > 1000 and conflicted > 0
     assert (only_predict, only_one_query) == (0, 0)
+
+
+def test_a_model_trained_alongside_the_identifier_pass_scores_as_one_trained_after_it(
+        register: Register, tmp_path: Path) -> None:
+    """A full run trains the model in a second thread while the identifier pass runs
+    and the candidate pairs are blocked. The pass changes the records the model reads
+    from (placeholder identifiers cleared, disputed identifiers marked): training must
+    see them as a run that trains after the pass does, and score the same pairs the
+    same. A tenth of the records carry a placeholder national id, which training must
+    not take for the same person's number."""
+    config = ResolutionConfig()
+    placeholder = "UPDATE records SET national_id = '0000000000' WHERE rid % 10 = 0"
+    after = _synthetic_records(register, tmp_path, 300, config)
+    after.execute(placeholder)
+    find_placeholders(after, config)
+    clear_placeholders(after, config)
+    identifier_pairs(after, config)
+    mark_disputed(after, config)
+    trained_after = score_duckdb(after, config)
+    with bulk_transaction(register.store()) as db:
+        alongside = duckdb_connection()
+        load_records(db, alongside, config)
+    alongside.execute(placeholder)
+    find_placeholders(alongside, config)
+    clear_placeholders(alongside, config)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        training = start_training(alongside, config, pool)
+        identifier_pairs(alongside, config)
+        mark_disputed(alongside, config)
+        trained_alongside = score_duckdb(alongside, config, training)
+    assert training.done()
+    for (name, label, m, u), (name_b, label_b, m_b, u_b) in zip(
+            _parameters(trained_after), _parameters(trained_alongside), strict=True):
+        assert (name, label) == (name_b, label_b)
+        assert m == pytest.approx(m_b, rel=1e-9) and u == pytest.approx(u_b, rel=1e-9)
+    alongside.register("scored_after", after.sql("SELECT * FROM scored").to_arrow_table())
+    pairs, only_after, only_alongside = alongside.execute("""
+        SELECT (SELECT count(*) FROM scored),
+               (SELECT count(*) FROM (SELECT * FROM scored_after EXCEPT ALL
+                                      SELECT * FROM scored)),
+               (SELECT count(*) FROM (SELECT * FROM scored EXCEPT ALL
+                                      SELECT * FROM scored_after))
+    """).fetchall()[0]
+    assert pairs > 1000
+    assert (only_after, only_alongside) == (0, 0)

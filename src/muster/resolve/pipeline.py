@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -38,7 +39,7 @@ from muster.resolve.identity import ID_PREFIX, assign_ids
 from muster.resolve.incremental import count_written, load_scope
 from muster.resolve.outcomes import add_review_persons, build_outcomes
 from muster.resolve.pins import add_pin_pairs, load_pins
-from muster.resolve.probabilistic import model_json, score_duckdb
+from muster.resolve.probabilistic import model_json, score_duckdb, start_training
 from muster.resolve.records import MATCHING_COLUMNS, load_records
 from muster.resolve.spark import check_spark, score_spark
 from muster.resolve.write import write_results
@@ -157,15 +158,19 @@ def resolve(store: Store, profile: Profile, engine: str = "duckdb",
                 step("linking on identifiers")
                 find_placeholders(con, config)
                 clear_placeholders(con, config)
-                identifier_pairs(con, config)
-                mark_disputed(con, config)
-                load_pins(db, con)
-                add_pin_pairs(con)
-                load_decisions(db, con)
-                add_decided_pairs(con)
-                step("scoring candidate pairs (Splink)")
-                trained = (score_spark(con, config) if engine == "spark"
-                           else score_duckdb(con, config))
+                # On failure, the pool waits for the training before re-raising.
+                with ThreadPoolExecutor(max_workers=1) as pool:
+                    training = (start_training(con, config, pool) if engine == "duckdb"
+                                else None)
+                    identifier_pairs(con, config)
+                    mark_disputed(con, config)
+                    load_pins(db, con)
+                    add_pin_pairs(con)
+                    load_decisions(db, con)
+                    add_decided_pairs(con)
+                    step("scoring candidate pairs (Splink)")
+                    trained = (score_spark(con, config) if training is None
+                               else score_duckdb(con, config, training))
             step("clustering")
             cluster_records(con, config)
             changes = assign_ids(con, _next_person_number(db))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
@@ -25,6 +25,7 @@ from splink.internals.dialects import DuckDBDialect
 from splink.internals.input_column import InputColumn
 from splink.internals.pipeline import CTEPipeline
 from splink.internals.predict import predict_from_comparison_vectors_sqls_using_settings
+from splink.internals.splink_dataframe import SplinkDataFrame
 from splink.internals.vertically_concatenate import enqueue_df_concat_with_tf
 
 from muster.resolve import model
@@ -34,25 +35,60 @@ from muster.resolve.saved_model import COMPARISONS, prior_weight
 
 
 def score_duckdb(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
-                 trained: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Train (unless a trained model is given) and score; returns the model as a dict."""
-    # A view: a copy of these columns was 4.3 million rows that DuckDB held, and
-    # spilled, while Splink scored at a million persons.
-    columns = ", ".join(model.MODEL_COLUMNS)
-    con.execute(f"CREATE OR REPLACE VIEW model_input AS SELECT {columns} FROM records")
-    if trained is None:
-        trained = _train_on_sample(con, config)
+                 trained: dict[str, Any] | Future[dict[str, Any]] | None = None
+                 ) -> dict[str, Any]:
+    """Train (unless a trained model is given, or is being trained: start_training)
+    and score; returns the model as a dict."""
+    _create_model_input(con)
     # An API of its own: Splink caches its tables per API, and scoring with the
     # training's would take the term frequencies of the training sample, not the
     # register's (which incremental runs score with).
     api = DuckDBAPI(connection=con)
+    # The candidate pairs follow from the blocking rules alone: blocked while the
+    # model trains, when it trains alongside.
+    blocked = model.linker(api.register("model_input"), model.settings(config)
+                           ).inference.compute_blocked_pairs_for_predict()
+    if trained is None:
+        trained = _train_on_sample(con, config)
+    elif isinstance(trained, Future):
+        trained = trained.result()
     linker = model.linker(api.register("model_input"), trained)
     saved: dict[str, Any] = linker.misc.save_model_to_json()
     prior = prior_weight(saved)
-    _score_in_one_query(con, linker, config, prior)
+    _score_in_one_query(con, linker, blocked, config, prior)
     _drop_splink_tables(con, api)
     con.execute("DROP VIEW model_input")
     return saved
+
+
+def start_training(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
+                   pool: ThreadPoolExecutor) -> Future[dict[str, Any]]:
+    """Train on a sample of the records as they are now, in ``pool``'s thread; the
+    model comes with the future (for score_duckdb).
+
+    The sample is copied here, so the caller can go on with the identifier pass,
+    which changes ``records`` but none of the model's columns. Training keeps about
+    1.5 of the two cores busy (EM iterates in Python between its queries); the
+    identifier pass and the blocking of candidate pairs take the rest."""
+    _create_model_input(con)
+    con.execute(f"CREATE OR REPLACE TABLE model_train AS {training_records_sql(con, config)}")
+    return pool.submit(_train_on_own_connection, con, config)
+
+
+def _create_model_input(con: duckdb.DuckDBPyConnection) -> None:
+    # A view: a copy of these columns was 4.3 million rows that DuckDB held, and
+    # spilled, while Splink scored at a million persons.
+    columns = ", ".join(model.MODEL_COLUMNS)
+    con.execute(f"CREATE OR REPLACE VIEW model_input AS SELECT {columns} FROM records")
+
+
+def _train_on_own_connection(con: duckdb.DuckDBPyConnection, config: ResolutionConfig
+                             ) -> dict[str, Any]:
+    cursor = con.cursor()  # this thread's own connection to the same database
+    try:
+        return _train(cursor, config)
+    finally:
+        cursor.close()
 
 
 def _drop_splink_tables(con: duckdb.DuckDBPyConnection, api: DuckDBAPI, *inputs: str) -> None:
@@ -75,6 +111,11 @@ def _train_on_sample(con: duckdb.DuckDBPyConnection, config: ResolutionConfig
     What training leaves (the pairs of each EM session, their comparisons) is dropped.
     """
     con.execute(f"CREATE OR REPLACE TABLE model_train AS {training_records_sql(con, config)}")
+    return _train(con, config)
+
+
+def _train(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> dict[str, Any]:
+    """Train on ``model_train`` (_train_on_sample), and drop it."""
     api = DuckDBAPI(connection=con)
     linker = model.linker(api.register("model_train"), model.settings(config))
     trained = model.train(linker, config,
@@ -283,9 +324,11 @@ def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
 
 
 def _score_in_one_query(con: duckdb.DuckDBPyConnection, linker: Linker,
-                        config: ResolutionConfig, prior: float) -> None:
-    """``scored`` straight from the query ``linker.inference.predict`` runs, built here
-    from the same Splink functions in the same order (its ``_predict_chunk``).
+                        blocked: SplinkDataFrame, config: ResolutionConfig,
+                        prior: float) -> None:
+    """``scored`` straight from the query ``linker.inference.predict`` runs on the
+    ``blocked`` pairs, built here from the same Splink functions in the same order
+    (its ``_predict_chunk``).
 
     ``predict`` stores every pair above the threshold with each comparison's columns,
     levels and weights, and ``collect_scores`` read a few of them back: at 1,000,000
@@ -293,9 +336,6 @@ def _score_in_one_query(con: duckdb.DuckDBPyConnection, linker: Linker,
     Reading the query instead took the Splink step from 54 s to 39 s (CPU 104 s to
     74 s), with the same links to the last digit (tests/test_resolve_training.py).
     """
-    # One chunk of one: every blocked pair, as predict() without chunks.
-    blocked, cached = linker.inference._get_or_compute_blocked_pairs_for_predict_chunk(
-        left_chunk=(1, 1), right_chunk=(1, 1))
     settings = linker._settings_obj
     pipeline = CTEPipeline([blocked])
     enqueue_df_concat_with_tf(linker, pipeline)
@@ -311,11 +351,7 @@ def _score_in_one_query(con: duckdb.DuckDBPyConnection, linker: Linker,
     ))
     pipeline.enqueue_list_of_sqls(predict_from_comparison_vectors_sqls_using_settings(
         settings, threshold_match_weight=config.review_weight + prior))
-    try:
-        collect_scores(con, f"({pipeline.generate_cte_pipeline_sql()})", config, prior)
-    finally:
-        if not cached:
-            blocked.drop_table_from_database_and_remove_from_cache()
+    collect_scores(con, f"({pipeline.generate_cte_pipeline_sql()})", config, prior)
 
 
 def collect_scores(con: duckdb.DuckDBPyConnection, predictions: str,
