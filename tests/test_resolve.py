@@ -711,6 +711,40 @@ def test_a_large_register_writes_its_links_and_golden_records_in_turn(
     assert _register_rows(resolved) == alongside
 
 
+def test_a_failing_identifier_pass_stops_the_training_beside_it(
+        resolved: Register, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full run trains the model in a second thread while the identifier pass runs.
+    Should the pass fail (or the officer press Ctrl-C), the run stops the training
+    instead of waiting for it (half a minute at a million persons), and the register
+    stays as it was."""
+    import duckdb
+
+    from muster.resolve import pipeline, probabilistic
+
+    before = _register_rows(resolved)
+    stopped = []
+
+    def endless_training(con: duckdb.DuckDBPyConnection, _config: object) -> None:
+        try:  # a hundred billion rows: minutes on a fast machine, unless interrupted
+            con.execute("SELECT sum(range * 2) FROM range(100000000000)").fetchall()
+        except duckdb.InterruptException:
+            stopped.append(True)
+            raise
+
+    def failing_pass(_con: object, _config: object) -> None:
+        time.sleep(0.2)  # the training's query is running by now
+        raise RuntimeError("the identifier pass failed")
+
+    monkeypatch.setattr(probabilistic, "_train", endless_training)
+    monkeypatch.setattr(pipeline, "identifier_pairs", failing_pass)
+    started = time.perf_counter()
+    with pytest.raises(RuntimeError, match="identifier pass failed"):
+        pipeline.resolve(resolved.store(), resolved.workspace().profile(), full=True)
+    assert time.perf_counter() - started < 20
+    assert stopped == [True]
+    assert _register_rows(resolved) == before
+
+
 def test_the_reported_time_includes_writing_the_register_out(
         register: Register, tmp_path: Path, snapshots: Snapshots,
         monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,7 +12,6 @@ import copy
 import dataclasses
 import math
 import re
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,7 @@ from muster.resolve.probabilistic import (
     collect_scores,
     estimate_u_from_value_pairs,
     score_duckdb,
-    start_training,
+    training_alongside,
 )
 from muster.resolve.records import load_records
 from muster.resolve.saved_model import COMPARISONS, prior_weight
@@ -265,8 +264,7 @@ def test_a_model_trained_alongside_the_identifier_pass_scores_as_one_trained_aft
     alongside.execute(placeholder)
     find_placeholders(alongside, config)
     clear_placeholders(alongside, config)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        training = start_training(alongside, config, pool)
+    with training_alongside(alongside, config) as training:
         identifier_pairs(alongside, config)
         mark_disputed(alongside, config)
         trained_alongside = score_duckdb(alongside, config, training)

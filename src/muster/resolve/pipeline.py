@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -39,7 +39,7 @@ from muster.resolve.identity import ID_PREFIX, assign_ids
 from muster.resolve.incremental import count_written, load_scope
 from muster.resolve.outcomes import add_review_persons, build_outcomes
 from muster.resolve.pins import add_pin_pairs, load_pins
-from muster.resolve.probabilistic import model_json, score_duckdb, start_training
+from muster.resolve.probabilistic import model_json, score_duckdb, training_alongside
 from muster.resolve.records import MATCHING_COLUMNS, load_records
 from muster.resolve.spark import check_spark, score_spark
 from muster.resolve.write import write_results
@@ -158,10 +158,8 @@ def resolve(store: Store, profile: Profile, engine: str = "duckdb",
                 step("linking on identifiers")
                 find_placeholders(con, config)
                 clear_placeholders(con, config)
-                # On failure, the pool waits for the training before re-raising.
-                with ThreadPoolExecutor(max_workers=1) as pool:
-                    training = (start_training(con, config, pool) if engine == "duckdb"
-                                else None)
+                with (training_alongside(con, config) if engine == "duckdb"
+                      else nullcontext()) as training:
                     identifier_pairs(con, config)
                     mark_disputed(con, config)
                     load_pins(db, con)

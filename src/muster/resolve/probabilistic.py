@@ -12,7 +12,9 @@ from __future__ import annotations
 import copy
 import json
 import re
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -37,7 +39,7 @@ from muster.resolve.saved_model import COMPARISONS, prior_weight
 def score_duckdb(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
                  trained: dict[str, Any] | Future[dict[str, Any]] | None = None
                  ) -> dict[str, Any]:
-    """Train (unless a trained model is given, or is being trained: start_training)
+    """Train (unless a trained model is given, or is being trained: training_alongside)
     and score; returns the model as a dict."""
     _create_model_input(con)
     # An API of its own: Splink caches its tables per API, and scoring with the
@@ -61,18 +63,35 @@ def score_duckdb(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
     return saved
 
 
-def start_training(con: duckdb.DuckDBPyConnection, config: ResolutionConfig,
-                   pool: ThreadPoolExecutor) -> Future[dict[str, Any]]:
-    """Train on a sample of the records as they are now, in ``pool``'s thread; the
-    model comes with the future (for score_duckdb).
+@contextmanager
+def training_alongside(con: duckdb.DuckDBPyConnection, config: ResolutionConfig
+                       ) -> Iterator[Future[dict[str, Any]]]:
+    """Train on a sample of the records as they are now, in a second thread, while the
+    block runs; the model comes with the future (for score_duckdb).
 
-    The sample is copied here, so the caller can go on with the identifier pass,
-    which changes ``records`` but none of the model's columns. Training keeps about
-    1.5 of the two cores busy (EM iterates in Python between its queries); the
-    identifier pass and the blocking of candidate pairs take the rest."""
+    The sample is copied here, so the block can go on with the identifier pass, which
+    changes ``records`` but none of the model's columns. Training keeps about 1.5 of
+    the two cores busy (EM iterates in Python between its queries); the identifier
+    pass and the blocking of candidate pairs take the rest. Should the block fail (or
+    be interrupted), the training is stopped, not waited for: at a million persons it
+    runs for half a minute."""
     _create_model_input(con)
     con.execute(f"CREATE OR REPLACE TABLE model_train AS {training_records_sql(con, config)}")
-    return pool.submit(_train_on_own_connection, con, config)
+    cursor = con.cursor()  # the training thread's own connection to the same database
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            training = pool.submit(_train, cursor, config)
+            try:
+                yield training
+            except BaseException:
+                # DuckDB stops the query running at the time, if any: between two of
+                # EM's queries there is none, so ask until the training has stopped.
+                while not training.done():
+                    cursor.interrupt()
+                    wait([training], timeout=0.05)
+                raise
+    finally:
+        cursor.close()
 
 
 def _create_model_input(con: duckdb.DuckDBPyConnection) -> None:
@@ -80,15 +99,6 @@ def _create_model_input(con: duckdb.DuckDBPyConnection) -> None:
     # spilled, while Splink scored at a million persons.
     columns = ", ".join(model.MODEL_COLUMNS)
     con.execute(f"CREATE OR REPLACE VIEW model_input AS SELECT {columns} FROM records")
-
-
-def _train_on_own_connection(con: duckdb.DuckDBPyConnection, config: ResolutionConfig
-                             ) -> dict[str, Any]:
-    cursor = con.cursor()  # this thread's own connection to the same database
-    try:
-        return _train(cursor, config)
-    finally:
-        cursor.close()
 
 
 def _drop_splink_tables(con: duckdb.DuckDBPyConnection, api: DuckDBAPI, *inputs: str) -> None:
