@@ -76,22 +76,19 @@ def training_alongside(con: duckdb.DuckDBPyConnection, config: ResolutionConfig
     be interrupted), the training is stopped, not waited for: at a million persons it
     runs for half a minute."""
     _create_model_input(con)
-    con.execute(f"CREATE OR REPLACE TABLE model_train AS {training_records_sql(con, config)}")
-    cursor = con.cursor()  # the training thread's own connection to the same database
-    try:
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            training = pool.submit(_train, cursor, config)
-            try:
-                yield training
-            except BaseException:
-                # DuckDB stops the query running at the time, if any: between two of
-                # EM's queries there is none, so ask until the training has stopped.
-                while not training.done():
-                    cursor.interrupt()
-                    wait([training], timeout=0.05)
-                raise
-    finally:
-        cursor.close()
+    _copy_training_sample(con, config)
+    # The training thread's own connection to the same database.
+    with con.cursor() as cursor, ThreadPoolExecutor(max_workers=1) as pool:
+        training = pool.submit(_train, cursor, config)
+        try:
+            yield training
+        except BaseException:
+            # DuckDB stops the query running at the time, if any: between two of EM's
+            # queries there is none, so ask until the training has stopped.
+            while not training.done():
+                cursor.interrupt()
+                wait([training], timeout=0.05)
+            raise
 
 
 def _create_model_input(con: duckdb.DuckDBPyConnection) -> None:
@@ -120,8 +117,12 @@ def _train_on_sample(con: duckdb.DuckDBPyConnection, config: ResolutionConfig
     estimated on the same sample the weights are. Smaller registers train on all.
     What training leaves (the pairs of each EM session, their comparisons) is dropped.
     """
-    con.execute(f"CREATE OR REPLACE TABLE model_train AS {training_records_sql(con, config)}")
+    _copy_training_sample(con, config)
     return _train(con, config)
+
+
+def _copy_training_sample(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> None:
+    con.execute(f"CREATE OR REPLACE TABLE model_train AS {training_records_sql(con, config)}")
 
 
 def _train(con: duckdb.DuckDBPyConnection, config: ResolutionConfig) -> dict[str, Any]:
@@ -177,11 +178,8 @@ def estimate_u_from_value_pairs(con: duckdb.DuckDBPyConnection, api: DuckDBAPI, 
 
     def count(group: tuple[tuple[str, ...], list[int]]) -> None:
         used, members = group
-        cursor = con.cursor()  # this thread's own connection to the same database
-        try:
+        with con.cursor() as cursor:  # this thread's own connection to the same database
             counted = _level_pairs(cursor, used, [comparisons[k] for k in members])
-        finally:
-            cursor.close()
         for k, level_pairs in zip(members, counted, strict=True):
             pairs[k] = level_pairs
 

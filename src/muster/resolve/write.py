@@ -102,16 +102,6 @@ def write_results(db: BulkConnection, con: duckdb.DuckDBPyConnection, run_id: in
     return linked
 
 
-@contextmanager
-def _cursor(duck: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """This thread's own connection to the same DuckDB database."""
-    con = duck.cursor()
-    try:
-        yield con
-    finally:
-        con.close()
-
-
 def _linked_written(con: duckdb.DuckDBPyConnection, scoped: bool) -> int:
     """How many 'linked' links the write added, less those it removed (``scoped``), so
     the run's count of links comes without counting ten million stored rows."""
@@ -130,7 +120,8 @@ def _stream(con: duckdb.DuckDBPyConnection, sql: str) -> pa.RecordBatchReader:
 
 def _append_memberships(db: BulkConnection, duck: duckdb.DuckDBPyConnection, run_id: int,
                         scoped: bool) -> None:
-    with _cursor(duck) as con, _indexes_built_after(db, () if scoped else ("person_records",)):
+    # Each writer thread reads DuckDB through a connection of its own.
+    with duck.cursor() as con, _indexes_built_after(db, () if scoped else ("person_records",)):
         db.append("person_records", _stream(con, f"""
             SELECT r.source, r.record_id, m.person_id, {run_id} AS run_id
             FROM members m JOIN records r USING (rid)
@@ -142,7 +133,7 @@ def _append_links(db: BulkConnection, duck: duckdb.DuckDBPyConnection, run_id: i
                   changes: IdentityChanges, scoped: bool) -> None:
     """The links, new persons and their events."""
     now = datetime.now(UTC)
-    with _cursor(duck) as con:
+    with duck.cursor() as con:
         if scoped:
             _delete_changed_links(db, con)
         with _indexes_built_after(db, () if scoped else ("link_edges",)):
