@@ -22,13 +22,6 @@ MEMORY_ENV = "MUSTER_DUCKDB_MEMORY"
 # 5 GB, 136-144 s at 6.0-6.3 GiB; with 6 GB no faster, at 6.8-6.9 GiB. The rest of the
 # process (Python, Arrow, SQLite's cache) needs 1.2-1.6 GiB beside the bound.
 MEMORY_SHARE = 5
-# Since DuckDB 1.4 an in-memory database checkpoints too, when a transaction's changes
-# pass this threshold (16 MiB by default): it vacuums deleted rows, on one core. Most of
-# resolution's statements create tables of more than that, and each checkpoint held
-# the statement after it: 0.6 s for the first of the clustering's queries at 100,000
-# persons. Resolution updates few rows and drops the tables it no longer reads, so
-# there is little to vacuum.
-CHECKPOINT_THRESHOLD = "1TB"
 # Where a container's memory limit is written (cgroup v2, v1): the machine's memory
 # is not what a container may use.
 CGROUP_LIMITS = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
@@ -60,5 +53,9 @@ def duckdb_connection() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute(f"SET memory_limit = '{limit}'")
     con.execute(f"SET temp_directory = '{spill}'")
-    con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
+    # DuckDB (1.4 and later) checkpoints an in-memory database too, on one core, once a
+    # transaction changed more than checkpoint_threshold (16 MiB). Raising it to 1 TB
+    # saved 0.6-1.5 s of a full resolve at 100,000 persons, but at 1,000,000 each step
+    # after the linkage took 1-5 s longer (190 s in all against 168-181 s, rebuilds of
+    # the same register): the default stays.
     return con
