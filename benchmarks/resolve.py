@@ -640,19 +640,19 @@ def timing_pairs(pairs: int, workdir: Path, ingested: Path, env: dict[str, str],
     two differ by: one pair's ratio says little, the median of several does."""
     timed = [_pair(1, "muster first", muster, baseline)]
     ws = workdir / "ws-timing"
+    out = workdir / "links-baseline-timing.parquet"
     for number in range(2, pairs + 1):
         shutil.rmtree(ws, ignore_errors=True)
         shutil.copytree(ingested, ws)
         label = f"timing pair {number}"
-        out = workdir / "links-baseline-timing.parquet"
         if number % 2 == 0:
             b = run_baseline(ws, env, out, label)
             m = run_resolve(ws, env, label, full=True)
+            timed.append(_pair(number, "baseline first", m, b))
         else:
             m = run_resolve(ws, env, label, full=True)
             b = run_baseline(ws, env, out, label)
-        timed.append(_pair(number, "baseline first" if number % 2 == 0 else "muster first",
-                           m, b))
+            timed.append(_pair(number, "muster first", m, b))
     shutil.rmtree(ws, ignore_errors=True)
     shutil.rmtree(ingested, ignore_errors=True)
     return timed
